@@ -1,0 +1,23 @@
+//! Classical numerical methods in pure `f64`: the yardstick against which attention is measured.
+//!
+//! This crate knows nothing of candle, files or sweeps. It offers
+//!
+//! * [`fd`]: finite-difference weights on arbitrary distinct nodes by Fornberg's recurrence, and the
+//!   central / forward / backward stencil builders indexed by accuracy order;
+//! * [`analysis`]: what a set of weights does — Taylor moments, order of accuracy, leading error
+//!   constant, noise amplification, and the model-optimal step and error floor in floating point.
+//!
+//! ```
+//! use attnum_classical::fd::{Stencil, StencilKind};
+//! let s = Stencil::by_accuracy(StencilKind::Central, 1, 4).unwrap();
+//! assert_eq!(s.offsets(), &[-2.0, -1.0, 0.0, 1.0, 2.0]);
+//! let expected = [1.0 / 12.0, -2.0 / 3.0, 0.0, 2.0 / 3.0, -1.0 / 12.0];
+//! for (w, e) in s.weights().iter().zip(expected) {
+//!     assert!((w - e).abs() < 1e-15);
+//! }
+//! ```
+
+pub mod analysis;
+pub mod fd;
+
+pub use fd::{Stencil, StencilError, StencilKind};

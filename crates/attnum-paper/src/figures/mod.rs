@@ -1,0 +1,27 @@
+//! The paper's figures: each is a function from the results tables to an SVG drawing.
+//!
+//! To add a figure: write a module here with `fn draw(&Results) -> Result<String>` and list it in
+//! [`FIGURES`]; it is written to `results/figures/NAME.pdf` and `\includegraphics{figures/NAME}`
+//! finds it in the paper.
+
+mod fd_convergence;
+
+use crate::error::Result;
+use crate::results::Results;
+
+/// A figure of the paper.
+pub struct Figure {
+    /// File stem under `results/figures/`.
+    pub name: &'static str,
+    /// The sweeps whose tables it reads.
+    pub sweeps: &'static [&'static str],
+    /// Draw it as SVG.
+    pub draw: fn(&Results) -> Result<String>,
+}
+
+/// Every figure of the paper.
+pub const FIGURES: &[Figure] = &[Figure {
+    name: "fd_convergence",
+    sweeps: &["fd_convergence"],
+    draw: fd_convergence::draw,
+}];

@@ -1,0 +1,101 @@
+//! LaTeX text: escaping of data-file strings and the Tera 2 environment for `.tex` templates.
+//!
+//! Templates use `<< var >>`, `<% block %>` and `<# comment #>` so that LaTeX's `{%`, `{#1}` and
+//! `{{` are plain text. Every value inserted into a `.tex` template is LaTeX-escaped unless the
+//! template marks it `| safe` (used only for strings the renderer itself produced as LaTeX).
+//! Undefined variables are errors, so a missing result fails the build.
+
+use std::io::Write;
+
+use tera::{Delimiters, Tera};
+
+/// Escape `text` so that LaTeX typesets it literally (T1 font encoding assumed for `<`, `>`, `|`
+/// is not relied upon: they are written as text commands).
+pub fn escape(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len());
+    write_escaped(text, &mut out).expect("writing to a Vec cannot fail");
+    String::from_utf8(out).expect("escaping keeps UTF-8")
+}
+
+fn write_escaped(text: &str, out: &mut dyn Write) -> std::io::Result<()> {
+    for c in text.chars() {
+        let replacement = match c {
+            '\\' => r"\textbackslash{}",
+            '&' => r"\&",
+            '%' => r"\%",
+            '$' => r"\$",
+            '#' => r"\#",
+            '_' => r"\_",
+            '{' => r"\{",
+            '}' => r"\}",
+            '~' => r"\textasciitilde{}",
+            '^' => r"\textasciicircum{}",
+            '<' => r"\textless{}",
+            '>' => r"\textgreater{}",
+            '|' => r"\textbar{}",
+            _ => {
+                let mut buf = [0u8; 4];
+                out.write_all(c.encode_utf8(&mut buf).as_bytes())?;
+                continue;
+            }
+        };
+        out.write_all(replacement.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// A Tera environment for LaTeX templates: changed delimiters, LaTeX escaping for `.tex`.
+pub fn tera() -> Tera {
+    let mut tera = Tera::new();
+    tera.set_delimiters(Delimiters {
+        block_start: "<%".into(),
+        block_end: "%>".into(),
+        variable_start: "<<".into(),
+        variable_end: ">>".into(),
+        comment_start: "<#".into(),
+        comment_end: "#>".into(),
+    })
+    .expect("the delimiters are valid and set before any template");
+    tera.autoescape_on([".tex"]);
+    tera.set_escape_fn(write_escaped);
+    tera
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tera::Context;
+
+    #[test]
+    fn every_special_character_is_escaped() {
+        assert_eq!(
+            escape(r"a\b&c%d$e#f_g{h}i~j^k<l>m|n"),
+            r"a\textbackslash{}b\&c\%d\$e\#f\_g\{h\}i\textasciitilde{}j\textasciicircum{}k\textless{}l\textgreater{}m\textbar{}n"
+        );
+        assert_eq!(escape("Gödel, Runge–Kutta"), "Gödel, Runge–Kutta");
+    }
+
+    #[test]
+    fn templates_keep_latex_braces_and_escape_values() {
+        let mut t = tera();
+        t.add_raw_template(
+            "x.tex",
+            r"\newcommand{\f}[1]{{#1}}% << title >> <% if n %>\textbf{<< n >>}<% endif %><# c #>",
+        )
+        .unwrap();
+        let mut ctx = Context::new();
+        ctx.insert("title", "50% & $5_x");
+        ctx.insert("n", &3);
+        assert_eq!(
+            t.render("x.tex", &ctx).unwrap(),
+            r"\newcommand{\f}[1]{{#1}}% 50\% \& \$5\_x \textbf{3}"
+        );
+    }
+
+    #[test]
+    fn undefined_variables_fail() {
+        let mut t = tera();
+        t.add_raw_template("y.tex", "<< missing >>").unwrap();
+        assert!(t.render("y.tex", &Context::new()).is_err());
+    }
+}

@@ -1,0 +1,211 @@
+//! The paper renderer: from `results/` and `paper/` to `paper/build/paper.pdf`.
+//!
+//! 1. [`figures`]: each figure is drawn from the results tables with plotters and written as a
+//!    vector PDF with embedded fonts to `results/figures/NAME.pdf` ([`figure`], [`plot`]).
+//! 2. [`numbers`]: every number the text quotes is a named query in `paper/numbers.yaml`,
+//!    rendered as a LaTeX macro into `paper/build/numbers.tex`.
+//! 3. [`latex`]: every `.tex` file under `paper/` is a Tera 2 template (delimiters `<< >>`,
+//!    `<% %>`, `<# #>`, LaTeX escaping) rendered into `paper/build/` with all results tables and
+//!    manifests in its context; other files (`.bib`) are copied.
+//! 4. [`compile`]: latexmk builds `paper/build/paper.pdf` with `SOURCE_DATE_EPOCH` from the last
+//!    commit, so the same inputs give the same bytes.
+//!
+//! Every output is written only when its bytes change, so a rebuild with nothing new is a no-op.
+//! This crate reads results but never computes them.
+
+pub mod compile;
+pub mod error;
+pub mod figure;
+pub mod figures;
+pub mod latex;
+pub mod numbers;
+pub mod plot;
+pub mod results;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use attnum_sweep::Workspace;
+use attnum_sweep::atomic::write_if_changed;
+use serde::Serialize;
+
+pub use error::{PaperError, Result};
+pub use results::Results;
+
+/// Where the paper's inputs and outputs live in a workspace.
+#[derive(Debug, Clone)]
+pub struct PaperLayout {
+    /// `paper/`: templates, `numbers.yaml`, `references.bib`.
+    pub source: PathBuf,
+    /// `paper/build/`: rendered `.tex`, figures, and the PDF.
+    pub build: PathBuf,
+    /// `results/figures/`: the committed figure PDFs.
+    pub figures: PathBuf,
+}
+
+impl PaperLayout {
+    /// The layout of `workspace`.
+    pub fn of(workspace: &Workspace) -> Self {
+        let source = workspace.root().join("paper");
+        Self {
+            build: source.join("build"),
+            figures: workspace.results_root().join("figures"),
+            source,
+        }
+    }
+}
+
+/// What [`render`] wrote.
+#[derive(Debug, Clone, Default)]
+pub struct RenderSummary {
+    /// Files whose bytes changed.
+    pub written: Vec<PathBuf>,
+    /// Files that were already up to date.
+    pub unchanged: usize,
+}
+
+impl RenderSummary {
+    fn record(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
+        if write_if_changed(path, bytes)? {
+            self.written.push(path.to_owned());
+        } else {
+            self.unchanged += 1;
+        }
+        Ok(())
+    }
+}
+
+/// One sweep's provenance, as templates see it.
+#[derive(Debug, Serialize)]
+struct SweepContext {
+    spec: attnum_sweep::SweepSpec,
+    sweep_file: String,
+    sweep_file_sha256: String,
+    git_commit: String,
+    wall_seconds: f64,
+    rows: BTreeMap<String, usize>,
+}
+
+/// Render figures, number macros and templates into `paper/build/` (no LaTeX run).
+pub fn render(workspace: &Workspace) -> Result<RenderSummary> {
+    let layout = PaperLayout::of(workspace);
+    let results = Results::load(workspace)?;
+    let mut summary = RenderSummary::default();
+
+    for fig in figures::FIGURES {
+        let svg = (fig.draw)(&results)?;
+        let pdf = figure::svg_to_pdf(fig.name, &svg)?;
+        let file = format!("{}.pdf", fig.name);
+        summary.record(&layout.figures.join(&file), &pdf)?;
+        summary.record(&layout.build.join("figures").join(&file), &pdf)?;
+    }
+
+    let macros = numbers::render_macros(&layout.source.join("numbers.yaml"), &results)?;
+    summary.record(&layout.build.join("numbers.tex"), macros.as_bytes())?;
+
+    let context = template_context(workspace, &results)?;
+    let mut tera = latex::tera();
+    let mut sources = Vec::new();
+    collect_sources(&layout.source, &layout.build, &mut sources)?;
+    sources.sort();
+    for path in &sources {
+        let rel = path.strip_prefix(&layout.source).unwrap_or(path);
+        let name = rel.to_string_lossy().replace('\\', "/");
+        let out = layout.build.join(rel);
+        if path.extension().is_some_and(|e| e == "tex") {
+            tera.add_template_file(path, Some(&name))
+                .map_err(|e| PaperError::Template {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+            let text = tera
+                .render(&name, &context)
+                .map_err(|e| PaperError::Template {
+                    path: path.clone(),
+                    message: error_chain(&e),
+                })?;
+            summary.record(&out, text.as_bytes())?;
+        } else if path.extension().is_some_and(|e| e == "bib") {
+            let bytes = std::fs::read(path).map_err(|e| PaperError::io(path, e))?;
+            summary.record(&out, &bytes)?;
+        }
+    }
+    Ok(summary)
+}
+
+/// Tera's error with its causes (the cause names the undefined variable).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
+fn collect_sources(dir: &Path, skip: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| PaperError::io(dir, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| PaperError::io(dir, e))?.path();
+        if path == skip {
+            continue;
+        }
+        if path.is_dir() {
+            collect_sources(&path, skip, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The context of every template: `tables.SWEEP.STEM` (rows of strings; floats in `e`
+/// notation for siunitx's `\num`, nulls empty) and `sweeps.SWEEP` (the parsed sweep file as
+/// `spec`, and provenance from the manifest).
+fn template_context(workspace: &Workspace, results: &Results) -> Result<tera::Context> {
+    let mut tables: BTreeMap<String, BTreeMap<String, Vec<BTreeMap<String, String>>>> =
+        BTreeMap::new();
+    for (key, table) in &results.tables {
+        let (sweep, stem) = key.split_once('/').expect("keys are SWEEP/STEM");
+        let rows = (0..table.height())
+            .map(|r| {
+                table
+                    .names()
+                    .iter()
+                    .map(|n| {
+                        let value = match table.cell(r, n) {
+                            Some(attnum_sweep::Cell::Float(x)) => format!("{x:e}"),
+                            Some(attnum_sweep::Cell::Null) | None => String::new(),
+                            Some(other) => other.to_string(),
+                        };
+                        (n.clone(), value)
+                    })
+                    .collect()
+            })
+            .collect();
+        tables
+            .entry(sweep.to_owned())
+            .or_default()
+            .insert(stem.to_owned(), rows);
+    }
+    let mut sweeps = BTreeMap::new();
+    for (name, manifest) in &results.manifests {
+        sweeps.insert(
+            name.clone(),
+            SweepContext {
+                spec: workspace.load(name)?.spec,
+                sweep_file: manifest.sweep_file.clone(),
+                sweep_file_sha256: manifest.sweep_file_sha256.clone(),
+                git_commit: manifest.git_commit.clone(),
+                wall_seconds: manifest.wall_seconds,
+                rows: manifest.rows.clone(),
+            },
+        );
+    }
+    let mut context = tera::Context::new();
+    context.insert("tables", &tables);
+    context.insert("sweeps", &sweeps);
+    Ok(context)
+}

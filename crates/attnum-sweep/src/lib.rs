@@ -1,0 +1,230 @@
+//! Declared experiment sweeps: from `data/sweeps/NAME.yaml` to `results/NAME/`.
+//!
+//! A [`Workspace`] is a checkout of the repository. It finds the sweep files, parses and validates
+//! them ([`spec`]), runs their experiment ([`experiments`]), and writes each table as Parquet and
+//! CSV ([`table`]) with a [`manifest::Manifest`] beside them — every file atomically, the manifest
+//! last, so that a sweep interrupted at any moment is simply stale and reruns.
+//!
+//! Invariants: results are a pure function of the sweep file and the code (no clocks, no OS
+//! randomness in any table); nothing here knows about figures or LaTeX.
+
+pub mod atomic;
+pub mod error;
+pub mod experiments;
+pub mod grid;
+pub mod manifest;
+pub mod spec;
+pub mod table;
+pub mod testfn;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+pub use error::{Result, SweepError};
+use manifest::{CODE_FINGERPRINT, Manifest, RUSTC_VERSION, sha256_hex};
+pub use spec::{SweepFile, SweepSpec, Tier};
+pub use table::{Cell, Table};
+
+/// Whether a sweep's committed results are what the current sweep file and code produce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Freshness {
+    /// Manifest and outputs match the sweep file, the code and the toolchain.
+    UpToDate,
+    /// The results must be recomputed, for the reason given.
+    Stale(String),
+}
+
+impl fmt::Display for Freshness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UpToDate => f.write_str("up to date"),
+            Self::Stale(reason) => write!(f, "stale: {reason}"),
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The manifest written.
+    pub manifest: Manifest,
+    /// The directory holding the results.
+    pub dir: PathBuf,
+}
+
+/// A checkout of the repository: `data/sweeps/` in, `results/` out.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    root: PathBuf,
+}
+
+impl Workspace {
+    /// The workspace rooted at `root` (which must contain `data/sweeps/`).
+    pub fn at(root: impl Into<PathBuf>) -> Result<Self> {
+        let root = root.into();
+        let sweeps = root.join("data").join("sweeps");
+        if !sweeps.is_dir() {
+            return Err(SweepError::io(
+                sweeps,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no data/sweeps directory here",
+                ),
+            ));
+        }
+        Ok(Self { root })
+    }
+
+    /// The workspace containing `start` or one of its ancestors.
+    pub fn discover(start: &Path) -> Result<Self> {
+        start
+            .ancestors()
+            .find(|dir| dir.join("data").join("sweeps").is_dir())
+            .map(|dir| Self {
+                root: dir.to_owned(),
+            })
+            .ok_or_else(|| {
+                SweepError::io(
+                    start,
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "not inside an attnum checkout (no data/sweeps above this directory)",
+                    ),
+                )
+            })
+    }
+
+    /// The repository root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `data/sweeps/`.
+    pub fn sweeps_dir(&self) -> PathBuf {
+        self.root.join("data").join("sweeps")
+    }
+
+    /// `results/`.
+    pub fn results_root(&self) -> PathBuf {
+        self.root.join("results")
+    }
+
+    /// `results/NAME/`.
+    pub fn results_dir(&self, name: &str) -> PathBuf {
+        self.results_root().join(name)
+    }
+
+    /// The names of all sweep files, sorted.
+    pub fn sweep_names(&self) -> Result<Vec<String>> {
+        let dir = self.sweeps_dir();
+        let entries = std::fs::read_dir(&dir).map_err(|e| SweepError::io(&dir, e))?;
+        let mut names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Load and validate the sweep `name`.
+    pub fn load(&self, name: &str) -> Result<SweepFile> {
+        let path = self.sweeps_dir().join(format!("{name}.yaml"));
+        if !path.is_file() {
+            return Err(SweepError::UnknownSweep {
+                name: name.to_owned(),
+                available: self.sweep_names()?,
+            });
+        }
+        SweepFile::load(&path)
+    }
+
+    fn relative(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/")
+    }
+
+    /// Whether the results of `sweep` are up to date, and if not, why.
+    pub fn freshness(&self, sweep: &SweepFile) -> Result<Freshness> {
+        let dir = self.results_dir(&sweep.spec.name);
+        let Some(manifest) = Manifest::read(&dir.join("manifest.json"))? else {
+            return Ok(Freshness::Stale("no results yet".into()));
+        };
+        if manifest.sweep_file_sha256 != sha256_hex(&sweep.bytes) {
+            return Ok(Freshness::Stale(format!(
+                "{} changed",
+                self.relative(&sweep.path)
+            )));
+        }
+        if manifest.code_fingerprint != CODE_FINGERPRINT {
+            return Ok(Freshness::Stale("the experiment code changed".into()));
+        }
+        if manifest.rustc != RUSTC_VERSION {
+            return Ok(Freshness::Stale(format!(
+                "toolchain changed ({} → {RUSTC_VERSION})",
+                manifest.rustc
+            )));
+        }
+        for (file, hash) in &manifest.outputs {
+            match std::fs::read(dir.join(file)) {
+                Ok(bytes) if sha256_hex(&bytes) == *hash => {}
+                Ok(_) => {
+                    return Ok(Freshness::Stale(format!(
+                        "{file} differs from its manifest hash"
+                    )));
+                }
+                Err(_) => return Ok(Freshness::Stale(format!("{file} is missing"))),
+            }
+        }
+        Ok(Freshness::UpToDate)
+    }
+
+    /// Run `sweep` and write its tables and manifest under `results/NAME/`.
+    pub fn run(&self, sweep: &SweepFile) -> Result<RunSummary> {
+        let started = SystemTime::now();
+        let clock = Instant::now();
+        let (git_commit, git_dirty) = manifest::git_state(&self.root);
+        let tables = sweep.spec.experiment.run();
+        let dir = self.results_dir(&sweep.spec.name);
+        let mut outputs = BTreeMap::new();
+        let mut rows = BTreeMap::new();
+        for named in &tables {
+            for path in named.table.write(&dir, named.stem)? {
+                let bytes = std::fs::read(&path).map_err(|e| SweepError::io(&path, e))?;
+                let file = path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                outputs.insert(file, sha256_hex(&bytes));
+            }
+            rows.insert(named.stem.to_owned(), named.table.height());
+        }
+        let manifest = Manifest {
+            sweep: sweep.spec.name.clone(),
+            sweep_file: self.relative(&sweep.path),
+            sweep_file_sha256: sha256_hex(&sweep.bytes),
+            code_fingerprint: CODE_FINGERPRINT.to_owned(),
+            rustc: RUSTC_VERSION.to_owned(),
+            git_commit,
+            git_dirty,
+            started_at: humantime::format_rfc3339_seconds(started).to_string(),
+            wall_seconds: clock.elapsed().as_secs_f64(),
+            rows,
+            outputs,
+        };
+        atomic::write_atomic(&dir.join("manifest.json"), &manifest.to_json())?;
+        Ok(RunSummary { manifest, dir })
+    }
+
+    /// Read the table `results/SWEEP/STEM.parquet`.
+    pub fn read_table(&self, sweep: &str, stem: &str) -> Result<Table> {
+        Table::read_parquet(&self.results_dir(sweep).join(format!("{stem}.parquet")))
+    }
+}

@@ -1,0 +1,170 @@
+//! Bad sweep files: each gives a clear error naming the file with line and column or the field,
+//! never a panic, and leaves no output behind.
+
+use attnum_sweep::{SweepError, Workspace};
+
+const GOOD: &str = include_str!("../../../data/sweeps/fd_convergence.yaml");
+
+/// Write `text` as `data/sweeps/fd_convergence.yaml` of a fresh workspace and load it.
+fn load(
+    text: &str,
+) -> (
+    tempfile::TempDir,
+    Result<attnum_sweep::SweepFile, SweepError>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let sweeps = dir.path().join("data/sweeps");
+    std::fs::create_dir_all(&sweeps).unwrap();
+    std::fs::write(sweeps.join("fd_convergence.yaml"), text).unwrap();
+    let ws = Workspace::at(dir.path()).unwrap();
+    let result = ws.load("fd_convergence");
+    assert!(
+        !dir.path().join("results").exists(),
+        "no output is written for a bad file"
+    );
+    (dir, result)
+}
+
+fn error_of(text: &str) -> String {
+    let (_dir, result) = load(text);
+    result.expect_err("the file must be refused").to_string()
+}
+
+#[test]
+fn the_committed_file_is_valid() {
+    let (_dir, result) = load(GOOD);
+    result.unwrap();
+}
+
+#[test]
+fn unknown_field_names_file_line_column_and_field() {
+    let text = GOOD.replace("    x0: 1.0\n", "    x0: 1.0\n    colour: red\n");
+    let err = error_of(&text);
+    assert!(err.contains("fd_convergence.yaml:12:5:"), "{err}");
+    assert!(
+        err.contains("experiment.fd_convergence: unknown field `colour`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn misspelt_top_level_field() {
+    let err = error_of(&GOOD.replace("tier: quick", "teir: quick"));
+    assert!(err.contains("unknown field `teir`"), "{err}");
+    assert!(err.contains(":8:1:"), "{err}");
+}
+
+#[test]
+fn malformed_yaml_has_a_position() {
+    let err = error_of(&GOOD.replace("derivatives: [1, 2]", "derivatives: [1, 2"));
+    assert!(err.contains("fd_convergence.yaml:"), "{err}");
+    assert!(
+        err.split(':')
+            .nth(1)
+            .unwrap()
+            .trim()
+            .parse::<usize>()
+            .is_ok(),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_type() {
+    let err = error_of(&GOOD.replace("x0: 1.0", "x0: one"));
+    assert!(
+        err.contains("experiment.fd_convergence.x0: invalid type"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_function_and_stencil_family() {
+    let err = error_of(&GOOD.replace("[sin, exp, quadratic]", "[sin, cosh]"));
+    assert!(err.contains("unknown variant `cosh`"), "{err}");
+    let err = error_of(&GOOD.replace("- central: [2, 4, 6, 8]", "- centred: [2, 4]"));
+    assert!(err.contains("unknown variant `centred`"), "{err}");
+}
+
+#[test]
+fn nonpositive_step_names_the_parameter() {
+    let err = error_of(&GOOD.replace("from: 1.0,", "from: -1.0,"));
+    assert!(
+        err.contains("field `experiment.fd_convergence.steps.from`"),
+        "{err}"
+    );
+    assert!(err.contains("> 0"), "{err}");
+    let err = error_of(&GOOD.replace("to: 1.0e-10", "to: 0.0"));
+    assert!(
+        err.contains("field `experiment.fd_convergence.steps.to`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn stencil_with_too_few_nodes_names_the_stencil() {
+    let text = GOOD.replace("- backward: [1, 2, 3, 4]", "- offsets: [0.0, 1.0]");
+    let err = error_of(&text);
+    assert!(
+        err.contains("field `experiment.fd_convergence.stencils[2].offsets`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("derivative order 2 needs at least 3 nodes, got 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn repeated_nodes_and_odd_central_order() {
+    let err = error_of(&GOOD.replace("- backward: [1, 2, 3, 4]", "- offsets: [0.0, 1.0, 1.0]"));
+    assert!(err.contains("coincide"), "{err}");
+    let err = error_of(&GOOD.replace("central: [2, 4, 6, 8]", "central: [2, 3]"));
+    assert!(err.contains("stencils[0].central[1]"), "{err}");
+    assert!(err.contains("even accuracy order only"), "{err}");
+    let err = error_of(&GOOD.replace("forward: [1, 2, 3, 4]", "forward: [0]"));
+    assert!(err.contains("stencils[1].forward[0]"), "{err}");
+}
+
+#[test]
+fn bad_derivative_and_fit_parameters() {
+    let err = error_of(&GOOD.replace("derivatives: [1, 2]", "derivatives: [0]"));
+    assert!(err.contains("derivatives[0]"), "{err}");
+    let err = error_of(&GOOD.replace("roundoff_margin: 1000.0", "roundoff_margin: 0.5"));
+    assert!(err.contains("fit.roundoff_margin"), "{err}");
+    let err = error_of(&GOOD.replace("per_decade: 10", "per_decade: 0"));
+    assert!(err.contains("steps.per_decade"), "{err}");
+    let err = error_of(&GOOD.replace("functions: [sin, exp, quadratic]", "functions: []"));
+    assert!(
+        err.contains("field `experiment.fd_convergence.functions`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn name_must_match_file() {
+    let err = error_of(&GOOD.replace("name: fd_convergence", "name: other"));
+    assert!(err.contains("field `name`"), "{err}");
+}
+
+#[test]
+fn empty_and_non_mapping_files() {
+    for text in ["", "42", "- a\n- b", "\u{0}"] {
+        let err = error_of(text);
+        assert!(err.contains("fd_convergence.yaml"), "{text:?}: {err}");
+    }
+}
+
+#[test]
+fn unknown_sweep_lists_the_existing_ones() {
+    let (dir, _) = load(GOOD);
+    let err = Workspace::at(dir.path())
+        .unwrap()
+        .load("nosuch")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "no sweep named `nosuch`; the sweeps are: fd_convergence"
+    );
+}

@@ -1,0 +1,61 @@
+# attnum: the research pipeline. `just paper` rebuilds everything that is stale.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# One build (dev profile, optimised dependencies) serves the tests and the pipeline.
+attnum := "cargo run --quiet --bin attnum --"
+
+# TeX Live packages the paper needs (Debian/Ubuntu names).
+tex_packages := "latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures texlive-science texlive-fonts-recommended lmodern"
+
+# LaTeX files the paper uses; `setup` checks for each with kpsewhich.
+tex_files := "booktabs.sty siunitx.sty natbib.sty hyperref.sty cleveref.sty amsthm.sty mathtools.sty microtype.sty xcolor.sty caption.sty lmodern.sty t1lmr.fd"
+
+default: paper
+
+# Run every sweep whose results are missing or stale, render figures and templates, compile the PDF.
+paper: setup
+    {{attnum}} paper
+
+# Rerun one sweep (if stale; add --force to rerun regardless): just sweep fd_convergence
+sweep NAME *FLAGS:
+    {{attnum}} sweep run {{NAME}} {{FLAGS}}
+
+# List the sweeps and whether their results are up to date.
+sweeps:
+    {{attnum}} sweep list
+
+# Run all tests.
+test:
+    cargo test --workspace
+
+# Formatting and lints, as CI runs them.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Install (Debian/Ubuntu, as root) or name the TeX Live packages the paper needs.
+setup:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    missing=()
+    command -v latexmk >/dev/null 2>&1 || missing+=(latexmk)
+    for f in {{tex_files}}; do
+        kpsewhich "$f" >/dev/null 2>&1 || missing+=("$f")
+    done
+    [ ${#missing[@]} -eq 0 ] && exit 0
+    echo "setup: missing ${missing[*]}" >&2
+    if [ -r /etc/debian_version ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "setup: installing TeX Live packages with apt-get" >&2
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends {{tex_packages}} >/dev/null
+    else
+        echo "setup: install these packages (Debian/Ubuntu names), then rerun:" >&2
+        echo "  sudo apt-get install --no-install-recommends {{tex_packages}}" >&2
+        echo "  (elsewhere: a TeX Live with latexmk, booktabs, siunitx, natbib, hyperref, cleveref, lm)" >&2
+        exit 1
+    fi
+
+# Delete all results and the paper build (a full rebuild follows with `just paper`).
+clean:
+    rm -rf results paper/build
