@@ -224,6 +224,15 @@ impl Stencil {
         Self::on_offsets(deriv, &offsets)
     }
 
+    /// A stencil from weights computed elsewhere in this crate (e.g. least squares).
+    pub(crate) fn from_parts(deriv: usize, offsets: Vec<f64>, weights: Vec<f64>) -> Self {
+        Self {
+            deriv,
+            offsets,
+            weights,
+        }
+    }
+
     /// The derivative order approximated.
     pub fn deriv(&self) -> usize {
         self.deriv
@@ -259,6 +268,36 @@ impl Stencil {
             .sum();
         sum / h.powi(self.deriv as i32)
     }
+}
+
+/// Richardson extrapolation of approximations `A(h_k)`, `h_k = h_0 / ratio^k`, whose error
+/// expands as `Σ_j c_j h^{first + j·step}` (e.g. `first = 2, step = 2` for a central difference).
+///
+/// Returns the extrapolation tableau by rows: `table[k][j]` combines `A(h_{k−j}), …, A(h_k)` and
+/// eliminates `j` error terms; `table[n−1][n−1]` is the most extrapolated value.
+pub fn richardson(values: &[f64], ratio: f64, first: u32, step: u32) -> Vec<Vec<f64>> {
+    let mut table: Vec<Vec<f64>> = Vec::with_capacity(values.len());
+    for (k, &v) in values.iter().enumerate() {
+        let mut row = vec![v];
+        for j in 1..=k {
+            let factor = ratio.powi((first + (j as u32 - 1) * step) as i32);
+            let better = row[j - 1] + (row[j - 1] - table[k - 1][j - 1]) / (factor - 1.0);
+            row.push(better);
+        }
+        table.push(row);
+    }
+    table
+}
+
+/// The complex-step derivative `Im f(x + i h) / h` of a function analytic near `x`: no
+/// subtraction, so no cancellation; with `h = 1e-100` it is accurate to rounding. A reference for
+/// derivatives, not a stencil.
+pub fn complex_step(
+    f: impl Fn(num_complex::Complex64) -> num_complex::Complex64,
+    x: f64,
+    h: f64,
+) -> f64 {
+    f(num_complex::Complex64::new(x, h)).im / h
 }
 
 #[cfg(test)]
@@ -404,6 +443,28 @@ mod tests {
             msg,
             "a stencil for derivative order 2 needs at least 3 nodes, got 2"
         );
+    }
+
+    #[test]
+    fn richardson_removes_even_error_terms_of_the_central_difference() {
+        let s = Stencil::by_accuracy(StencilKind::Central, 1, 2).unwrap();
+        let values: Vec<f64> = (0..4)
+            .map(|k| s.apply(f64::sin, 1.0, 0.4 / 2f64.powi(k)))
+            .collect();
+        let table = richardson(&values, 2.0, 2, 2);
+        let plain = (values[3] - 1f64.cos()).abs();
+        let extrapolated = (table[3][3] - 1f64.cos()).abs();
+        assert!(
+            plain > 1e-4 && extrapolated < 1e-11,
+            "{plain} → {extrapolated}"
+        );
+    }
+
+    #[test]
+    fn complex_step_is_exact_to_rounding() {
+        let d = complex_step(|z| z.sin() * z.exp(), 0.7, 1e-100);
+        let exact = 0.7f64.exp() * (0.7f64.cos() + 0.7f64.sin());
+        assert!((d - exact).abs() <= 2.0 * f64::EPSILON * exact);
     }
 
     #[test]

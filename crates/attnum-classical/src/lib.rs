@@ -2,10 +2,17 @@
 //!
 //! This crate knows nothing of candle, files or sweeps. It offers
 //!
-//! * [`fd`]: finite-difference weights on arbitrary distinct nodes by Fornberg's recurrence, and the
-//!   central / forward / backward stencil builders indexed by accuracy order;
+//! * [`fd`]: finite-difference weights on arbitrary distinct nodes by Fornberg's recurrence, the
+//!   central / forward / backward stencil builders indexed by accuracy order, Richardson
+//!   extrapolation, and the complex-step derivative as a reference;
 //! * [`analysis`]: what a set of weights does — Taylor moments, order of accuracy, leading error
-//!   constant, noise amplification, and the model-optimal step and error floor in floating point.
+//!   constant, noise amplification, and the model-optimal step and error floor in floating point;
+//! * [`savitzky_golay`]: least-squares derivative filters by a QR factorisation;
+//! * [`spectral`]: the Chebyshev differentiation matrix;
+//! * [`quadrature`]: Gauss–Legendre in O(n), Clenshaw–Curtis, Newton–Cotes with exact rational
+//!   weights, and the degree of exactness of any rule;
+//! * [`rk`]: Butcher tableaus, a library of named explicit Runge–Kutta methods, stepping;
+//! * [`trees`]: rooted trees, γ, σ, α, elementary weights and the order of a tableau.
 //!
 //! ```
 //! use attnum_classical::fd::{Stencil, StencilKind};
@@ -19,5 +26,10 @@
 
 pub mod analysis;
 pub mod fd;
+pub mod quadrature;
+pub mod rk;
+pub mod savitzky_golay;
+pub mod spectral;
+pub mod trees;
 
 pub use fd::{Stencil, StencilError, StencilKind};

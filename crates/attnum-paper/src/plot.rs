@@ -20,7 +20,7 @@ pub const PALETTE: [RGBColor; 8] = [
 ];
 
 /// Base font size of figure text, in SVG pixels (figures are scaled to the text width).
-pub const FONT_SIZE: f64 = 17.0;
+pub const FONT_SIZE: f64 = 24.0;
 
 /// The figure font at `size`.
 pub fn font(size: f64) -> TextStyle<'static> {
@@ -53,7 +53,7 @@ fn power_of_ten<DB: DrawingBackend>(
     let (w_base, w_exp, h_base) = (w_base as i32, w_exp as i32, h_base as i32);
     let total = w_base + w_exp;
     let (left, top) = if below {
-        (x - total / 2, y + 6)
+        (x - total / 2, y + 10)
     } else {
         (x - total - 8, y - h_base / 2)
     };
@@ -142,8 +142,9 @@ pub fn log_log_chart<'a, DB: DrawingBackend>(
     ChartBuilder::on(area)
         .caption(caption, font(FONT_SIZE * 1.05))
         .margin(8)
+        .margin_top(14)
         .margin_right(22)
-        .x_label_area_size(50)
-        .y_label_area_size(76)
+        .x_label_area_size(66)
+        .y_label_area_size(100)
         .build_cartesian_2d(x.log_scale(), y.log_scale())
 }

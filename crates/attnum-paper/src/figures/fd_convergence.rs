@@ -14,8 +14,8 @@ use crate::results::Results;
 const FUNCTION: &str = "sin";
 const FAMILIES: [&str; 3] = ["central", "forward", "backward"];
 const DERIVATIVES: [i64; 2] = [1, 2];
-const WIDTH: u32 = 1080;
-const HEIGHT: u32 = 740;
+const WIDTH: u32 = 1000;
+const HEIGHT: u32 = 760;
 
 fn table<'a>(results: &'a Results, key: &str) -> Result<&'a Table> {
     results.tables.get(key).ok_or_else(|| PaperError::Figure {
@@ -71,7 +71,7 @@ pub fn draw(results: &Results) -> Result<String> {
             message: e,
         };
         root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-        let (body, legend_area) = root.split_vertically(HEIGHT - 44);
+        let (body, legend_area) = root.split_vertically(HEIGHT - 50);
         let panels = body.split_evenly((DERIVATIVES.len(), FAMILIES.len()));
         let all_orders: Vec<i64> = {
             let set: std::collections::BTreeSet<i64> =
@@ -107,7 +107,7 @@ pub fn draw(results: &Results) -> Result<String> {
                             .map_err(|e| fail(e.to_string()))?;
                     }
                 }
-                plot::draw_decade_axes(&root, &chart, (-10, 0, 2), (-16, 4, 4))
+                plot::draw_decade_axes(&root, &chart, (-10, 0, 5), (-16, 0, 4))
                     .map_err(|e| fail(e.to_string()))?;
                 let x_title = (i + 1 == DERIVATIVES.len()).then_some("h");
                 let y_title = (j == 0).then_some("absolute error");
@@ -153,7 +153,7 @@ fn draw_legend<DB: DrawingBackend>(
 ) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let (width, height) = area.dim_in_pixel();
     let mid = height as i32 / 2;
-    let entry = 150;
+    let entry = 122;
     let mut x = (width as i32 - entry * (orders.len() as i32 + 1)) / 2;
     for (k, p) in orders.iter().enumerate() {
         let colour = PALETTE[k % PALETTE.len()];
