@@ -1,5 +1,8 @@
 //! `attnum`: the command line of the pipeline. It only wires the library crates together:
-//! sweeps (`attnum-sweep`), the paper (`attnum-paper`).
+//! sweeps (`attnum-sweep`), the paper (`attnum-paper`), and the classical methods
+//! (`attnum-classical`, in [`classical`]).
+
+mod classical;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +35,14 @@ enum Command {
         #[arg(long)]
         no_pdf: bool,
     },
+    /// Finite-difference weights on given offsets, with their order and error constant.
+    Stencil(classical::StencilArgs),
+    /// Nodes, weights and degree of exactness of a quadrature rule.
+    Quadrature(classical::QuadratureArgs),
+    /// A named explicit Runge–Kutta method: its tableau, order and sign pattern.
+    Tableau(classical::TableauArgs),
+    /// Rooted trees up to an order with γ, σ, α, and a method's elementary weights.
+    Trees(classical::TreesArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,17 +78,19 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let workspace = match &cli.root {
-        Some(root) => Workspace::at(root)?,
-        None => Workspace::discover(&std::env::current_dir().context("current directory")?)?,
-    };
+    let root = cli.root.as_deref();
     match cli.command {
+        Command::Stencil(args) => classical::stencil(&args),
+        Command::Quadrature(args) => classical::quadrature(&args),
+        Command::Tableau(args) => classical::tableau(&args),
+        Command::Trees(args) => classical::trees(&args),
         Command::Sweep {
             command: SweepCommand::List,
-        } => list(&workspace),
+        } => list(&open_workspace(root)?),
         Command::Sweep {
             command: SweepCommand::Run { names, force },
         } => {
+            let workspace = open_workspace(root)?;
             // Validate every name and file before running anything.
             let sweeps = names
                 .iter()
@@ -88,8 +101,16 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Paper { no_pdf } => paper(&workspace, no_pdf),
+        Command::Paper { no_pdf } => paper(&open_workspace(root)?, no_pdf),
     }
+}
+
+/// The workspace at `--root`, or the checkout containing the current directory.
+fn open_workspace(root: Option<&std::path::Path>) -> Result<Workspace> {
+    Ok(match root {
+        Some(root) => Workspace::at(root)?,
+        None => Workspace::discover(&std::env::current_dir().context("current directory")?)?,
+    })
 }
 
 fn list(workspace: &Workspace) -> Result<()> {

@@ -115,3 +115,107 @@ fn every_subcommand_has_help() {
         );
     }
 }
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_attnum"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn failure(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_attnum"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{args:?} must fail");
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+#[test]
+fn stencil_command_gives_fornberg_weights_and_order() {
+    let v = json(&[
+        "stencil",
+        "--deriv",
+        "1",
+        "--offsets",
+        "-2,-1,0,1,2",
+        "--h",
+        "0.5",
+        "--json",
+    ]);
+    let w: Vec<f64> = serde_json::from_value(v["weights"].clone()).unwrap();
+    let expected = [1.0 / 12.0, -2.0 / 3.0, 0.0, 2.0 / 3.0, -1.0 / 12.0];
+    assert!(
+        w.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-15),
+        "{w:?}"
+    );
+    assert_eq!(v["order"], 4);
+    assert_eq!(v["weights_over_h_pow_d"][1], -4.0 / 3.0);
+    let err = failure(&["stencil", "--deriv", "3", "--offsets", "0,1"]);
+    assert!(
+        err.contains("derivative order 3 needs at least 4 nodes, got 2"),
+        "{err}"
+    );
+    let err = failure(&["stencil", "--deriv", "1", "--offsets", "0,1,1"]);
+    assert!(err.contains("coincide"), "{err}");
+}
+
+#[test]
+fn quadrature_command() {
+    let v = json(&["quadrature", "gauss-legendre", "4", "--json"]);
+    assert_eq!(v["degree_of_exactness"], 7);
+    assert_eq!(v["positive_weights"], true);
+    let v = json(&[
+        "quadrature",
+        "newton-cotes-closed",
+        "9",
+        "--interval",
+        "0,1",
+        "--json",
+    ]);
+    assert_eq!(v["positive_weights"], false);
+    let sum: f64 = v["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_f64().unwrap())
+        .sum();
+    assert!((sum - 1.0).abs() < 1e-13);
+    assert!(failure(&["quadrature", "gauss-legendre", "0"]).contains("at least 1 point"));
+    assert!(failure(&["quadrature", "simpson", "3"]).contains("invalid value 'simpson'"));
+    assert!(failure(&["quadrature", "gauss-legendre", "3", "--interval", "1,0"]).contains("a < b"));
+}
+
+#[test]
+fn tableau_and_trees_commands() {
+    let v = json(&["tableau", "rk4", "--json"]);
+    assert_eq!(v["order"], 4);
+    assert_eq!(v["non_negative"], true);
+    let v = json(&["tableau", "three-eighths", "--json"]);
+    assert_eq!(
+        (v["order"].clone(), v["non_negative"].clone()),
+        (4.into(), false.into())
+    );
+    let err = failure(&["tableau", "rk5"]);
+    assert!(err.contains("no Runge–Kutta method named `rk5`") && err.contains("dormand-prince5"));
+    let v = json(&["trees", "--order", "5", "--tableau", "rk4", "--json"]);
+    let trees = v["trees"].as_array().unwrap();
+    assert_eq!(trees.len(), 1 + 1 + 2 + 4 + 9);
+    let failing = trees
+        .iter()
+        .filter(|t| t["residual"].as_f64().unwrap().abs() > 1e-12)
+        .count();
+    assert!(
+        failing > 0
+            && trees
+                .iter()
+                .take(8)
+                .all(|t| t["residual"].as_f64().unwrap().abs() < 1e-12)
+    );
+    assert!(failure(&["trees", "--order", "0"]).contains("--order must be between 1 and 14"));
+}

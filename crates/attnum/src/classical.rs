@@ -1,0 +1,303 @@
+//! The classical-methods subcommands: `stencil`, `quadrature`, `tableau`, `trees`. Each prints a
+//! readable table, or JSON with `--json`. They need no checkout.
+
+use anyhow::{Result, bail};
+use attnum_classical::analysis;
+use attnum_classical::fd::Stencil;
+use attnum_classical::quadrature::{self, NewtonCotes, Rule};
+use attnum_classical::rk::{self, Tableau};
+use attnum_classical::trees;
+use clap::{Args, ValueEnum};
+use serde_json::{Value, json};
+
+/// Arguments of `attnum stencil`.
+#[derive(Debug, Args)]
+pub struct StencilArgs {
+    /// Derivative order.
+    #[arg(long)]
+    deriv: usize,
+    /// Node offsets in units of h, comma-separated (e.g. -2,-1,0,1,2).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_hyphen_values = true,
+        required = true
+    )]
+    offsets: Vec<f64>,
+    /// Step h: also print the weights divided by h^d.
+    #[arg(long)]
+    h: Option<f64>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `attnum quadrature`.
+#[derive(Debug, Args)]
+pub struct QuadratureArgs {
+    /// The rule family.
+    rule: RuleFamily,
+    /// Number of nodes.
+    n: usize,
+    /// Interval a,b (default -1,1).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true, num_args = 1)]
+    interval: Option<Vec<f64>>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Quadrature families.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RuleFamily {
+    GaussLegendre,
+    ClenshawCurtis,
+    NewtonCotesClosed,
+    NewtonCotesOpen,
+}
+
+/// Arguments of `attnum tableau`.
+#[derive(Debug, Args)]
+pub struct TableauArgs {
+    /// Method name (e.g. rk4; an unknown name lists them all).
+    name: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `attnum trees`.
+#[derive(Debug, Args)]
+pub struct TreesArgs {
+    /// Largest tree order.
+    #[arg(long)]
+    order: usize,
+    /// Also give the elementary weights and residuals of this method.
+    #[arg(long)]
+    tableau: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Largest tree order accepted on the command line (order 14 already has 32 973 trees).
+const MAX_TREE_ORDER: usize = 14;
+
+fn print(json: bool, value: &Value, text: impl FnOnce() -> String) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).expect("JSON values serialise")
+        );
+    } else {
+        print!("{}", text());
+    }
+}
+
+/// `attnum stencil`.
+pub fn stencil(args: &StencilArgs) -> Result<()> {
+    let s = Stencil::on_offsets(args.deriv, &args.offsets)?;
+    if let Some(h) = args.h
+        && !(h.is_finite() && h > 0.0)
+    {
+        bail!("--h must be a finite number > 0, got {h}");
+    }
+    let acc = analysis::accuracy(&s);
+    let scaled: Option<Vec<f64>> = args.h.map(|h| {
+        s.weights()
+            .iter()
+            .map(|w| w / h.powi(args.deriv as i32))
+            .collect()
+    });
+    let value = json!({
+        "derivative": args.deriv,
+        "offsets": s.offsets(),
+        "weights": s.weights(),
+        "weights_over_h_pow_d": scaled,
+        "h": args.h,
+        "order": acc.map(|a| a.order),
+        "error_constant": acc.map(|a| a.error_constant),
+        "noise_amplification": analysis::noise_amplification(&s),
+    });
+    print(args.json, &value, || {
+        let mut out = format!("derivative {} on {} nodes\n", args.deriv, s.len());
+        out += "  offset              weight";
+        out += if scaled.is_some() {
+            "              weight/h^d\n"
+        } else {
+            "\n"
+        };
+        for (i, (o, w)) in s.offsets().iter().zip(s.weights()).enumerate() {
+            out += &format!("  {o:>8}  {w:>22.16e}");
+            if let Some(sc) = &scaled {
+                out += &format!("  {:>22.16e}", sc[i]);
+            }
+            out += "\n";
+        }
+        match acc {
+            Some(a) => {
+                out += &format!(
+                    "order of accuracy {}, error constant {:.6e}\n",
+                    a.order, a.error_constant
+                )
+            }
+            None => out += "the weights are not consistent\n",
+        }
+        out += &format!(
+            "noise amplification Σ|w| = {:.6e}\n",
+            analysis::noise_amplification(&s)
+        );
+        out
+    });
+    Ok(())
+}
+
+/// `attnum quadrature`.
+pub fn quadrature(args: &QuadratureArgs) -> Result<()> {
+    let rule: Rule = match args.rule {
+        RuleFamily::GaussLegendre => quadrature::gauss_legendre(args.n)?,
+        RuleFamily::ClenshawCurtis => quadrature::clenshaw_curtis(args.n)?,
+        RuleFamily::NewtonCotesClosed => quadrature::newton_cotes(NewtonCotes::Closed, args.n)?,
+        RuleFamily::NewtonCotesOpen => quadrature::newton_cotes(NewtonCotes::Open, args.n)?,
+    };
+    let degree = rule.degree_of_exactness(2 * args.n + 1, 1e-10);
+    let mapped = match args.interval.as_deref() {
+        None => rule.clone(),
+        Some([a, b]) => rule.on_interval(*a, *b)?,
+        Some(other) => bail!(
+            "--interval takes two numbers a,b; got {} values",
+            other.len()
+        ),
+    };
+    let value = json!({
+        "rule": format!("{:?}", args.rule),
+        "n": args.n,
+        "interval": args.interval.clone().unwrap_or_else(|| vec![-1.0, 1.0]),
+        "nodes": mapped.nodes(),
+        "weights": mapped.weights(),
+        "degree_of_exactness": degree,
+        "positive_weights": rule.has_positive_weights(),
+    });
+    print(args.json, &value, || {
+        let mut out = String::from("                  node                  weight\n");
+        for (x, w) in mapped.nodes().iter().zip(mapped.weights()) {
+            out += &format!("  {x:>22.16e}  {w:>22.16e}\n");
+        }
+        out += &format!(
+            "degree of exactness {}, all weights positive: {}\n",
+            degree.map_or("none".to_owned(), |d| d.to_string()),
+            rule.has_positive_weights()
+        );
+        out
+    });
+    Ok(())
+}
+
+fn tableau_json(t: &Tableau) -> Value {
+    json!({ "a": t.a(), "b": t.b(), "c": t.c() })
+}
+
+/// `attnum tableau`.
+pub fn tableau(args: &TableauArgs) -> Result<()> {
+    let method = rk::named_method(&args.name)?;
+    let t = &method.tableau;
+    let order = trees::order_of(t, 8, 1e-12);
+    let mut value = tableau_json(t);
+    value["name"] = json!(method.name);
+    value["title"] = json!(method.title);
+    value["source"] = json!(method.source);
+    value["stages"] = json!(t.stages());
+    value["order"] = json!(order);
+    value["non_negative"] = json!(t.is_non_negative());
+    print(args.json, &value, || {
+        let mut out = format!(
+            "{} — {} stages\nsource: {}\n",
+            method.title,
+            t.stages(),
+            method.source
+        );
+        for (ci, row) in t.c().iter().zip(t.a()) {
+            out += &format!("  {ci:>10.6} |");
+            for a in row {
+                out += &format!(" {a:>10.6}");
+            }
+            out += "\n";
+        }
+        out += &format!("  {:>10} |", "");
+        for b in t.b() {
+            out += &format!(" {b:>10.6}");
+        }
+        out += &format!(
+            "\norder {order} (from the tree conditions), all entries non-negative: {}\n",
+            t.is_non_negative()
+        );
+        out
+    });
+    Ok(())
+}
+
+/// `attnum trees`.
+pub fn trees(args: &TreesArgs) -> Result<()> {
+    if args.order == 0 || args.order > MAX_TREE_ORDER {
+        bail!(
+            "--order must be between 1 and {MAX_TREE_ORDER}, got {}",
+            args.order
+        );
+    }
+    let method = args.tableau.as_deref().map(rk::named_method).transpose()?;
+    let rows: Vec<Value> = trees::trees_up_to(args.order)
+        .iter()
+        .map(|t| {
+            let mut row = json!({
+                "levels": t.levels(),
+                "order": t.order(),
+                // At most 14! (order 14), which fits a u64 and a JSON number exactly.
+                "gamma": t.gamma() as u64,
+                "sigma": t.sigma() as u64,
+                "alpha": t.alpha() as u64,
+            });
+            if let Some(m) = &method {
+                row["phi"] = json!(t.elementary_weight(&m.tableau));
+                row["residual"] = json!(t.residual(&m.tableau));
+            }
+            row
+        })
+        .collect();
+    let value = json!({ "max_order": args.order, "tableau": args.tableau, "trees": rows });
+    print(args.json, &value, || {
+        let mut out = format!(
+            "{:<28} {:>5} {:>10} {:>8} {:>8}",
+            "level sequence", "|t|", "γ", "σ", "α"
+        );
+        if method.is_some() {
+            out += &format!(" {:>22} {:>12}", "Φ", "Φ − 1/γ");
+        }
+        out += "\n";
+        for r in &rows {
+            let levels: Vec<String> = r["levels"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|l| l.to_string())
+                .collect();
+            out += &format!(
+                "{:<28} {:>5} {:>10} {:>8} {:>8}",
+                levels.join(""),
+                r["order"].to_string(),
+                r["gamma"].to_string(),
+                r["sigma"].to_string(),
+                r["alpha"].to_string()
+            );
+            if method.is_some() {
+                out += &format!(
+                    " {:>22.16e} {:>12.3e}",
+                    r["phi"].as_f64().unwrap_or(f64::NAN),
+                    r["residual"].as_f64().unwrap_or(f64::NAN)
+                );
+            }
+            out += "\n";
+        }
+        out
+    });
+    Ok(())
+}
