@@ -23,7 +23,7 @@ use attnum_classical::analysis::{self, UNIT_ROUNDOFF};
 use attnum_classical::fd::{Stencil, StencilKind};
 use serde::{Deserialize, Serialize};
 
-use super::{FieldError, NamedTable};
+use super::{FieldError, NamedTable, log_log_slope};
 use crate::grid::LogGrid;
 use crate::table::Table;
 use crate::testfn::TestFunction;
@@ -407,19 +407,6 @@ fn taylor_truncation(s: &LabelledStencil, f: TestFunction, x0: f64, h: f64) -> f
         .map(|k| moments[k] * f.derivative(k, x0) * h.powi((k - d) as i32))
         .sum::<f64>()
         .abs()
-}
-
-/// Least-squares slope of `ln y` against `ln x`.
-fn log_log_slope(points: &[(f64, f64)]) -> f64 {
-    let n = points.len() as f64;
-    let (mx, my) = points.iter().fold((0.0, 0.0), |(a, b), &(x, y)| {
-        (a + x.ln() / n, b + y.ln() / n)
-    });
-    let (sxy, sxx) = points.iter().fold((0.0, 0.0), |(sxy, sxx), &(x, y)| {
-        let dx = x.ln() - mx;
-        (sxy + dx * (y.ln() - my), sxx + dx * dx)
-    });
-    sxy / sxx
 }
 
 /// Least-squares slope of `log err` against `log h` over the fit window of the truncation range,

@@ -4,7 +4,10 @@
 //! `validate` returning `(field path, message)` and a `run` returning named tables; add a variant
 //! to [`ExperimentSpec`] and its three match arms below; add `data/sweeps/NAME.yaml`.
 
+pub mod butcher_trees;
 pub mod fd_convergence;
+pub mod quadrature_rules;
+pub mod rk_convergence;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +19,12 @@ use crate::table::Table;
 pub enum ExperimentSpec {
     /// Error of finite-difference stencils against the step.
     FdConvergence(fd_convergence::FdConvergence),
+    /// Rooted trees and the order conditions of the named Runge–Kutta methods.
+    ButcherTrees(butcher_trees::ButcherTrees),
+    /// Global error of the named Runge–Kutta methods on the Kepler problem.
+    RkConvergence(rk_convergence::RkConvergence),
+    /// Signs, exactness and accuracy of the classical quadrature families by size.
+    QuadratureRules(quadrature_rules::QuadratureRules),
 }
 
 /// A table produced by an experiment, with its file stem (`table` is the main one).
@@ -35,6 +44,9 @@ impl ExperimentSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::FdConvergence(_) => "fd_convergence",
+            Self::ButcherTrees(_) => "butcher_trees",
+            Self::RkConvergence(_) => "rk_convergence",
+            Self::QuadratureRules(_) => "quadrature_rules",
         }
     }
 
@@ -42,6 +54,9 @@ impl ExperimentSpec {
     pub fn validate(&self) -> Result<(), FieldError> {
         match self {
             Self::FdConvergence(spec) => spec.validate(),
+            Self::ButcherTrees(spec) => spec.validate(),
+            Self::RkConvergence(spec) => spec.validate(),
+            Self::QuadratureRules(spec) => spec.validate(),
         }
     }
 
@@ -49,6 +64,22 @@ impl ExperimentSpec {
     pub fn run(&self) -> Vec<NamedTable> {
         match self {
             Self::FdConvergence(spec) => spec.run(),
+            Self::ButcherTrees(spec) => spec.run(),
+            Self::RkConvergence(spec) => spec.run(),
+            Self::QuadratureRules(spec) => spec.run(),
         }
     }
+}
+
+/// Least-squares slope of `ln y` against `ln x` (the observed order of an error curve).
+pub(crate) fn log_log_slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    let (mx, my) = points.iter().fold((0.0, 0.0), |(a, b), &(x, y)| {
+        (a + x.ln() / n, b + y.ln() / n)
+    });
+    let (sxy, sxx) = points.iter().fold((0.0, 0.0), |(sxy, sxx), &(x, y)| {
+        let dx = x.ln() - mx;
+        (sxy + dx * (y.ln() - my), sxx + dx * dx)
+    });
+    sxy / sxx
 }

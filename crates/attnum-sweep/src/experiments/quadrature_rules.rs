@@ -1,0 +1,145 @@
+//! Experiment `quadrature_rules`: the sign pattern, degree of exactness, stability and accuracy
+//! of the classical quadrature families by size.
+//!
+//! For every family and number of nodes n the table records the number of negative weights
+//! (decided exactly, in rational arithmetic, for Newton–Cotes), the smallest weight, the
+//! stability factor `Σ|w_i| / Σ w_i` (1 for positive rules), the degree of exactness, and the
+//! error on `∫_{-1}^{1} e^x dx` and on Runge's function `∫_{-1}^{1} dx/(1 + 25x²)`.
+
+use attnum_classical::quadrature::{self, NewtonCotes, Rule};
+use serde::{Deserialize, Serialize};
+
+use super::{FieldError, NamedTable};
+use crate::table::{Cell, Table};
+
+/// A quadrature family as named in sweep files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// Gauss–Legendre.
+    GaussLegendre,
+    /// Clenshaw–Curtis.
+    ClenshawCurtis,
+    /// Closed Newton–Cotes.
+    NewtonCotesClosed,
+    /// Open Newton–Cotes.
+    NewtonCotesOpen,
+}
+
+impl Family {
+    /// Name in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::GaussLegendre => "gauss_legendre",
+            Self::ClenshawCurtis => "clenshaw_curtis",
+            Self::NewtonCotesClosed => "newton_cotes_closed",
+            Self::NewtonCotesOpen => "newton_cotes_open",
+        }
+    }
+
+    fn min_points(self) -> usize {
+        match self {
+            Self::ClenshawCurtis | Self::NewtonCotesClosed => 2,
+            Self::GaussLegendre | Self::NewtonCotesOpen => 1,
+        }
+    }
+
+    fn rule(self, n: usize) -> Result<Rule, quadrature::QuadratureError> {
+        match self {
+            Self::GaussLegendre => quadrature::gauss_legendre(n),
+            Self::ClenshawCurtis => quadrature::clenshaw_curtis(n),
+            Self::NewtonCotesClosed => quadrature::newton_cotes(NewtonCotes::Closed, n),
+            Self::NewtonCotesOpen => quadrature::newton_cotes(NewtonCotes::Open, n),
+        }
+    }
+
+    /// Number of negative weights: exact for Newton–Cotes, from the `f64` weights otherwise.
+    fn negative_weights(self, n: usize, rule: &Rule) -> usize {
+        let exact = match self {
+            Self::NewtonCotesClosed => quadrature::newton_cotes_exact(NewtonCotes::Closed, n).ok(),
+            Self::NewtonCotesOpen => quadrature::newton_cotes_exact(NewtonCotes::Open, n).ok(),
+            _ => None,
+        };
+        match exact {
+            Some(w) => quadrature::negative_weights(&w).len(),
+            None => rule.weights().iter().filter(|&&w| w < 0.0).count(),
+        }
+    }
+}
+
+/// Parameters of the `quadrature_rules` experiment.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuadratureRules {
+    /// The families.
+    pub families: Vec<Family>,
+    /// Largest number of nodes (each family starts at its smallest valid size).
+    pub max_points: usize,
+}
+
+impl QuadratureRules {
+    /// Check every parameter; errors carry the field path below `experiment.quadrature_rules`.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if self.families.is_empty() {
+            return Err(("families".into(), "needs at least one family".into()));
+        }
+        if !(2..=quadrature::NEWTON_COTES_MAX).contains(&self.max_points) {
+            return Err((
+                "max_points".into(),
+                format!(
+                    "must be between 2 and {}, got {}",
+                    quadrature::NEWTON_COTES_MAX,
+                    self.max_points
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Run the experiment: one row per family and size.
+    ///
+    /// # Panics
+    /// If called on a spec that [`QuadratureRules::validate`] rejects.
+    pub fn run(&self) -> Vec<NamedTable> {
+        let mut table = Table::new(&[
+            "family",
+            "n",
+            "negative_weights",
+            "min_weight",
+            "stability",
+            "degree",
+            "exp_error",
+            "runge_error",
+        ]);
+        let exp_exact = 1f64.exp() - (-1f64).exp();
+        let runge_exact = 0.4 * 5f64.atan();
+        for &family in &self.families {
+            for n in family.min_points()..=self.max_points {
+                let rule = family.rule(n).expect("sizes within the validated range");
+                let sum_abs: f64 = rule.weights().iter().map(|w| w.abs()).sum();
+                let sum: f64 = rule.weights().iter().sum();
+                let degree = rule.degree_of_exactness(2 * n + 1, 1e-10);
+                table.push_row(vec![
+                    family.name().into(),
+                    n.into(),
+                    family.negative_weights(n, &rule).into(),
+                    rule.weights()
+                        .iter()
+                        .copied()
+                        .fold(f64::INFINITY, f64::min)
+                        .into(),
+                    (sum_abs / sum).into(),
+                    degree.map_or(Cell::Null, Cell::from),
+                    (rule.integrate(f64::exp) - exp_exact).abs().into(),
+                    (rule.integrate(|x| 1.0 / (1.0 + 25.0 * x * x)) - runge_exact)
+                        .abs()
+                        .into(),
+                ]);
+            }
+        }
+        vec![NamedTable {
+            stem: "table",
+            table,
+        }]
+    }
+}

@@ -1,0 +1,173 @@
+//! Experiment `rk_convergence`: global error of the named Runge–Kutta methods on the Kepler
+//! problem against the step, and their observed orders.
+//!
+//! The Kepler problem `q'' = −q/|q|³` with `q(0) = (1 − e, 0)`, `q'(0) = (0, √((1+e)/(1−e)))`
+//! is a nonlinear system of four first-order equations whose solution has period `2π`, so after
+//! integrating over one period the exact solution is the initial value: the global error needs no
+//! reference solution. A scalar or linear test problem would hide order conditions (it sees only
+//! some elementary differentials); this one does not.
+//!
+//! The observed order is the least-squares slope of `log err` against `log h` over the
+//! `fit.points` smallest steps whose error is above `fit.min_error`: the most asymptotic steps
+//! that are not yet dominated by the rounding errors accumulated over the steps.
+
+use attnum_classical::rk;
+use attnum_classical::trees;
+use serde::{Deserialize, Serialize};
+
+use super::{FieldError, NamedTable, log_log_slope};
+use crate::table::Table;
+
+/// Parameters of the `rk_convergence` experiment.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RkConvergence {
+    /// Methods (names from the classical library).
+    pub methods: Vec<String>,
+    /// Eccentricity of the orbit, in `[0, 0.95]`.
+    pub eccentricity: f64,
+    /// Numbers of steps per period (each ≥ 1).
+    pub steps: Vec<usize>,
+    /// Which steps the observed order is fitted on.
+    pub fit: FinestSteps,
+}
+
+/// The fit uses the `points` smallest steps whose error exceeds `min_error`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinestSteps {
+    /// Errors at or below this are taken to be dominated by rounding.
+    pub min_error: f64,
+    /// Number of steps in the fit (≥ 2).
+    pub points: usize,
+}
+
+/// Right-hand side of the Kepler problem in first-order form `y = (q1, q2, p1, p2)`.
+fn kepler(_t: f64, y: &[f64], dy: &mut [f64]) {
+    let r3 = (y[0] * y[0] + y[1] * y[1]).powf(1.5);
+    dy[0] = y[2];
+    dy[1] = y[3];
+    dy[2] = -y[0] / r3;
+    dy[3] = -y[1] / r3;
+}
+
+impl RkConvergence {
+    fn initial_value(&self) -> [f64; 4] {
+        let e = self.eccentricity;
+        [1.0 - e, 0.0, 0.0, ((1.0 + e) / (1.0 - e)).sqrt()]
+    }
+
+    /// Check every parameter; errors carry the field path below `experiment.rk_convergence`.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if self.methods.is_empty() {
+            return Err(("methods".into(), "needs at least one method".into()));
+        }
+        for (i, name) in self.methods.iter().enumerate() {
+            rk::named_method(name).map_err(|e| (format!("methods[{i}]"), e.to_string()))?;
+        }
+        if !(0.0..=0.95).contains(&self.eccentricity) {
+            return Err((
+                "eccentricity".into(),
+                format!("must be in [0, 0.95], got {}", self.eccentricity),
+            ));
+        }
+        if self.steps.len() < 2 {
+            return Err(("steps".into(), "needs at least two step counts".into()));
+        }
+        for (i, &n) in self.steps.iter().enumerate() {
+            if !(1..=1_000_000).contains(&n) {
+                return Err((
+                    format!("steps[{i}]"),
+                    format!("must be between 1 and 1000000, got {n}"),
+                ));
+            }
+        }
+        if !(self.fit.min_error.is_finite() && self.fit.min_error > 0.0) {
+            return Err((
+                "fit.min_error".into(),
+                format!("must be > 0, got {}", self.fit.min_error),
+            ));
+        }
+        if !(2..=self.steps.len()).contains(&self.fit.points) {
+            return Err((
+                "fit.points".into(),
+                format!(
+                    "must be between 2 and the number of steps, got {}",
+                    self.fit.points
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Run the experiment: the per-step table `table` and the per-method table `orders`.
+    ///
+    /// # Panics
+    /// If called on a spec that [`RkConvergence::validate`] rejects.
+    pub fn run(&self) -> Vec<NamedTable> {
+        let y0 = self.initial_value();
+        let period = 2.0 * std::f64::consts::PI;
+        let mut table = Table::new(&["method", "stages", "formal_order", "steps", "h", "error"]);
+        let mut orders = Table::new(&[
+            "method",
+            "stages",
+            "formal_order",
+            "observed_order",
+            "abs_order_deviation",
+            "fit_points",
+            "smallest_error",
+        ]);
+        for name in &self.methods {
+            let m = rk::named_method(name).expect("validated");
+            let formal = trees::order_of(&m.tableau, 8, 1e-12);
+            let mut curve = Vec::new();
+            let mut smallest = f64::INFINITY;
+            for &n in &self.steps {
+                let y = m.tableau.integrate(&mut kepler, 0.0, &y0, period, n);
+                let error = y
+                    .iter()
+                    .zip(&y0)
+                    .map(|(a, b)| (a - b).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                let h = period / n as f64;
+                curve.push((h, error));
+                smallest = smallest.min(error);
+                table.push_row(vec![
+                    name.as_str().into(),
+                    m.tableau.stages().into(),
+                    formal.into(),
+                    n.into(),
+                    h.into(),
+                    error.into(),
+                ]);
+            }
+            let mut fit: Vec<(f64, f64)> = curve
+                .into_iter()
+                .filter(|&(_, e)| e.is_finite() && e > self.fit.min_error)
+                .collect();
+            fit.sort_by(|a, b| a.0.total_cmp(&b.0));
+            fit.truncate(self.fit.points);
+            let observed = (fit.len() == self.fit.points).then(|| log_log_slope(&fit));
+            orders.push_row(vec![
+                name.as_str().into(),
+                m.tableau.stages().into(),
+                formal.into(),
+                observed.into(),
+                observed.map(|o| (o - formal as f64).abs()).into(),
+                fit.len().into(),
+                smallest.into(),
+            ]);
+        }
+        vec![
+            NamedTable {
+                stem: "table",
+                table,
+            },
+            NamedTable {
+                stem: "orders",
+                table: orders,
+            },
+        ]
+    }
+}
