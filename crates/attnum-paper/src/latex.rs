@@ -7,7 +7,8 @@
 
 use std::io::Write;
 
-use tera::{Delimiters, Tera};
+use attnum_classical::trees::RootedTree;
+use tera::{Delimiters, Kwargs, State, Tera, Value};
 
 /// Escape `text` so that LaTeX typesets it literally (T1 font encoding assumed for `<`, `>`, `|`
 /// is not relied upon: they are written as text commands).
@@ -58,7 +59,40 @@ pub fn tera() -> Tera {
     .expect("the delimiters are valid and set before any template");
     tera.autoescape_on([".tex"]);
     tera.set_escape_fn(write_escaped);
+    tera.register_filter("tree_tikz", |levels: &str, _: Kwargs, _: &State| {
+        tree_tikz(levels)
+    });
     tera
+}
+
+/// The filter `tree_tikz`: a rooted tree given by its level sequence (space-separated depths,
+/// as in the `butcher_trees` tables) drawn as an inline TikZ picture, root at the bottom.
+fn tree_tikz(levels: &str) -> tera::TeraResult<Value> {
+    let depths: Vec<usize> = levels
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            tera::Error::message(format!(
+                "tree_tikz: `{levels}` is not a level sequence: {e}"
+            ))
+        })?;
+    let tree = RootedTree::from_levels(&depths).ok_or_else(|| {
+        tera::Error::message(format!(
+            "tree_tikz: `{levels}` is not a valid level sequence"
+        ))
+    })?;
+    let layout = tree.layout();
+    let mut out = String::from(r"\begin{tikzpicture}[baseline=0pt,x=0.6em,y=0.55em]");
+    for &(p, c) in &layout.edges {
+        let ((x0, y0), (x1, y1)) = (layout.nodes[p], layout.nodes[c]);
+        out += &format!(r"\draw ({x0},{y0})--({x1},{y1});");
+    }
+    for &(x, y) in &layout.nodes {
+        out += &format!(r"\fill ({x},{y}) circle (0.16em);");
+    }
+    out += r"\end{tikzpicture}";
+    Ok(Value::safe_string(&out))
 }
 
 #[cfg(test)]
@@ -90,6 +124,24 @@ mod tests {
             t.render("x.tex", &ctx).unwrap(),
             r"\newcommand{\f}[1]{{#1}}% 50\% \& \$5\_x \textbf{3}"
         );
+    }
+
+    #[test]
+    fn trees_are_drawn_from_level_sequences() {
+        let mut t = tera();
+        t.add_raw_template("t.tex", "<< levels | tree_tikz >>")
+            .unwrap();
+        let mut ctx = Context::new();
+        ctx.insert("levels", "0 1 1");
+        let out = t.render("t.tex", &ctx).unwrap();
+        assert!(
+            out.starts_with(r"\begin{tikzpicture}"),
+            "not escaped: {out}"
+        );
+        assert_eq!(out.matches(r"\draw").count(), 2);
+        assert_eq!(out.matches(r"\fill").count(), 3);
+        ctx.insert("levels", "0 2");
+        assert!(t.render("t.tex", &ctx).is_err());
     }
 
     #[test]

@@ -168,3 +168,67 @@ fn unknown_sweep_lists_the_existing_ones() {
         "no sweep named `nosuch`; the sweeps are: fd_convergence"
     );
 }
+
+/// Write `text` as `data/sweeps/NAME.yaml` of a fresh workspace and return the load error.
+fn error_of_named(name: &str, text: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let sweeps = dir.path().join("data/sweeps");
+    std::fs::create_dir_all(&sweeps).unwrap();
+    std::fs::write(sweeps.join(format!("{name}.yaml")), text).unwrap();
+    let err = Workspace::at(dir.path())
+        .unwrap()
+        .load(name)
+        .unwrap_err()
+        .to_string();
+    assert!(!dir.path().join("results").exists());
+    err
+}
+
+#[test]
+fn classical_sweeps_refuse_bad_parameters() {
+    let rk = include_str!("../../../data/sweeps/rk_convergence.yaml");
+    let err = error_of_named(
+        "rk_convergence",
+        &rk.replace("methods: [euler,", "methods: [eulr,"),
+    );
+    assert!(
+        err.contains("experiment.rk_convergence.methods[0]")
+            && err.contains("no Runge–Kutta method named `eulr`"),
+        "{err}"
+    );
+    let err = error_of_named(
+        "rk_convergence",
+        &rk.replace("eccentricity: 0.5", "eccentricity: 1.0"),
+    );
+    assert!(
+        err.contains("experiment.rk_convergence.eccentricity"),
+        "{err}"
+    );
+    let err = error_of_named("rk_convergence", &rk.replace("points: 4", "points: 1"));
+    assert!(err.contains("fit.points"), "{err}");
+    let quad = include_str!("../../../data/sweeps/quadrature_rules.yaml");
+    let err = error_of_named(
+        "quadrature_rules",
+        &quad.replace("max_points: 30", "max_points: 1000"),
+    );
+    assert!(
+        err.contains("experiment.quadrature_rules.max_points"),
+        "{err}"
+    );
+    let err = error_of_named(
+        "quadrature_rules",
+        &quad.replace("gauss_legendre,", "gauss,"),
+    );
+    assert!(err.contains("unknown variant `gauss`"), "{err}");
+    let trees = include_str!("../../../data/sweeps/butcher_trees.yaml");
+    let err = error_of_named(
+        "butcher_trees",
+        &trees.replace("max_order: 5", "max_order: 40"),
+    );
+    assert!(err.contains("experiment.butcher_trees.max_order"), "{err}");
+    let err = error_of_named(
+        "butcher_trees",
+        &trees.replace("tolerance: 1.0e-12", "tolerance: -1"),
+    );
+    assert!(err.contains("experiment.butcher_trees.tolerance"), "{err}");
+}

@@ -5,6 +5,7 @@
 //! finds it in the paper.
 
 mod fd_convergence;
+mod rk_convergence;
 
 use crate::error::Result;
 use crate::results::Results;
@@ -13,15 +14,18 @@ use crate::results::Results;
 pub struct Figure {
     /// File stem under `results/figures/`.
     pub name: &'static str,
-    /// The sweeps whose tables it reads.
-    pub sweeps: &'static [&'static str],
     /// Draw it as SVG.
     pub draw: fn(&Results) -> Result<String>,
 }
 
 /// Every figure of the paper.
-pub const FIGURES: &[Figure] = &[Figure {
-    name: "fd_convergence",
-    sweeps: &["fd_convergence"],
-    draw: fd_convergence::draw,
-}];
+pub const FIGURES: &[Figure] = &[
+    Figure {
+        name: "fd_convergence",
+        draw: fd_convergence::draw,
+    },
+    Figure {
+        name: "rk_convergence",
+        draw: rk_convergence::draw,
+    },
+];

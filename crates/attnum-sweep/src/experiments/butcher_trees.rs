@@ -7,7 +7,8 @@
 //! * `trees`: every tree up to `max_order` with γ, σ, α, whether it is bushy, and the elementary
 //!   weight `Φ(t)` and residual `Φ(t) − 1/γ(t)` of each method in `methods` (long format);
 //! * `methods`: for each named method, its stages, claimed order, the order found from the tree
-//!   conditions, whether its tableau is non-negative, and the largest residual at the next order.
+//!   conditions (and whether the two agree), whether its tableau is non-negative, and how many
+//!   trees of the next order it fails, with the largest residual.
 
 use attnum_classical::rk;
 use attnum_classical::trees::{self, RootedTree};
@@ -145,6 +146,7 @@ impl ButcherTrees {
             "stages",
             "claimed_order",
             "tree_order",
+            "order_confirmed",
             "non_negative",
             "next_order_trees",
             "next_order_failing",
@@ -160,6 +162,7 @@ impl ButcherTrees {
                 m.tableau.stages().into(),
                 m.order.into(),
                 order.into(),
+                usize::from(order == m.order).into(),
                 usize::from(m.tableau.is_non_negative()).into(),
                 next.len().into(),
                 residuals

@@ -105,6 +105,7 @@ impl QuadratureRules {
             "family",
             "n",
             "negative_weights",
+            "has_negative",
             "min_weight",
             "stability",
             "degree",
@@ -119,10 +120,12 @@ impl QuadratureRules {
                 let sum_abs: f64 = rule.weights().iter().map(|w| w.abs()).sum();
                 let sum: f64 = rule.weights().iter().sum();
                 let degree = rule.degree_of_exactness(2 * n + 1, 1e-10);
+                let negatives = family.negative_weights(n, &rule);
                 table.push_row(vec![
                     family.name().into(),
                     n.into(),
-                    family.negative_weights(n, &rule).into(),
+                    negatives.into(),
+                    usize::from(negatives > 0).into(),
                     rule.weights()
                         .iter()
                         .copied()

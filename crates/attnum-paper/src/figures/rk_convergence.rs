@@ -1,0 +1,105 @@
+//! Figure `rk_convergence`: global error after one period of the Kepler problem against the step,
+//! for the named Runge–Kutta methods, in three panels by formal order.
+
+use std::collections::BTreeMap;
+
+use attnum_sweep::Cell;
+use plotters::prelude::*;
+
+use crate::error::{PaperError, Result};
+use crate::plot::{self, FONT_SIZE, PALETTE};
+use crate::results::Results;
+
+const WIDTH: u32 = 1000;
+const HEIGHT: u32 = 400;
+/// Panels: title, formal orders shown, and where the legend does not hide a curve.
+const PANELS: [(&str, &[i64], SeriesLabelPosition); 3] = [
+    ("orders 1 and 2", &[1, 2], SeriesLabelPosition::LowerRight),
+    ("order 3", &[3], SeriesLabelPosition::UpperLeft),
+    ("orders 4 and 5", &[4, 5], SeriesLabelPosition::UpperLeft),
+];
+
+/// One method's curve: name, formal order, `(h, error)` points.
+struct Curve {
+    method: String,
+    order: i64,
+    points: Vec<(f64, f64)>,
+}
+
+/// Draw the figure.
+pub fn draw(results: &Results) -> Result<String> {
+    crate::figure::register_fonts();
+    let fail = |message: String| PaperError::Figure {
+        name: "rk_convergence".into(),
+        message,
+    };
+    let table = results
+        .tables
+        .get("rk_convergence/table")
+        .ok_or_else(|| fail("table `rk_convergence/table` is missing".into()))?;
+    let mut curves: Vec<Curve> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for r in 0..table.height() {
+        let (Some(Cell::Text(method)), Some(order), Some(h), Some(e)) = (
+            table.cell(r, "method"),
+            table.cell(r, "formal_order").and_then(Cell::as_f64),
+            table.cell(r, "h").and_then(Cell::as_f64),
+            table.cell(r, "error").and_then(Cell::as_f64),
+        ) else {
+            return Err(fail(format!(
+                "row {r} lacks method, formal_order, h or error"
+            )));
+        };
+        let i = *index.entry(method.clone()).or_insert_with(|| {
+            curves.push(Curve {
+                method: method.clone(),
+                order: order as i64,
+                points: Vec::new(),
+            });
+            curves.len() - 1
+        });
+        if e > 0.0 && e.is_finite() {
+            curves[i].points.push((h, e));
+        }
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let err = |e: &dyn std::fmt::Display| fail(e.to_string());
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let panels = root.split_evenly((1, PANELS.len()));
+        for (j, (title, orders, legend)) in PANELS.iter().enumerate() {
+            let mut chart =
+                plot::log_log_chart(&panels[j], title, (-5, 0), (-14, 2)).map_err(|e| err(&e))?;
+            let shown = curves.iter().filter(|c| orders.contains(&c.order));
+            for (k, Curve { method, points, .. }) in shown.enumerate() {
+                let colour = PALETTE[k % PALETTE.len()];
+                chart
+                    .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+                    .map_err(|e| err(&e))?
+                    .label(method.as_str())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(2))
+                    });
+            }
+            chart
+                .configure_series_labels()
+                .position(legend.clone())
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK.mix(0.3))
+                .label_font(plot::font(FONT_SIZE * 0.75))
+                .draw()
+                .map_err(|e| err(&e))?;
+            plot::draw_decade_axes(&root, &chart, (-5, 0, 1), (-14, -2, 4)).map_err(|e| err(&e))?;
+            plot::draw_axis_titles(
+                &root,
+                &chart,
+                Some("h"),
+                (j == 0).then_some("error after one period"),
+            )
+            .map_err(|e| err(&e))?;
+        }
+        root.present().map_err(|e| err(&e))?;
+    }
+    Ok(svg)
+}

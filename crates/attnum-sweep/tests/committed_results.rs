@@ -1,0 +1,44 @@
+//! Every committed sweep: its results are deterministic and are exactly what is committed under
+//! `results/`, so that the paper is rendered from what the code produces.
+
+use std::path::{Path, PathBuf};
+
+use attnum_sweep::Workspace;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn every_sweep_is_deterministic_and_matches_its_committed_tables() {
+    let ws = Workspace::at(repo_root()).unwrap();
+    let names = ws.sweep_names().unwrap();
+    assert!(names.len() >= 4, "{names:?}");
+    for name in names {
+        let sweep = ws.load(&name).unwrap();
+        let first = sweep.spec.experiment.run();
+        assert_eq!(
+            first,
+            sweep.spec.experiment.run(),
+            "{name}: two runs differ"
+        );
+        for named in &first {
+            let path = ws
+                .results_dir(&name)
+                .join(format!("{}.parquet", named.stem));
+            let (parquet, csv) = named.table.encode(&path).unwrap();
+            let committed =
+                std::fs::read(&path).unwrap_or_else(|_| panic!("{} is committed", path.display()));
+            assert!(
+                parquet == committed,
+                "{} differs from a fresh run: rerun `attnum sweep run {name}`",
+                path.display()
+            );
+            assert!(
+                csv == std::fs::read(path.with_extension("csv")).unwrap(),
+                "{name}/{}.csv",
+                named.stem
+            );
+        }
+    }
+}
