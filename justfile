@@ -29,6 +29,10 @@ sweeps:
 test:
     cargo test --workspace
 
+# Benchmarks of the classical library (criterion; reports under target/criterion/).
+bench:
+    cargo bench -p attnum-classical --bench classical
+
 # Formatting and lints, as CI runs them.
 lint:
     cargo fmt --all --check
