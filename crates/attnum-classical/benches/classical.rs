@@ -3,6 +3,9 @@
 //! Fornberg weights on 41 points. `just bench` runs them; `bench/compare.py` times the Python
 //! references (nodepy, scipy) on the same tasks.
 
+// `criterion_group!` expands to an undocumented public function.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 
 use attnum_classical::fd::Stencil;
