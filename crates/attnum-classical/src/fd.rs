@@ -411,6 +411,36 @@ mod tests {
         }
     }
 
+    /// Central first-derivative weights on -m..m are w_j = (-1)^(j+1) (m!)² / (j (m-j)! (m+j)!):
+    /// Fornberg's recurrence reproduces them for 31 points within a few ulps.
+    #[test]
+    fn wide_stencil_matches_exact_rationals_within_ulps() {
+        use num_bigint::BigInt;
+        use num_rational::BigRational;
+        use num_traits::ToPrimitive;
+        let m: i64 = 15;
+        let s = Stencil::by_accuracy(StencilKind::Central, 1, 30).unwrap();
+        assert_eq!(s.len(), 31);
+        let fact = |n: i64| (1..=n).fold(BigInt::from(1), |acc, k| acc * k);
+        for (i, &w) in s.weights().iter().enumerate() {
+            let j = i as i64 - m;
+            if j == 0 {
+                // The exact weight is 0; the computed one is a rounding-level sum of O(1) terms.
+                assert!(w.abs() <= 4.0 * f64::EPSILON, "centre weight {w}");
+                continue;
+            }
+            let sign = if j % 2 == 0 { -1 } else { 1 };
+            let exact = BigRational::new(
+                BigInt::from(sign) * fact(m) * fact(m),
+                BigInt::from(j) * fact(m - j.abs()) * fact(m + j.abs()),
+            )
+            .to_f64()
+            .unwrap();
+            let ulps = (w - exact).abs() / (exact.abs() * f64::EPSILON);
+            assert!(ulps <= 8.0, "offset {j}: {w} vs {exact} ({ulps} ulps)");
+        }
+    }
+
     #[test]
     fn bad_inputs_are_typed_errors() {
         assert_eq!(

@@ -98,6 +98,41 @@ impl Rule {
         })
     }
 
+    /// The composite rule: this rule (on `[-1, 1]`) applied on each of `panels` equal
+    /// subintervals of `[a, b]`. Nodes shared by neighbouring panels (closed rules) are merged
+    /// and their weights added.
+    pub fn composite(&self, a: f64, b: f64, panels: usize) -> Result<Self, QuadratureError> {
+        if panels == 0 {
+            return Err(QuadratureError::TooFewPoints {
+                family: "composite rule (panels)",
+                n: 0,
+                min: 1,
+            });
+        }
+        if !(a.is_finite() && b.is_finite() && a < b) {
+            return Err(QuadratureError::BadInterval { a, b });
+        }
+        let width = (b - a) / panels as f64;
+        let mut nodes: Vec<f64> = Vec::with_capacity(panels * self.len());
+        let mut weights: Vec<f64> = Vec::with_capacity(panels * self.len());
+        for k in 0..panels {
+            let lo = a + k as f64 * width;
+            let panel = self.on_interval(lo, if k + 1 == panels { b } else { lo + width })?;
+            for (&x, &w) in panel.nodes.iter().zip(&panel.weights) {
+                match nodes.last() {
+                    Some(&last) if (x - last).abs() <= 1e-14 * width => {
+                        *weights.last_mut().expect("a node has a weight") += w;
+                    }
+                    _ => {
+                        nodes.push(x);
+                        weights.push(w);
+                    }
+                }
+            }
+        }
+        Ok(Self { nodes, weights })
+    }
+
     /// Apply the rule to `f`.
     pub fn integrate(&self, f: impl Fn(f64) -> f64) -> f64 {
         self.nodes
@@ -694,6 +729,35 @@ mod tests {
                 "open n = {n}"
             );
         }
+    }
+
+    #[test]
+    fn composite_rules_converge_at_their_order() {
+        // Composite Simpson: error ∝ panels^-4; composite trapezoid ∝ panels^-2.
+        let exact = 1f64.exp() - 1.0;
+        for (rule, order) in [
+            (newton_cotes(NewtonCotes::Closed, 3).unwrap(), 4.0),
+            (newton_cotes(NewtonCotes::Closed, 2).unwrap(), 2.0),
+        ] {
+            let err = |m| (rule.composite(0.0, 1.0, m).unwrap().integrate(f64::exp) - exact).abs();
+            let observed = (err(16) / err(32)).log2();
+            assert!(
+                (observed - order).abs() < 0.01,
+                "observed {observed}, expected {order}"
+            );
+        }
+        let simpson = newton_cotes(NewtonCotes::Closed, 3)
+            .unwrap()
+            .composite(0.0, 1.0, 4)
+            .unwrap();
+        assert_eq!(simpson.len(), 9, "shared end points are merged");
+        assert!((simpson.weights()[2] - 2.0 / 24.0).abs() < 1e-16);
+        assert!(
+            newton_cotes(NewtonCotes::Closed, 3)
+                .unwrap()
+                .composite(0.0, 1.0, 0)
+                .is_err()
+        );
     }
 
     #[test]

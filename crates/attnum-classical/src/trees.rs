@@ -269,6 +269,23 @@ pub fn trees_up_to(max_order: usize) -> Vec<RootedTree> {
     (1..=max_order).flat_map(trees_of_order).collect()
 }
 
+/// The quadrature conditions `Σ_i b_i c_i^(k−1) − 1/k`, `k = 1..=p`: the residuals of the bushy
+/// trees. For `y' = g(t)` every other elementary differential vanishes, so these are the only
+/// conditions a method must meet to integrate a pure quadrature problem to order `p`.
+pub fn quadrature_conditions(tableau: &Tableau, p: usize) -> Vec<f64> {
+    (1..=p)
+        .map(|k| {
+            let sum: f64 = tableau
+                .b()
+                .iter()
+                .zip(tableau.c())
+                .map(|(b, c)| b * c.powi(k as i32 - 1))
+                .sum();
+            sum - 1.0 / k as f64
+        })
+        .collect()
+}
+
 /// The order of a tableau: the largest `p ≤ max_order` such that `|Φ(t) − 1/γ(t)| ≤ tol` for
 /// every tree with `|t| ≤ p`.
 pub fn order_of(tableau: &Tableau, max_order: usize, tol: f64) -> usize {
@@ -367,6 +384,30 @@ mod tests {
         for m in named_methods() {
             assert_eq!(order_of(&m.tableau, 7, 1e-12), m.order, "{m}");
         }
+    }
+
+    #[test]
+    fn quadrature_conditions_are_the_bushy_tree_residuals() {
+        for m in named_methods() {
+            let q = quadrature_conditions(&m.tableau, 6);
+            for (k, residual) in q.iter().enumerate() {
+                let bushy: Vec<usize> = std::iter::once(0)
+                    .chain(std::iter::repeat_n(1, k))
+                    .collect();
+                let t = RootedTree::from_levels(&bushy).unwrap();
+                assert!(
+                    (t.residual(&m.tableau) - residual).abs() < 1e-15,
+                    "{m}, k = {}",
+                    k + 1
+                );
+            }
+        }
+        // Kutta's 3/8 rule integrates y' = g(t) with Simpson's 3/8 weights: order 4 in quadrature.
+        let q = quadrature_conditions(
+            &crate::rk::named_method("three-eighths").unwrap().tableau,
+            5,
+        );
+        assert!(q[..4].iter().all(|r| r.abs() < 1e-15) && q[4].abs() > 1e-3);
     }
 
     #[test]
