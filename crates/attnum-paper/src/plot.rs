@@ -110,7 +110,13 @@ pub fn draw_axis_titles<DB: DrawingBackend>(
     let (x0, y0) = chart.backend_coord(&(x_range.start, y_range.start));
     let (x1, y1) = chart.backend_coord(&(x_range.end, y_range.end));
     if let Some(title) = x_title {
-        let style = italic(FONT_SIZE).pos(Pos::new(HPos::Center, VPos::Top));
+        // A one-letter title is a mathematical symbol (h, x): set it in italic.
+        let face = if title.chars().count() == 1 {
+            italic(FONT_SIZE)
+        } else {
+            font(FONT_SIZE)
+        };
+        let style = face.pos(Pos::new(HPos::Center, VPos::Top));
         root.draw(&Text::new(
             title.to_owned(),
             ((x0 + x1) / 2, y0 + 30),
@@ -147,4 +153,31 @@ pub fn log_log_chart<'a, DB: DrawingBackend>(
         .x_label_area_size(66)
         .y_label_area_size(100)
         .build_cartesian_2d(x.log_scale(), y.log_scale())
+}
+
+/// Draw labelled curves in palette order on a log–log chart, with a legend at `legend`.
+pub fn draw_labelled_curves<'a, DB: DrawingBackend + 'a>(
+    chart: &mut LogLogChart<'a, DB>,
+    curves: &[(&str, &[(f64, f64)])],
+    legend: SeriesLabelPosition,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    for (k, (label, points)) in curves.iter().enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                colour.stroke_width(2),
+            ))?
+            .label(*label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(legend)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font(font(FONT_SIZE * 0.75))
+        .draw()
 }

@@ -99,3 +99,30 @@ fn quadrature_signs_and_degrees() {
         }
     }
 }
+
+/// The paper's reading of the noise sweep: the eighth-order stencil is best at the smallest noise,
+/// the 21-point Savitzky–Golay filter at the largest, and the variance model tracks the measurement.
+#[test]
+fn noisy_derivative_winners_and_model() {
+    let best = table(run("noisy_derivative"), "best");
+    let winner = |noise: f64| {
+        (0..best.height())
+            .filter(|&r| num(&best, r, "noise") == Some(noise))
+            .min_by(|&a, &b| {
+                num(&best, a, "best_rms_error")
+                    .unwrap()
+                    .total_cmp(&num(&best, b, "best_rms_error").unwrap())
+            })
+            .map(|r| text(&best, r, "method"))
+            .unwrap()
+    };
+    assert_eq!(winner(1e-12), "central 8");
+    assert_eq!(winner(1e-2), "SG 21/4");
+    for r in 0..best.height() {
+        let ratio = num(&best, r, "model_ratio").unwrap();
+        assert!(
+            (0.8..1.25).contains(&ratio),
+            "row {r}: model/measured = {ratio}"
+        );
+    }
+}

@@ -5,6 +5,7 @@
 //! finds it in the paper.
 
 mod fd_convergence;
+mod noisy_derivative;
 mod rk_convergence;
 
 use crate::error::Result;
@@ -27,5 +28,9 @@ pub const FIGURES: &[Figure] = &[
     Figure {
         name: "rk_convergence",
         draw: rk_convergence::draw,
+    },
+    Figure {
+        name: "noisy_derivative",
+        draw: noisy_derivative::draw,
     },
 ];

@@ -7,7 +7,7 @@ use attnum_sweep::Cell;
 use plotters::prelude::*;
 
 use crate::error::{PaperError, Result};
-use crate::plot::{self, FONT_SIZE, PALETTE};
+use crate::plot;
 use crate::results::Results;
 
 const WIDTH: u32 = 1000;
@@ -71,25 +71,12 @@ pub fn draw(results: &Results) -> Result<String> {
         for (j, (title, orders, legend)) in PANELS.iter().enumerate() {
             let mut chart =
                 plot::log_log_chart(&panels[j], title, (-5, 0), (-14, 2)).map_err(|e| err(&e))?;
-            let shown = curves.iter().filter(|c| orders.contains(&c.order));
-            for (k, Curve { method, points, .. }) in shown.enumerate() {
-                let colour = PALETTE[k % PALETTE.len()];
-                chart
-                    .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
-                    .map_err(|e| err(&e))?
-                    .label(method.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(2))
-                    });
-            }
-            chart
-                .configure_series_labels()
-                .position(legend.clone())
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.3))
-                .label_font(plot::font(FONT_SIZE * 0.75))
-                .draw()
-                .map_err(|e| err(&e))?;
+            let shown: Vec<(&str, &[(f64, f64)])> = curves
+                .iter()
+                .filter(|c| orders.contains(&c.order))
+                .map(|c| (c.method.as_str(), c.points.as_slice()))
+                .collect();
+            plot::draw_labelled_curves(&mut chart, &shown, legend.clone()).map_err(|e| err(&e))?;
             plot::draw_decade_axes(&root, &chart, (-5, 0, 1), (-14, -2, 4)).map_err(|e| err(&e))?;
             plot::draw_axis_titles(
                 &root,

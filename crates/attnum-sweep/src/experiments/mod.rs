@@ -6,6 +6,7 @@
 
 pub mod butcher_trees;
 pub mod fd_convergence;
+pub mod noisy_derivative;
 pub mod quadrature_rules;
 pub mod rk_convergence;
 
@@ -25,6 +26,8 @@ pub enum ExperimentSpec {
     RkConvergence(rk_convergence::RkConvergence),
     /// Signs, exactness and accuracy of the classical quadrature families by size.
     QuadratureRules(quadrature_rules::QuadratureRules),
+    /// Finite differences against Savitzky–Golay filters on noisy samples.
+    NoisyDerivative(noisy_derivative::NoisyDerivative),
 }
 
 /// A table produced by an experiment, with its file stem (`table` is the main one).
@@ -47,6 +50,7 @@ impl ExperimentSpec {
             Self::ButcherTrees(_) => "butcher_trees",
             Self::RkConvergence(_) => "rk_convergence",
             Self::QuadratureRules(_) => "quadrature_rules",
+            Self::NoisyDerivative(_) => "noisy_derivative",
         }
     }
 
@@ -57,6 +61,7 @@ impl ExperimentSpec {
             Self::ButcherTrees(spec) => spec.validate(),
             Self::RkConvergence(spec) => spec.validate(),
             Self::QuadratureRules(spec) => spec.validate(),
+            Self::NoisyDerivative(spec) => spec.validate(),
         }
     }
 
@@ -67,6 +72,7 @@ impl ExperimentSpec {
             Self::ButcherTrees(spec) => spec.run(),
             Self::RkConvergence(spec) => spec.run(),
             Self::QuadratureRules(spec) => spec.run(),
+            Self::NoisyDerivative(spec) => spec.run(),
         }
     }
 }
