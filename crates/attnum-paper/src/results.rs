@@ -17,6 +17,16 @@ pub struct Results {
 }
 
 impl Results {
+    /// The table `SWEEP/STEM`, or an error naming the figure that needs it.
+    pub fn table_for_figure(&self, figure: &str, key: &str) -> Result<&Table> {
+        self.tables
+            .get(key)
+            .ok_or_else(|| crate::error::PaperError::Figure {
+                name: figure.to_owned(),
+                message: format!("table `{key}` is missing: run its sweep"),
+            })
+    }
+
     /// Load the results of every sweep of the workspace (each must have been run).
     pub fn load(workspace: &Workspace) -> Result<Self> {
         let mut results = Self::default();

@@ -17,13 +17,6 @@ const DERIVATIVES: [i64; 2] = [1, 2];
 const WIDTH: u32 = 1000;
 const HEIGHT: u32 = 760;
 
-fn table<'a>(results: &'a Results, key: &str) -> Result<&'a Table> {
-    results.tables.get(key).ok_or_else(|| PaperError::Figure {
-        name: "fd_convergence".into(),
-        message: format!("table `{key}` is missing"),
-    })
-}
-
 fn text(cell: Option<&Cell>) -> &str {
     match cell {
         Some(Cell::Text(s)) => s,
@@ -41,8 +34,8 @@ type Curves = BTreeMap<i64, Vec<(f64, f64)>>;
 /// Draw the figure.
 pub fn draw(results: &Results) -> Result<String> {
     crate::figure::register_fonts();
-    let points = table(results, "fd_convergence/table")?;
-    let orders = table(results, "fd_convergence/orders")?;
+    let points = results.table_for_figure("fd_convergence", "fd_convergence/table")?;
+    let orders = results.table_for_figure("fd_convergence", "fd_convergence/orders")?;
     let mut curves: BTreeMap<(i64, String), Curves> = BTreeMap::new();
     for r in 0..points.height() {
         if text(points.cell(r, "function")) != FUNCTION {

@@ -20,10 +20,7 @@ pub fn draw(results: &Results) -> Result<String> {
         name: "noisy_derivative".into(),
         message,
     };
-    let best = results
-        .tables
-        .get("noisy_derivative/best")
-        .ok_or_else(|| fail("table `noisy_derivative/best` is missing".into()))?;
+    let best = results.table_for_figure("noisy_derivative", "noisy_derivative/best")?;
     let mut order: Vec<String> = Vec::new();
     let mut curves: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for r in 0..best.height() {

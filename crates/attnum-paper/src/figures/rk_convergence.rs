@@ -33,10 +33,7 @@ pub fn draw(results: &Results) -> Result<String> {
         name: "rk_convergence".into(),
         message,
     };
-    let table = results
-        .tables
-        .get("rk_convergence/table")
-        .ok_or_else(|| fail("table `rk_convergence/table` is missing".into()))?;
+    let table = results.table_for_figure("rk_convergence", "rk_convergence/table")?;
     let mut curves: Vec<Curve> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for r in 0..table.height() {
