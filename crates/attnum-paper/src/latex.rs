@@ -62,7 +62,17 @@ pub fn tera() -> Tera {
     tera.register_filter("tree_tikz", |levels: &str, _: Kwargs, _: &State| {
         tree_tikz(levels)
     });
+    tera.register_filter("path", |path: &str, _: Kwargs, _: &State| {
+        Value::safe_string(&typeset_path(path))
+    });
     tera
+}
+
+/// The filter `path`: a file path in typewriter type, escaped, with a permitted line break after
+/// every `/` (long paths otherwise overflow the margin).
+fn typeset_path(path: &str) -> String {
+    let parts: Vec<String> = path.split('/').map(escape).collect();
+    format!(r"\texttt{{{}}}", parts.join(r"/\allowbreak{}"))
 }
 
 /// The filter `tree_tikz`: a rooted tree given by its level sequence (space-separated depths,
@@ -142,6 +152,14 @@ mod tests {
         assert_eq!(out.matches(r"\fill").count(), 3);
         ctx.insert("levels", "0 2");
         assert!(t.render("t.tex", &ctx).is_err());
+    }
+
+    #[test]
+    fn paths_are_escaped_and_breakable() {
+        assert_eq!(
+            typeset_path("data/sweeps/rk_convergence.yaml"),
+            r"\texttt{data/\allowbreak{}sweeps/\allowbreak{}rk\_convergence.yaml}"
+        );
     }
 
     #[test]
