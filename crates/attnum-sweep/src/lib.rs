@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 pub use error::{Result, SweepError};
-use manifest::{CODE_FINGERPRINT, Manifest, RUSTC_VERSION, sha256_hex};
+use manifest::{Manifest, RUSTC_VERSION, code_fingerprint, json_differences, sha256_hex};
 pub use spec::{SweepFile, SweepSpec, Tier};
 pub use table::{Cell, Table};
 
@@ -150,39 +150,56 @@ impl Workspace {
             .replace('\\', "/")
     }
 
-    /// Whether the results of `sweep` are up to date, and if not, why.
+    /// Whether the results of `sweep` are up to date, and if not, the first reason.
     pub fn freshness(&self, sweep: &SweepFile) -> Result<Freshness> {
+        Ok(match self.explain(sweep)?.into_iter().next() {
+            None => Freshness::UpToDate,
+            Some(reason) => Freshness::Stale(reason),
+        })
+    }
+
+    /// Every reason why the results of `sweep` are stale (empty when they are up to date): no
+    /// results, each configuration value that changed, the experiment's code, the toolchain, and
+    /// each output that is missing or no longer has its recorded hash.
+    pub fn explain(&self, sweep: &SweepFile) -> Result<Vec<String>> {
         let dir = self.results_dir(&sweep.spec.name);
-        let Some(manifest) = Manifest::read(&dir.join("manifest.json"))? else {
-            return Ok(Freshness::Stale("no results yet".into()));
+        let manifest = match Manifest::read(&dir.join("manifest.json")) {
+            Ok(Some(manifest)) => manifest,
+            Ok(None) => return Ok(vec!["no results yet".into()]),
+            // A manifest of an older format (or a damaged one) cannot vouch for its results.
+            Err(e @ SweepError::Manifest { .. }) => return Ok(vec![format!("{e}")]),
+            Err(e) => return Err(e),
         };
-        if manifest.sweep_file_sha256 != sha256_hex(&sweep.bytes) {
-            return Ok(Freshness::Stale(format!(
-                "{} changed",
-                self.relative(&sweep.path)
-            )));
-        }
-        if manifest.code_fingerprint != CODE_FINGERPRINT {
-            return Ok(Freshness::Stale("the experiment code changed".into()));
+        let mut reasons: Vec<String> = json_differences(&manifest.config, &sweep.config())
+            .into_iter()
+            .map(|(path, old, new)| {
+                format!(
+                    "{}: `{path}` changed from {old} to {new}",
+                    self.relative(&sweep.path)
+                )
+            })
+            .collect();
+        let kind = sweep.spec.experiment.kind();
+        if manifest.code_fingerprint != code_fingerprint(kind) {
+            reasons.push(format!(
+                "the code of experiment `{kind}` changed (crates/attnum-sweep/src/experiments/{kind}.rs, \
+                 the rest of attnum-sweep or attnum-classical)"
+            ));
         }
         if manifest.rustc != RUSTC_VERSION {
-            return Ok(Freshness::Stale(format!(
-                "toolchain changed ({} → {RUSTC_VERSION})",
+            reasons.push(format!(
+                "the toolchain changed ({} → {RUSTC_VERSION})",
                 manifest.rustc
-            )));
+            ));
         }
         for (file, hash) in &manifest.outputs {
             match std::fs::read(dir.join(file)) {
                 Ok(bytes) if sha256_hex(&bytes) == *hash => {}
-                Ok(_) => {
-                    return Ok(Freshness::Stale(format!(
-                        "{file} differs from its manifest hash"
-                    )));
-                }
-                Err(_) => return Ok(Freshness::Stale(format!("{file} is missing"))),
+                Ok(_) => reasons.push(format!("{file} differs from its manifest hash")),
+                Err(_) => reasons.push(format!("{file} is missing")),
             }
         }
-        Ok(Freshness::UpToDate)
+        Ok(reasons)
     }
 
     /// Run `sweep` and write its tables and manifest under `results/NAME/`.
@@ -210,7 +227,8 @@ impl Workspace {
             sweep: sweep.spec.name.clone(),
             sweep_file: self.relative(&sweep.path),
             sweep_file_sha256: sha256_hex(&sweep.bytes),
-            code_fingerprint: CODE_FINGERPRINT.to_owned(),
+            config: sweep.config(),
+            code_fingerprint: code_fingerprint(sweep.spec.experiment.kind()).to_owned(),
             rustc: RUSTC_VERSION.to_owned(),
             git_commit,
             git_dirty,

@@ -1,7 +1,8 @@
 //! The manifest written beside each sweep's tables: what produced them, when, and their hashes.
 //!
-//! A sweep's results are up to date when the manifest exists, records the current sweep-file
-//! hash, code fingerprint and toolchain, and every output it lists still has its recorded hash.
+//! A sweep's results are up to date when the manifest exists, records the current parsed
+//! configuration, the current fingerprint of the experiment's code and the current toolchain, and
+//! every output it lists still has its recorded hash.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,8 +13,21 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Result, SweepError};
 
-/// Fingerprint of the source code that computes sweeps (set by the build script).
-pub const CODE_FINGERPRINT: &str = env!("ATTNUM_CODE_FINGERPRINT");
+/// `kind=hash;…`: the fingerprint of the code that computes each experiment kind (build script).
+const CODE_FINGERPRINTS: &str = env!("ATTNUM_CODE_FINGERPRINTS");
+
+/// Fingerprint of the source code that computes experiments of `kind`: its own module, the shared
+/// code of the sweep crate and the classical-methods crate.
+pub fn code_fingerprint(kind: &str) -> &'static str {
+    CODE_FINGERPRINTS
+        .split(';')
+        .find_map(|entry| {
+            entry
+                .strip_prefix(kind)
+                .and_then(|rest| rest.strip_prefix('='))
+        })
+        .unwrap_or_else(|| panic!("experiment kind `{kind}` has a module in experiments/"))
+}
 /// The rustc that compiled this binary.
 pub const RUSTC_VERSION: &str = env!("ATTNUM_RUSTC_VERSION");
 
@@ -32,6 +46,8 @@ pub struct Manifest {
     pub sweep_file: String,
     /// SHA-256 of the sweep file's bytes.
     pub sweep_file_sha256: String,
+    /// The parsed sweep file: what the results depend on (comments and layout do not count).
+    pub config: serde_json::Value,
     /// Fingerprint of the code that computed the results.
     pub code_fingerprint: String,
     /// The compiler.
@@ -93,5 +109,90 @@ pub fn git_state(root: &Path) -> (String, bool) {
             (commit, dirty)
         }
         None => ("unknown".into(), true),
+    }
+}
+
+/// The dotted paths at which two JSON values differ, with both sides (`None` where absent).
+pub fn json_differences(
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+) -> Vec<(String, String, String)> {
+    fn walk(
+        path: &str,
+        old: Option<&serde_json::Value>,
+        new: Option<&serde_json::Value>,
+        out: &mut Vec<(String, String, String)>,
+    ) {
+        use serde_json::Value;
+        let show = |v: Option<&Value>| v.map_or_else(|| "(absent)".to_owned(), Value::to_string);
+        match (old, new) {
+            (Some(Value::Object(a)), Some(Value::Object(b))) => {
+                let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+                for k in keys {
+                    let sub = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    walk(&sub, a.get(k), b.get(k), out);
+                }
+            }
+            (Some(Value::Array(a)), Some(Value::Array(b))) if a.len() == b.len() => {
+                for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                    walk(&format!("{path}[{i}]"), Some(x), Some(y), out);
+                }
+            }
+            (a, b) if a != b => out.push((path.to_owned(), show(a), show(b))),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk("", Some(old), Some(new), &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn differences_name_the_changed_subtrees() {
+        let old = json!({"experiment": {"k": {"fit": {"max_step": 0.5}, "steps": [1, 2], "x": 1}}});
+        let new =
+            json!({"experiment": {"k": {"fit": {"max_step": 0.3}, "steps": [1, 2, 3], "x": 1}}});
+        assert_eq!(
+            json_differences(&old, &new),
+            vec![
+                (
+                    "experiment.k.fit.max_step".to_owned(),
+                    "0.5".to_owned(),
+                    "0.3".to_owned()
+                ),
+                (
+                    "experiment.k.steps".to_owned(),
+                    "[1,2]".to_owned(),
+                    "[1,2,3]".to_owned()
+                ),
+            ]
+        );
+        assert!(json_differences(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn every_experiment_kind_has_a_fingerprint() {
+        for kind in [
+            "fd_convergence",
+            "noisy_derivative",
+            "quadrature_rules",
+            "rk_convergence",
+            "butcher_trees",
+        ] {
+            assert_eq!(code_fingerprint(kind).len(), 64, "{kind}");
+        }
+        assert_ne!(
+            code_fingerprint("fd_convergence"),
+            code_fingerprint("rk_convergence")
+        );
     }
 }

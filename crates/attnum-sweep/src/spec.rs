@@ -52,6 +52,11 @@ pub struct SweepFile {
 }
 
 impl SweepFile {
+    /// The parsed configuration as JSON, as recorded in the manifest.
+    pub fn config(&self) -> serde_json::Value {
+        serde_json::to_value(&self.spec).expect("sweep specs serialise")
+    }
+
     /// Read, parse and validate a sweep file.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| SweepError::io(path, e))?;

@@ -35,6 +35,11 @@ enum Command {
         #[arg(long)]
         no_pdf: bool,
     },
+    /// Say why the results of sweeps are stale (every reason), or that they are up to date.
+    Why {
+        /// Sweep names (default: every sweep).
+        names: Vec<String>,
+    },
     /// Finite-difference weights on given offsets, with their order and error constant.
     Stencil(classical::StencilArgs),
     /// Nodes, weights and degree of exactness of a quadrature rule.
@@ -102,7 +107,29 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Paper { no_pdf } => paper(&open_workspace(root)?, no_pdf),
+        Command::Why { names } => why(&open_workspace(root)?, names),
     }
+}
+
+fn why(workspace: &Workspace, names: Vec<String>) -> Result<()> {
+    let names = if names.is_empty() {
+        workspace.sweep_names()?
+    } else {
+        names
+    };
+    for name in names {
+        let sweep = workspace.load(&name)?;
+        let reasons = workspace.explain(&sweep)?;
+        if reasons.is_empty() {
+            println!("{name}: up to date");
+        } else {
+            println!("{name}: stale");
+            for reason in reasons {
+                println!("  - {reason}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The workspace at `--root`, or the checkout containing the current directory.

@@ -73,6 +73,33 @@ fn run_then_up_to_date_then_stale_after_tampering() {
     let list = attnum(ws.path(), &["sweep", "list"]);
     assert!(String::from_utf8_lossy(&list.stdout).contains("quick  up to date"));
 
+    let why = attnum(ws.path(), &["why"]);
+    assert_eq!(
+        String::from_utf8_lossy(&why.stdout),
+        "fd_convergence: up to date\n"
+    );
+
+    // A comment changes the file but not the configuration: still up to date.
+    let sweep_file = ws.path().join("data/sweeps/fd_convergence.yaml");
+    std::fs::write(&sweep_file, format!("# a comment\n{SWEEP}")).unwrap();
+    let why = attnum(ws.path(), &["why", "fd_convergence"]);
+    assert_eq!(
+        String::from_utf8_lossy(&why.stdout),
+        "fd_convergence: up to date\n"
+    );
+    // A parameter changes: the reason names it with both values.
+    std::fs::write(
+        &sweep_file,
+        SWEEP.replace("max_step: 0.5", "max_step: 0.25"),
+    )
+    .unwrap();
+    let why = String::from_utf8_lossy(&attnum(ws.path(), &["why"]).stdout).into_owned();
+    assert!(
+        why.contains("`experiment.fd_convergence.fit.max_step` changed from 0.5 to 0.25"),
+        "{why}"
+    );
+    std::fs::write(&sweep_file, SWEEP).unwrap();
+
     std::fs::write(dir.join("table.csv"), "tampered").unwrap();
     let list = attnum(ws.path(), &["sweep", "list"]);
     let text = String::from_utf8_lossy(&list.stdout).into_owned();
