@@ -45,6 +45,14 @@ pub enum SweepError {
         /// The sweeps found under `data/sweeps/`.
         available: Vec<String>,
     },
+    /// Another run holds the lock of the sweep's results directory.
+    #[error("sweep `{name}` is being run by another process (lock {}); wait for it to finish", path.display())]
+    Locked {
+        /// The sweep.
+        name: String,
+        /// The lock file.
+        path: PathBuf,
+    },
     /// A results table could not be encoded, decoded or queried.
     #[error("table {}: {message}", path.display())]
     Table {

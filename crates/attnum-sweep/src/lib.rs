@@ -55,6 +55,21 @@ pub struct RunSummary {
     pub dir: PathBuf,
 }
 
+/// Take the lock of a results directory, or fail at once if another run holds it.
+fn lock_results(dir: &Path, name: &str) -> Result<std::fs::File> {
+    std::fs::create_dir_all(dir).map_err(|e| SweepError::io(dir, e))?;
+    let path = dir.join(".lock");
+    let file = std::fs::File::create(&path).map_err(|e| SweepError::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SweepError::Locked {
+            name: name.to_owned(),
+            path,
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(SweepError::io(&path, e)),
+    }
+}
+
 /// A checkout of the repository: `data/sweeps/` in, `results/` out.
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -203,12 +218,16 @@ impl Workspace {
     }
 
     /// Run `sweep` and write its tables and manifest under `results/NAME/`.
+    ///
+    /// An advisory lock on `results/NAME/.lock` (released by the operating system even if the
+    /// process is killed) keeps two runs from writing the same results at once.
     pub fn run(&self, sweep: &SweepFile) -> Result<RunSummary> {
         let started = SystemTime::now();
         let clock = Instant::now();
+        let dir = self.results_dir(&sweep.spec.name);
+        let _lock = lock_results(&dir, &sweep.spec.name)?;
         let (git_commit, git_dirty) = manifest::git_state(&self.root);
         let tables = sweep.spec.experiment.run();
-        let dir = self.results_dir(&sweep.spec.name);
         let mut outputs = BTreeMap::new();
         let mut rows = BTreeMap::new();
         for named in &tables {

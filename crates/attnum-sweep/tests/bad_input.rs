@@ -232,3 +232,23 @@ fn classical_sweeps_refuse_bad_parameters() {
     );
     assert!(err.contains("experiment.butcher_trees.tolerance"), "{err}");
 }
+
+#[test]
+fn a_locked_sweep_is_refused_without_touching_its_results() {
+    let (dir, result) = load(GOOD);
+    let sweep = result.unwrap();
+    let ws = Workspace::at(dir.path()).unwrap();
+    let results = ws.results_dir("fd_convergence");
+    std::fs::create_dir_all(&results).unwrap();
+    let held = std::fs::File::create(results.join(".lock")).unwrap();
+    held.lock().unwrap();
+    let err = ws.run(&sweep).unwrap_err().to_string();
+    assert!(
+        err.contains("sweep `fd_convergence` is being run by another process"),
+        "{err}"
+    );
+    assert!(!results.join("manifest.json").exists());
+    held.unlock().unwrap();
+    ws.run(&sweep).unwrap();
+    assert!(results.join("manifest.json").exists());
+}
