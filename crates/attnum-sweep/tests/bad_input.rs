@@ -5,8 +5,10 @@ use attnum_sweep::{SweepError, Workspace};
 
 const GOOD: &str = include_str!("../../../data/sweeps/fd_convergence.yaml");
 
-/// Write `text` as `data/sweeps/fd_convergence.yaml` of a fresh workspace and load it.
-fn load(
+/// Write `text` as `data/sweeps/NAME.yaml` of a fresh workspace and load it; a load never writes
+/// results.
+fn load_named(
+    name: &str,
     text: &str,
 ) -> (
     tempfile::TempDir,
@@ -15,9 +17,8 @@ fn load(
     let dir = tempfile::tempdir().unwrap();
     let sweeps = dir.path().join("data/sweeps");
     std::fs::create_dir_all(&sweeps).unwrap();
-    std::fs::write(sweeps.join("fd_convergence.yaml"), text).unwrap();
-    let ws = Workspace::at(dir.path()).unwrap();
-    let result = ws.load("fd_convergence");
+    std::fs::write(sweeps.join(format!("{name}.yaml")), text).unwrap();
+    let result = Workspace::at(dir.path()).unwrap().load(name);
     assert!(
         !dir.path().join("results").exists(),
         "no output is written for a bad file"
@@ -25,9 +26,18 @@ fn load(
     (dir, result)
 }
 
+/// [`load_named`] for the `fd_convergence` sweep.
+fn load(
+    text: &str,
+) -> (
+    tempfile::TempDir,
+    Result<attnum_sweep::SweepFile, SweepError>,
+) {
+    load_named("fd_convergence", text)
+}
+
 fn error_of(text: &str) -> String {
-    let (_dir, result) = load(text);
-    result.expect_err("the file must be refused").to_string()
+    error_of_named("fd_convergence", text)
 }
 
 #[test]
@@ -169,19 +179,10 @@ fn unknown_sweep_lists_the_existing_ones() {
     );
 }
 
-/// Write `text` as `data/sweeps/NAME.yaml` of a fresh workspace and return the load error.
+/// The error of loading `text` as `data/sweeps/NAME.yaml`.
 fn error_of_named(name: &str, text: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let sweeps = dir.path().join("data/sweeps");
-    std::fs::create_dir_all(&sweeps).unwrap();
-    std::fs::write(sweeps.join(format!("{name}.yaml")), text).unwrap();
-    let err = Workspace::at(dir.path())
-        .unwrap()
-        .load(name)
-        .unwrap_err()
-        .to_string();
-    assert!(!dir.path().join("results").exists());
-    err
+    let (_dir, result) = load_named(name, text);
+    result.expect_err("the file must be refused").to_string()
 }
 
 #[test]
