@@ -63,6 +63,14 @@ pub enum StencilError {
     /// Derivative order zero with a central stencil is the identity and is not a stencil family.
     #[error("derivative order must be at least 1")]
     ZeroDerivative,
+    /// Weights given for a stencil do not match its nodes one to one.
+    #[error("{weights} weights for {nodes} nodes")]
+    WeightCount {
+        /// The number of nodes.
+        nodes: usize,
+        /// The number of weights.
+        weights: usize,
+    },
 }
 
 /// Fornberg's weights for all derivative orders `0..=max_deriv` at `z` on distinct `nodes`.
@@ -222,6 +230,26 @@ impl Stencil {
                 .collect(),
         };
         Self::on_offsets(deriv, &offsets)
+    }
+
+    /// A stencil from weights computed elsewhere (least squares, or extracted from an attention
+    /// module) for derivative `deriv`; the nodes are checked as in [`Stencil::on_offsets`].
+    ///
+    /// # Errors
+    /// Invalid nodes, or [`StencilError::WeightCount`] when the lengths differ.
+    pub fn from_weights(
+        deriv: usize,
+        offsets: &[f64],
+        weights: &[f64],
+    ) -> Result<Self, StencilError> {
+        validate_nodes(offsets)?;
+        if weights.len() != offsets.len() {
+            return Err(StencilError::WeightCount {
+                nodes: offsets.len(),
+                weights: weights.len(),
+            });
+        }
+        Ok(Self::from_parts(deriv, offsets.to_vec(), weights.to_vec()))
     }
 
     /// A stencil from weights computed elsewhere in this crate (e.g. least squares).

@@ -1,0 +1,137 @@
+//! An explicit Runge–Kutta step as causal attention over the stage derivatives.
+//!
+//! Stage `i` of an explicit method reads `Y_i = y + h Σ_{j<i} a_ij k_j` and sets
+//! `k_i = f(t + c_i h, Y_i)`; the step is `y + h Σ_j b_j k_j`. Row `i` of `A` is an attention
+//! row over the earlier stage derivatives: causal (it never sees `j ≥ i`), and as a sum of
+//! scaled softmax heads ([`crate::heads`]) it is exact. A row whose nonzero entries are all
+//! positive is one head whose scale is the row sum `c_i` and whose mask hides the zero entries;
+//! a row with entries of both signs needs two heads.
+
+use attnum_classical::rk::Tableau;
+use candle_core::{DType, Tensor};
+
+use crate::heads::SoftmaxHeads;
+use crate::{AttentionError, DEVICE, Result};
+
+/// The stage rows and the output row of an explicit method, as softmax heads.
+#[derive(Debug, Clone)]
+pub struct RkAttention {
+    rows: Vec<SoftmaxHeads>,
+    output: SoftmaxHeads,
+    c: Vec<f64>,
+}
+
+impl RkAttention {
+    /// Compile an explicit tableau.
+    ///
+    /// # Errors
+    /// [`AttentionError::Invalid`] when the tableau is implicit (`a_ij ≠ 0` for some `j ≥ i`).
+    pub fn compile(tableau: &Tableau) -> Result<Self> {
+        let a = tableau.a();
+        for (i, row) in a.iter().enumerate() {
+            if let Some(j) = (i..row.len()).find(|&j| row[j] != 0.0) {
+                return Err(AttentionError::Invalid(format!(
+                    "a[{i}][{j}] = {} makes the method implicit: causal attention needs a \
+                     strictly lower-triangular A",
+                    row[j]
+                )));
+            }
+        }
+        Ok(Self {
+            rows: a
+                .iter()
+                .map(|row| SoftmaxHeads::compile(row))
+                .collect::<Result<_>>()?,
+            output: SoftmaxHeads::compile(tableau.b())?,
+            c: tableau.c().to_vec(),
+        })
+    }
+
+    /// The number of stages.
+    pub fn stages(&self) -> usize {
+        self.c.len()
+    }
+
+    /// The heads of each stage row followed by those of the output row.
+    pub fn head_counts(&self) -> Vec<usize> {
+        self.rows
+            .iter()
+            .chain([&self.output])
+            .map(SoftmaxHeads::head_count)
+            .collect()
+    }
+
+    /// Whether every row is at most one scaled softmax head.
+    pub fn is_single_head(&self) -> bool {
+        self.head_counts().iter().all(|&h| h <= 1)
+    }
+
+    /// For each stage row, the earlier stages it attends to (the mask beyond causality).
+    ///
+    /// # Errors
+    /// A tensor error.
+    pub fn masks(&self) -> Result<Vec<Vec<bool>>> {
+        self.rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let w = row.weights()?.to_vec1::<f64>()?;
+                Ok(w[..i].iter().map(|&x| x != 0.0).collect())
+            })
+            .collect()
+    }
+
+    /// The tableau the attention applies, read back from its weights.
+    ///
+    /// # Errors
+    /// A tensor error, or a tableau error.
+    pub fn tableau(&self) -> Result<Tableau> {
+        let a = self
+            .rows
+            .iter()
+            .map(|row| Ok(row.weights()?.to_vec1::<f64>()?))
+            .collect::<Result<Vec<_>>>()?;
+        let b = self.output.weights()?.to_vec1::<f64>()?;
+        Ok(Tableau::new(a, b, self.c.clone())?)
+    }
+
+    /// One step of size `h` from `(t, y)` for `y' = f(t, y)` with `y` of shape `(dim,)`.
+    ///
+    /// # Errors
+    /// A tensor error, from the attention or from `f`.
+    pub fn step(
+        &self,
+        f: &mut impl FnMut(f64, &Tensor) -> candle_core::Result<Tensor>,
+        t: f64,
+        y: &Tensor,
+        h: f64,
+    ) -> Result<Tensor> {
+        let zero = Tensor::zeros(y.shape(), DType::F64, &DEVICE)?;
+        let mut k = vec![zero; self.stages()];
+        for (i, row) in self.rows.iter().enumerate() {
+            let stage_y = (y + (row.mix(&Tensor::stack(&k, 0)?)? * h)?)?;
+            k[i] = f(t + self.c[i] * h, &stage_y)?;
+        }
+        Ok((y + (self.output.mix(&Tensor::stack(&k, 0)?)? * h)?)?)
+    }
+
+    /// Integrate from `t0` to `t1` in `steps` equal steps.
+    ///
+    /// # Errors
+    /// As [`RkAttention::step`].
+    pub fn integrate(
+        &self,
+        f: &mut impl FnMut(f64, &Tensor) -> candle_core::Result<Tensor>,
+        t0: f64,
+        y0: &Tensor,
+        t1: f64,
+        steps: usize,
+    ) -> Result<Tensor> {
+        let h = (t1 - t0) / steps as f64;
+        let mut y = y0.clone();
+        for n in 0..steps {
+            y = self.step(f, t0 + n as f64 * h, &y, h)?;
+        }
+        Ok(y)
+    }
+}
