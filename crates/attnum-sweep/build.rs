@@ -1,6 +1,6 @@
 //! Embeds the provenance that the manifests record: for each experiment kind, a fingerprint of
 //! the source code that computes it (its own module, the rest of this crate and the
-//! classical-methods crate, but not the other experiments), and the rustc version.
+//! classical-methods and attention crates, but not the other experiments), and the rustc version.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,7 +46,7 @@ fn main() {
     // Shared code: every source of both crates except the experiment modules.
     let mut shared = Vec::new();
     let mut kinds = Vec::new();
-    for krate in ["attnum-sweep", "attnum-classical"] {
+    for krate in ["attnum-sweep", "attnum-classical", "attnum-attention"] {
         let src = crates.join(krate).join("src");
         println!("cargo:rerun-if-changed={}", src.display());
         let mut files = Vec::new();

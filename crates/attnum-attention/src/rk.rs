@@ -95,6 +95,36 @@ impl RkAttention {
         Ok(Tableau::new(a, b, self.c.clone())?)
     }
 
+    /// The weights of the stage rows and of the output row, `(n,)` each.
+    fn weights(&self) -> candle_core::Result<(Vec<Tensor>, Tensor)> {
+        let rows = self
+            .rows
+            .iter()
+            .map(SoftmaxHeads::weights)
+            .collect::<candle_core::Result<_>>()?;
+        Ok((rows, self.output.weights()?))
+    }
+
+    /// One step with the attention weights already evaluated.
+    fn step_with(
+        &self,
+        (rows, output): &(Vec<Tensor>, Tensor),
+        f: &mut impl FnMut(f64, &Tensor) -> candle_core::Result<Tensor>,
+        t: f64,
+        y: &Tensor,
+        h: f64,
+    ) -> candle_core::Result<Tensor> {
+        let zero = Tensor::zeros(y.shape(), DType::F64, &DEVICE)?;
+        let mut k = vec![zero; self.stages()];
+        let mix =
+            |w: &Tensor, k: &[Tensor]| w.unsqueeze(0)?.matmul(&Tensor::stack(k, 0)?)?.squeeze(0);
+        for (i, w) in rows.iter().enumerate() {
+            let stage_y = (y + (mix(w, &k)? * h)?)?;
+            k[i] = f(t + self.c[i] * h, &stage_y)?;
+        }
+        y + (mix(output, &k)? * h)?
+    }
+
     /// One step of size `h` from `(t, y)` for `y' = f(t, y)` with `y` of shape `(dim,)`.
     ///
     /// # Errors
@@ -106,16 +136,11 @@ impl RkAttention {
         y: &Tensor,
         h: f64,
     ) -> Result<Tensor> {
-        let zero = Tensor::zeros(y.shape(), DType::F64, &DEVICE)?;
-        let mut k = vec![zero; self.stages()];
-        for (i, row) in self.rows.iter().enumerate() {
-            let stage_y = (y + (row.mix(&Tensor::stack(&k, 0)?)? * h)?)?;
-            k[i] = f(t + self.c[i] * h, &stage_y)?;
-        }
-        Ok((y + (self.output.mix(&Tensor::stack(&k, 0)?)? * h)?)?)
+        Ok(self.step_with(&self.weights()?, f, t, y, h)?)
     }
 
-    /// Integrate from `t0` to `t1` in `steps` equal steps.
+    /// Integrate from `t0` to `t1` in `steps` equal steps (the attention weights are evaluated
+    /// once and detached from the parameters: no gradient flows through an integration).
     ///
     /// # Errors
     /// As [`RkAttention::step`].
@@ -127,11 +152,27 @@ impl RkAttention {
         t1: f64,
         steps: usize,
     ) -> Result<Tensor> {
+        // Detached: a step-by-step autograd graph over thousands of steps is neither wanted
+        // nor affordable (its recursive drop overflows the stack).
+        let (rows, output) = self.weights()?;
+        let weights = (rows.iter().map(Tensor::detach).collect(), output.detach());
         let h = (t1 - t0) / steps as f64;
         let mut y = y0.clone();
         for n in 0..steps {
-            y = self.step(f, t0 + n as f64 * h, &y, h)?;
+            y = self.step_with(&weights, f, t0 + n as f64 * h, &y, h)?;
         }
         Ok(y)
     }
+}
+
+/// The Kepler problem `q'' = −q/|q|³` in first-order form on tensors, `y = (q₁, q₂, p₁, p₂)`:
+/// the vector test problem of the Runge–Kutta experiments.
+///
+/// # Errors
+/// A tensor error (for instance `y` not of length 4).
+pub fn kepler(_t: f64, y: &Tensor) -> candle_core::Result<Tensor> {
+    let q = y.narrow(0, 0, 2)?;
+    let p = y.narrow(0, 2, 2)?;
+    let r3 = q.sqr()?.sum_all()?.powf(1.5)?;
+    Tensor::cat(&[p, q.broadcast_div(&r3)?.neg()?], 0)
 }

@@ -180,14 +180,6 @@ fn one_softmax_head_is_a_positive_rule_and_negative_weights_need_two() {
     assert_eq!(heads_needed(fd.weights()), 2);
 }
 
-/// The Kepler right-hand side on tensors, `y = (q1, q2, p1, p2)`.
-fn kepler_tensor(_t: f64, y: &Tensor) -> candle_core::Result<Tensor> {
-    let q = y.narrow(0, 0, 2)?;
-    let p = y.narrow(0, 2, 2)?;
-    let r3 = q.sqr()?.sum_all()?.powf(1.5)?;
-    Tensor::cat(&[p, q.broadcast_div(&r3)?.neg()?], 0)
-}
-
 fn kepler(_t: f64, y: &[f64], dy: &mut [f64]) {
     let r3 = (y[0] * y[0] + y[1] * y[1]).powf(1.5);
     dy.copy_from_slice(&[y[2], y[3], -y[0] / r3, -y[1] / r3]);
@@ -202,7 +194,7 @@ fn runge_kutta_attention_is_the_classical_step() {
         let attention = RkAttention::compile(&method.tableau).unwrap();
         let y = attention
             .step(
-                &mut kepler_tensor,
+                &mut attnum_attention::rk::kepler,
                 0.0,
                 &Tensor::new(&y0, &Device::Cpu).unwrap(),
                 0.1,

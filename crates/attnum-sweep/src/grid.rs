@@ -56,6 +56,58 @@ impl LogGrid {
     }
 }
 
+/// An equispaced grid of `points` values from `from` to `to`, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinearGrid {
+    /// First value.
+    pub from: f64,
+    /// Last value (different from `from`).
+    pub to: f64,
+    /// Number of values (2 to 100000).
+    pub points: usize,
+}
+
+impl LinearGrid {
+    /// Check the grid; `field` is the path of the grid in the sweep file.
+    pub fn validate(&self, field: &str) -> Result<(), FieldError> {
+        let err = |sub: &str, msg: String| Err((format!("{field}.{sub}"), msg));
+        for (sub, v) in [("from", self.from), ("to", self.to)] {
+            if !v.is_finite() {
+                return err(sub, format!("must be finite, got {v}"));
+            }
+        }
+        if self.from == self.to {
+            return err("to", format!("must differ from `from` ({})", self.from));
+        }
+        if !(2..=100_000).contains(&self.points) {
+            return err(
+                "points",
+                format!("must be between 2 and 100000, got {}", self.points),
+            );
+        }
+        Ok(())
+    }
+
+    /// The grid values, starting at `from`.
+    pub fn values(&self) -> Vec<f64> {
+        let step = (self.to - self.from) / (self.points - 1) as f64;
+        (0..self.points)
+            .map(|k| self.from + k as f64 * step)
+            .collect()
+    }
+
+    /// The smallest value.
+    pub fn min(&self) -> f64 {
+        self.from.min(self.to)
+    }
+
+    /// The largest value.
+    pub fn max(&self) -> f64 {
+        self.from.max(self.to)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -198,7 +198,7 @@ impl Workspace {
         if manifest.code_fingerprint != code_fingerprint(kind) {
             reasons.push(format!(
                 "the code of experiment `{kind}` changed (crates/attnum-sweep/src/experiments/{kind}.rs, \
-                 the rest of attnum-sweep or attnum-classical)"
+                 the rest of attnum-sweep, attnum-classical or attnum-attention)"
             ));
         }
         if manifest.rustc != RUSTC_VERSION {

@@ -234,6 +234,129 @@ fn classical_sweeps_refuse_bad_parameters() {
     assert!(err.contains("experiment.butcher_trees.tolerance"), "{err}");
 }
 
+/// Each replacement in a committed attention sweep file and the field its error must name.
+const ATTENTION_CORPUS: &[(&str, &str, &str, &str)] = &[
+    (
+        "attention_equivalence",
+        "derivatives: [1, 2]",
+        "derivatives: [1, 7]",
+        "experiment.attention_equivalence.derivatives[1]",
+    ),
+    (
+        "attention_equivalence",
+        "accuracies: [2, 4,",
+        "accuracies: [3, 4,",
+        "experiment.attention_equivalence.accuracies[0]",
+    ),
+    (
+        "attention_equivalence",
+        "half_widths: [3,",
+        "half_widths: [1,",
+        "experiment.attention_equivalence.savitzky_golay.half_widths[0]",
+    ),
+    (
+        "attention_equivalence",
+        "hard_sharpness: 60.0",
+        "hard_sharpness: 5.0",
+        "experiment.attention_equivalence.hard_sharpness",
+    ),
+    (
+        "kernel_attention",
+        "query: 0.3",
+        "query: .nan",
+        "experiment.kernel_attention.query",
+    ),
+    (
+        "kernel_attention",
+        "nodes_per_sigma: 8",
+        "nodes_per_sigma: 2",
+        "experiment.kernel_attention.bias.nodes_per_sigma",
+    ),
+    (
+        "kernel_attention",
+        "offset: 0.25",
+        "offset: 1.5",
+        "experiment.kernel_attention.aliasing.offset",
+    ),
+    (
+        "kernel_attention",
+        "from: 0.3, to: 2.0, points: 35",
+        "from: 0.3, to: 2.0, points: 1",
+        "experiment.kernel_attention.aliasing.sigma_over_h.points",
+    ),
+    (
+        "kernel_attention",
+        "distances: { from: 0.0, to: 6.0",
+        "distances: { from: 0.0, to: 60.0",
+        "experiment.kernel_attention.boundary.distances",
+    ),
+    (
+        "kernel_attention",
+        "interval: [-5.0, 5.0]",
+        "interval: [5.0, -5.0]",
+        "experiment.kernel_attention.s1.interval",
+    ),
+    (
+        "kernel_attention",
+        "point_counts: [5,",
+        "point_counts: [1,",
+        "experiment.kernel_attention.s1.point_counts[0]",
+    ),
+    (
+        "hard_attention",
+        "stencils: [[1, 2],",
+        "stencils: [[1, 3],",
+        "experiment.hard_attention.stencils[0]",
+    ),
+    (
+        "hard_attention",
+        "wide_half_width: 10",
+        "wide_half_width: 1",
+        "experiment.hard_attention.wide_half_width",
+    ),
+    (
+        "hard_attention",
+        "step: 0.01",
+        "step: 0.0",
+        "experiment.hard_attention.step",
+    ),
+    (
+        "quadrature_attention",
+        "max_tree_order: 6",
+        "max_tree_order: 9",
+        "experiment.quadrature_attention.max_tree_order",
+    ),
+    (
+        "rk_attention",
+        "methods: [euler,",
+        "methods: [eulr,",
+        "experiment.rk_attention.methods[0]",
+    ),
+    (
+        "rk_attention",
+        "steps: [32,",
+        "steps: [0,",
+        "experiment.rk_attention.steps[0]",
+    ),
+];
+
+#[test]
+fn attention_sweeps_refuse_bad_parameters() {
+    for &(name, from, to, field) in ATTENTION_CORPUS {
+        let path = format!(
+            "{}/../../data/sweeps/{name}.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(
+            text.contains(from),
+            "{name}: `{from}` is not in the committed file"
+        );
+        let err = error_of_named(name, &text.replace(from, to));
+        assert!(err.contains(field), "{name}: `{to}` gave {err}");
+    }
+}
+
 #[test]
 fn a_locked_sweep_is_refused_without_touching_its_results() {
     let (dir, result) = load(GOOD);

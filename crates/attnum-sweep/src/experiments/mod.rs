@@ -4,10 +4,15 @@
 //! `validate` returning `(field path, message)` and a `run` returning named tables; add a variant
 //! to [`ExperimentSpec`] and its three match arms below; add `data/sweeps/NAME.yaml`.
 
+pub mod attention_equivalence;
 pub mod butcher_trees;
 pub mod fd_convergence;
+pub mod hard_attention;
+pub mod kernel_attention;
 pub mod noisy_derivative;
+pub mod quadrature_attention;
 pub mod quadrature_rules;
+pub mod rk_attention;
 pub mod rk_convergence;
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +33,16 @@ pub enum ExperimentSpec {
     QuadratureRules(quadrature_rules::QuadratureRules),
     /// Finite differences against Savitzky–Golay filters on noisy samples.
     NoisyDerivative(noisy_derivative::NoisyDerivative),
+    /// Attention constructions against the classical weights they compile.
+    AttentionEquivalence(attention_equivalence::AttentionEquivalence),
+    /// The derivative of kernel (Gaussian-score softmax) attention against its theory.
+    KernelAttention(kernel_attention::KernelAttentionSpec),
+    /// Hard multi-head attention at finite sharpness.
+    HardAttention(hard_attention::HardAttention),
+    /// Quadrature rules as scaled softmax heads.
+    QuadratureAttention(quadrature_attention::QuadratureAttention),
+    /// Runge–Kutta steps as causal attention.
+    RkAttention(rk_attention::RkAttentionSpec),
 }
 
 /// A table produced by an experiment, with its file stem (`table` is the main one).
@@ -51,6 +66,11 @@ impl ExperimentSpec {
             Self::RkConvergence(_) => "rk_convergence",
             Self::QuadratureRules(_) => "quadrature_rules",
             Self::NoisyDerivative(_) => "noisy_derivative",
+            Self::AttentionEquivalence(_) => "attention_equivalence",
+            Self::KernelAttention(_) => "kernel_attention",
+            Self::HardAttention(_) => "hard_attention",
+            Self::QuadratureAttention(_) => "quadrature_attention",
+            Self::RkAttention(_) => "rk_attention",
         }
     }
 
@@ -62,6 +82,11 @@ impl ExperimentSpec {
             Self::RkConvergence(spec) => spec.validate(),
             Self::QuadratureRules(spec) => spec.validate(),
             Self::NoisyDerivative(spec) => spec.validate(),
+            Self::AttentionEquivalence(spec) => spec.validate(),
+            Self::KernelAttention(spec) => spec.validate(),
+            Self::HardAttention(spec) => spec.validate(),
+            Self::QuadratureAttention(spec) => spec.validate(),
+            Self::RkAttention(spec) => spec.validate(),
         }
     }
 
@@ -73,6 +98,11 @@ impl ExperimentSpec {
             Self::RkConvergence(spec) => spec.run(),
             Self::QuadratureRules(spec) => spec.run(),
             Self::NoisyDerivative(spec) => spec.run(),
+            Self::AttentionEquivalence(spec) => spec.run(),
+            Self::KernelAttention(spec) => spec.run(),
+            Self::HardAttention(spec) => spec.run(),
+            Self::QuadratureAttention(spec) => spec.run(),
+            Self::RkAttention(spec) => spec.run(),
         }
     }
 }

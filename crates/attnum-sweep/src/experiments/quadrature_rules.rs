@@ -37,14 +37,14 @@ impl Family {
         }
     }
 
-    fn min_points(self) -> usize {
+    pub(crate) fn min_points(self) -> usize {
         match self {
             Self::ClenshawCurtis | Self::NewtonCotesClosed => 2,
             Self::GaussLegendre | Self::NewtonCotesOpen => 1,
         }
     }
 
-    fn rule(self, n: usize) -> Result<Rule, quadrature::QuadratureError> {
+    pub(crate) fn rule(self, n: usize) -> Result<Rule, quadrature::QuadratureError> {
         match self {
             Self::GaussLegendre => quadrature::gauss_legendre(n),
             Self::ClenshawCurtis => quadrature::clenshaw_curtis(n),
@@ -54,7 +54,7 @@ impl Family {
     }
 
     /// Number of negative weights: exact for Newton–Cotes, from the `f64` weights otherwise.
-    fn negative_weights(self, n: usize, rule: &Rule) -> usize {
+    pub(crate) fn negative_weights(self, n: usize, rule: &Rule) -> usize {
         let exact = match self {
             Self::NewtonCotesClosed => quadrature::newton_cotes_exact(NewtonCotes::Closed, n).ok(),
             Self::NewtonCotesOpen => quadrature::newton_cotes_exact(NewtonCotes::Open, n).ok(),

@@ -43,12 +43,28 @@ pub struct FinestSteps {
 }
 
 /// Right-hand side of the Kepler problem in first-order form `y = (q1, q2, p1, p2)`.
-fn kepler(_t: f64, y: &[f64], dy: &mut [f64]) {
+pub(crate) fn kepler(_t: f64, y: &[f64], dy: &mut [f64]) {
     let r3 = (y[0] * y[0] + y[1] * y[1]).powf(1.5);
     dy[0] = y[2];
     dy[1] = y[3];
     dy[2] = -y[0] / r3;
     dy[3] = -y[1] / r3;
+}
+
+impl FinestSteps {
+    /// The observed order of an error curve `(h, error)`: the log–log slope over the `points`
+    /// smallest steps whose error exceeds `min_error` (`None` when fewer remain), and how many
+    /// points were fitted.
+    pub(crate) fn observed_order(&self, curve: Vec<(f64, f64)>) -> (Option<f64>, usize) {
+        let mut fit: Vec<(f64, f64)> = curve
+            .into_iter()
+            .filter(|&(_, e)| e.is_finite() && e > self.min_error)
+            .collect();
+        fit.sort_by(|a, b| a.0.total_cmp(&b.0));
+        fit.truncate(self.points);
+        let observed = (fit.len() == self.points).then(|| log_log_slope(&fit));
+        (observed, fit.len())
+    }
 }
 
 impl RkConvergence {
@@ -142,20 +158,14 @@ impl RkConvergence {
                     error.into(),
                 ]);
             }
-            let mut fit: Vec<(f64, f64)> = curve
-                .into_iter()
-                .filter(|&(_, e)| e.is_finite() && e > self.fit.min_error)
-                .collect();
-            fit.sort_by(|a, b| a.0.total_cmp(&b.0));
-            fit.truncate(self.fit.points);
-            let observed = (fit.len() == self.fit.points).then(|| log_log_slope(&fit));
+            let (observed, fitted) = self.fit.observed_order(curve);
             orders.push_row(vec![
                 name.as_str().into(),
                 m.tableau.stages().into(),
                 formal.into(),
                 observed.into(),
                 observed.map(|o| (o - formal as f64).abs()).into(),
-                fit.len().into(),
+                fitted.into(),
                 smallest.into(),
             ]);
         }

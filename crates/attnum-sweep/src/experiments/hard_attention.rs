@@ -1,0 +1,144 @@
+//! Experiment `hard_attention`: multi-head attention with one Gaussian-score head per stencil
+//! node, at finite sharpness `β`, against the stencil it compiles.
+//!
+//! For `f = sin` around `x₀` with step `h`, the output of the heads is compared with the
+//! classical stencil value `h^(−d) Σ_j w_j f(x₀ + o_j h)`. Two sets of keys: only the stencil's
+//! nodes, and a wide grid `−m..=m`. The leading-order prediction is
+//! `e^{−βh²} Σ_j (w_j/h^d) Σ_{i: |κ_i − o_j| = 1} (f_i − f_j)`: each head leaks weight
+//! `e^{−βh²}` to each neighbouring key.
+
+use attnum_attention::AttentionMethod;
+use attnum_attention::hard::HardMultiHeadAttention;
+use attnum_attention::samples;
+use attnum_classical::fd::{Stencil, StencilKind};
+use serde::{Deserialize, Serialize};
+
+use super::{FieldError, NamedTable};
+use crate::grid::LinearGrid;
+use crate::table::Table;
+
+/// Parameters of the `hard_attention` experiment.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HardAttention {
+    /// Central stencils, as `[derivative, accuracy]` pairs.
+    pub stencils: Vec<[usize; 2]>,
+    /// Half-width `m` of the wide key grid `−m..=m` (at least the widest stencil's).
+    pub wide_half_width: usize,
+    /// Sharpness values `βh²` (0 < βh² ≤ 700).
+    pub sharpness: LinearGrid,
+    /// The point `x₀`.
+    pub point: f64,
+    /// The step `h`.
+    pub step: f64,
+}
+
+impl HardAttention {
+    /// Check every parameter; errors carry the field path below `experiment.hard_attention`.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if self.stencils.is_empty() {
+            return Err(("stencils".into(), "needs at least one stencil".into()));
+        }
+        for (i, &[d, p]) in self.stencils.iter().enumerate() {
+            let s = Stencil::by_accuracy(StencilKind::Central, d, p)
+                .map_err(|e| (format!("stencils[{i}]"), e.to_string()))?;
+            if s.offsets()
+                .iter()
+                .any(|o| o.abs() > self.wide_half_width as f64)
+            {
+                return Err((
+                    "wide_half_width".into(),
+                    format!("must cover stencil {i} ({} nodes)", s.len()),
+                ));
+            }
+        }
+        if self.wide_half_width > 100 {
+            return Err(("wide_half_width".into(), "must be at most 100".into()));
+        }
+        self.sharpness.validate("sharpness")?;
+        if self.sharpness.min() <= 0.0 || self.sharpness.max() > 700.0 {
+            return Err(("sharpness".into(), "βh² must lie in (0, 700]".into()));
+        }
+        if !(self.point.is_finite() && self.point.abs() <= 100.0) {
+            return Err((
+                "point".into(),
+                format!("must be in [−100, 100], got {}", self.point),
+            ));
+        }
+        if !(self.step.is_finite() && self.step > 0.0 && self.step <= 1.0) {
+            return Err((
+                "step".into(),
+                format!("must be in (0, 1], got {}", self.step),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Run the experiment: one row per stencil, key set and sharpness.
+    ///
+    /// # Panics
+    /// If called on a spec that [`HardAttention::validate`] rejects.
+    pub fn run(&self) -> Vec<NamedTable> {
+        let mut table = Table::new(&[
+            "stencil",
+            "derivative",
+            "accuracy",
+            "keys",
+            "beta_h2",
+            "error",
+            "leading_prediction",
+        ]);
+        let (x0, h) = (self.point, self.step);
+        let m = self.wide_half_width as i64;
+        let wide: Vec<f64> = (-m..=m).map(|k| k as f64).collect();
+        for &[d, p] in &self.stencils {
+            let stencil = Stencil::by_accuracy(StencilKind::Central, d, p).expect("validated");
+            let classical = stencil.apply(f64::sin, x0, h);
+            let scale = h.powi(-(d as i32));
+            for (keys_name, keys) in [
+                ("stencil", stencil.offsets().to_vec()),
+                ("wide", wide.clone()),
+            ] {
+                let f: Vec<f64> = keys.iter().map(|k| (x0 + k * h).sin()).collect();
+                let sample = |o: f64| (x0 + o * h).sin();
+                // Σ_j c_j Σ_{neighbouring keys i} (f_i − f_j).
+                let leak: f64 = stencil
+                    .offsets()
+                    .iter()
+                    .zip(stencil.weights())
+                    .map(|(&o, &w)| {
+                        let neighbours: f64 = [o - 1.0, o + 1.0]
+                            .iter()
+                            .filter(|k| keys.contains(k))
+                            .map(|&k| sample(k) - sample(o))
+                            .sum();
+                        w * scale * neighbours
+                    })
+                    .sum();
+                let values = samples(&f).expect("a vector");
+                for beta_h2 in self.sharpness.values() {
+                    let module =
+                        HardMultiHeadAttention::compile(&stencil, &keys, h, beta_h2 / (h * h))
+                            .expect("validated stencil, keys and sharpness");
+                    let out = module
+                        .forward(&values)
+                        .and_then(|t| t.to_vec1::<f64>())
+                        .expect("tensor shapes are consistent")[0];
+                    table.push_row(vec![
+                        format!("central d={d} p={p}").into(),
+                        d.into(),
+                        p.into(),
+                        keys_name.into(),
+                        beta_h2.into(),
+                        (out - classical).abs().into(),
+                        ((-beta_h2).exp() * leak).abs().into(),
+                    ]);
+                }
+            }
+        }
+        vec![NamedTable {
+            stem: "table",
+            table,
+        }]
+    }
+}

@@ -1,0 +1,176 @@
+//! Experiment `quadrature_attention`: which classical quadrature rules one scaled softmax head
+//! represents, by family and size, and what the others need.
+//!
+//! Each rule on `[−1, 1]` is compiled into scaled softmax heads
+//! ([`attnum_attention::heads::SoftmaxHeads`]): one head when its weights are positive, two when
+//! some are negative. Recorded: the heads, the smallest weight, the weights read back from the
+//! heads against the rule's (relative max-norm residual), the degree of exactness and nearest
+//! classical rule of the read-back weights, the error of the heads on `∫_{−1}^{1} eˣ dx`, and the
+//! rule read as a Runge–Kutta method with `A = 0`, `b = w/2`, `c = (x + 1)/2` (a step of
+//! `y' = g(t)` on `[0, 1]`): the bushy-tree (quadrature) order `degree + 1` with the largest
+//! residual of those conditions relative to `Σ|b_i|`, and its order on a general ODE from all rooted trees.
+
+use attnum_attention::classify::{classify_rule, classify_tableau};
+use attnum_attention::extract::effective_weights;
+use attnum_attention::heads::SoftmaxHeads;
+use attnum_classical::quadrature;
+use attnum_classical::rk::Tableau;
+use attnum_classical::trees;
+use serde::{Deserialize, Serialize};
+
+use super::quadrature_rules::Family;
+use super::{FieldError, NamedTable};
+use crate::table::{Cell, Table};
+
+/// Parameters of the `quadrature_attention` experiment.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuadratureAttention {
+    /// The families.
+    pub families: Vec<Family>,
+    /// Largest number of nodes (each family starts at its smallest valid size).
+    pub max_points: usize,
+    /// Largest tree order checked for the general-ODE order (1 to 8).
+    pub max_tree_order: usize,
+}
+
+/// `a–b` ranges of consecutive sizes, comma-separated (`"none"` when empty).
+fn ranges(sizes: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < sizes.len() {
+        let mut j = i;
+        while j + 1 < sizes.len() && sizes[j + 1] == sizes[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j > i {
+            format!("{}–{}", sizes[i], sizes[j])
+        } else {
+            sizes[i].to_string()
+        });
+        i = j + 1;
+    }
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+impl QuadratureAttention {
+    /// Check every parameter; errors carry the field path below `experiment.quadrature_attention`.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if self.families.is_empty() {
+            return Err(("families".into(), "needs at least one family".into()));
+        }
+        if !(2..=quadrature::NEWTON_COTES_MAX).contains(&self.max_points) {
+            return Err((
+                "max_points".into(),
+                format!(
+                    "must be between 2 and {}, got {}",
+                    quadrature::NEWTON_COTES_MAX,
+                    self.max_points
+                ),
+            ));
+        }
+        if !(1..=8).contains(&self.max_tree_order) {
+            return Err((
+                "max_tree_order".into(),
+                format!("must be 1 to 8, got {}", self.max_tree_order),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Run the experiment: `table` (one row per family and size) and `summary` (per family).
+    ///
+    /// # Panics
+    /// If called on a spec that [`QuadratureAttention::validate`] rejects.
+    pub fn run(&self) -> Vec<NamedTable> {
+        let mut table = Table::new(&[
+            "family",
+            "n",
+            "heads",
+            "min_weight",
+            "residual",
+            "degree",
+            "nearest",
+            "exp_error",
+            "bushy_order",
+            "bushy_residual",
+            "tree_order",
+        ]);
+        let mut summary =
+            Table::new(&["family", "sizes", "one_head", "two_heads", "two_head_sizes"]);
+        let exp_exact = 1f64.exp() - (-1f64).exp();
+        for &family in &self.families {
+            let mut two = Vec::new();
+            let sizes = family.min_points()..=self.max_points;
+            for n in sizes.clone() {
+                let rule = family.rule(n).expect("sizes within the validated range");
+                let heads = SoftmaxHeads::compile(rule.weights()).expect("finite weights");
+                let w = effective_weights(&heads).expect("tensor shapes are consistent");
+                let scale = rule.weights().iter().fold(0.0f64, |m, x| m.max(x.abs()));
+                let residual = w
+                    .iter()
+                    .zip(rule.weights())
+                    .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
+                    / scale;
+                let class = classify_rule(rule.nodes(), &w).expect("one weight per node");
+                let value: f64 = w.iter().zip(rule.nodes()).map(|(w, x)| w * x.exp()).sum();
+                let tableau = Tableau::new(
+                    vec![vec![0.0; n]; n],
+                    w.iter().map(|w| w / 2.0).collect(),
+                    rule.nodes().iter().map(|x| (x + 1.0) / 2.0).collect(),
+                )
+                .expect("a valid explicit tableau");
+                // The bushy trees of order k ≤ degree + 1 are the exactness conditions for
+                // degree k − 1 on [0, 1]: their largest residual checks the correspondence.
+                let bushy_order = class.degree.map_or(0, |d| d + 1);
+                let size: f64 = tableau.b().iter().map(|b| b.abs()).sum();
+                let bushy_residual = trees::quadrature_conditions(&tableau, bushy_order)
+                    .iter()
+                    .fold(0.0f64, |m, r| m.max(r.abs()))
+                    / size;
+                if heads.head_count() == 2 {
+                    two.push(n);
+                }
+                table.push_row(vec![
+                    family.name().into(),
+                    n.into(),
+                    heads.head_count().into(),
+                    rule.weights()
+                        .iter()
+                        .copied()
+                        .fold(f64::INFINITY, f64::min)
+                        .into(),
+                    residual.into(),
+                    class.degree.map_or(Cell::Null, Cell::from),
+                    class.nearest.map_or(Cell::Null, |c| c.name.into()),
+                    (value - exp_exact).abs().into(),
+                    bushy_order.into(),
+                    bushy_residual.into(),
+                    classify_tableau(&tableau, self.max_tree_order).order.into(),
+                ]);
+            }
+            let total = sizes.count();
+            summary.push_row(vec![
+                family.name().into(),
+                format!("{}–{}", family.min_points(), self.max_points).into(),
+                (total - two.len()).into(),
+                two.len().into(),
+                ranges(&two).into(),
+            ]);
+        }
+        vec![
+            NamedTable {
+                stem: "table",
+                table,
+            },
+            NamedTable {
+                stem: "summary",
+                table: summary,
+            },
+        ]
+    }
+}

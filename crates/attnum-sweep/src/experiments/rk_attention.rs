@@ -1,0 +1,222 @@
+//! Experiment `rk_attention`: explicit Runge–Kutta methods executed as causal attention over
+//! their stage derivatives.
+//!
+//! For each named method: how many scaled softmax heads each row of `A` and the output row `b`
+//! need (one when its nonzero entries are positive), the attention mask (which earlier stages
+//! each row attends to), the tableau read back from the attention weights and its order from
+//! the rooted-tree conditions, one attention step against the classical step on the Kepler
+//! problem, and the global error of the attention integrator after one period against the step,
+//! with the observed order fitted as in `rk_convergence` for it and for the classical integrator
+//! on the same steps, and the largest absolute difference between their errors.
+
+use attnum_attention::classify::classify_tableau;
+use attnum_attention::rk::{RkAttention, kepler};
+use attnum_classical::rk;
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::rk_convergence::{FinestSteps, kepler as kepler_slice};
+use super::{FieldError, NamedTable};
+use crate::table::Table;
+
+/// Parameters of the `rk_attention` experiment.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RkAttentionSpec {
+    /// Methods (names from the classical library).
+    pub methods: Vec<String>,
+    /// Eccentricity of the Kepler orbit, in `[0, 0.95]`.
+    pub eccentricity: f64,
+    /// Numbers of steps per period (each 1 to 100000).
+    pub steps: Vec<usize>,
+    /// Which steps the observed order is fitted on.
+    pub fit: FinestSteps,
+    /// Largest tree order checked (1 to 8).
+    pub max_tree_order: usize,
+}
+
+/// Rows needing two heads, as `"2, 3, b"` (stage rows numbered from 1), or `"none"`.
+fn two_head_rows(counts: &[usize]) -> String {
+    let s = counts.len() - 1;
+    let rows: Vec<String> = counts
+        .iter()
+        .enumerate()
+        .filter(|&(_, &c)| c == 2)
+        .map(|(i, _)| {
+            if i == s {
+                "b".into()
+            } else {
+                (i + 1).to_string()
+            }
+        })
+        .collect();
+    if rows.is_empty() {
+        "none".into()
+    } else {
+        rows.join(", ")
+    }
+}
+
+/// The mask as `i:{j,…}` for each stage row that attends to anything.
+fn masks(masks: &[Vec<bool>]) -> String {
+    masks
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.iter().any(|&x| x))
+        .map(|(i, m)| {
+            let seen: Vec<String> = m
+                .iter()
+                .enumerate()
+                .filter(|&(_, &x)| x)
+                .map(|(j, _)| (j + 1).to_string())
+                .collect();
+            format!("{}:{{{}}}", i + 1, seen.join(","))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl RkAttentionSpec {
+    /// Check every parameter; errors carry the field path below `experiment.rk_attention`.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if self.methods.is_empty() {
+            return Err(("methods".into(), "needs at least one method".into()));
+        }
+        for (i, name) in self.methods.iter().enumerate() {
+            rk::named_method(name).map_err(|e| (format!("methods[{i}]"), e.to_string()))?;
+        }
+        if !(0.0..=0.95).contains(&self.eccentricity) {
+            return Err((
+                "eccentricity".into(),
+                format!("must be in [0, 0.95], got {}", self.eccentricity),
+            ));
+        }
+        if self.steps.len() < 2 {
+            return Err(("steps".into(), "needs at least two step counts".into()));
+        }
+        for (i, &n) in self.steps.iter().enumerate() {
+            if !(1..=100_000).contains(&n) {
+                return Err((
+                    format!("steps[{i}]"),
+                    format!("must be 1 to 100000, got {n}"),
+                ));
+            }
+        }
+        if !(self.fit.min_error.is_finite() && self.fit.min_error > 0.0) {
+            return Err(("fit.min_error".into(), "must be > 0".into()));
+        }
+        if !(2..=self.steps.len()).contains(&self.fit.points) {
+            return Err((
+                "fit.points".into(),
+                "must be between 2 and the number of steps".into(),
+            ));
+        }
+        if !(1..=8).contains(&self.max_tree_order) {
+            return Err(("max_tree_order".into(), "must be 1 to 8".into()));
+        }
+        Ok(())
+    }
+
+    /// Run the experiment: `methods` (one row per method) and `table` (per method and step).
+    ///
+    /// # Panics
+    /// If called on a spec that [`RkAttentionSpec::validate`] rejects.
+    pub fn run(&self) -> Vec<NamedTable> {
+        let e = self.eccentricity;
+        let y0 = [1.0 - e, 0.0, 0.0, ((1.0 + e) / (1.0 - e)).sqrt()];
+        let y0_tensor = Tensor::new(&y0, &Device::Cpu).expect("a vector");
+        let period = 2.0 * std::f64::consts::PI;
+        let mut methods = Table::new(&[
+            "method",
+            "stages",
+            "formal_order",
+            "single_head",
+            "two_head_rows",
+            "mask",
+            "tree_order",
+            "step_residual",
+            "observed_order",
+            "classical_observed_order",
+            "max_error_difference",
+        ]);
+        let mut table = Table::new(&["method", "steps", "h", "error", "classical_error"]);
+        for name in &self.methods {
+            let m = rk::named_method(name).expect("validated");
+            let attention = RkAttention::compile(&m.tableau).expect("named methods are explicit");
+            let read_back = attention.tableau().expect("the weights form a tableau");
+            let class = classify_tableau(&read_back, self.max_tree_order);
+            let run = |steps: usize, h: f64| -> Vec<f64> {
+                let y = if steps == 1 {
+                    attention.step(&mut kepler, 0.0, &y0_tensor, h)
+                } else {
+                    attention.integrate(&mut kepler, 0.0, &y0_tensor, period, steps)
+                };
+                y.and_then(|t| Ok(t.to_vec1::<f64>()?))
+                    .expect("tensor shapes are consistent")
+            };
+            let h1 = 0.1;
+            let one = run(1, h1);
+            let classical_one = m.tableau.step(&mut kepler_slice, 0.0, &y0, h1);
+            let step_residual = one
+                .iter()
+                .zip(&classical_one)
+                .fold(0.0f64, |acc, (a, b)| acc.max((a - b).abs()))
+                / classical_one.iter().fold(0.0f64, |acc, b| acc.max(b.abs()));
+            let distance = |y: &[f64]| {
+                y.iter()
+                    .zip(&y0)
+                    .map(|(a, b)| (a - b).powi(2))
+                    .sum::<f64>()
+                    .sqrt()
+            };
+            let (mut curve, mut classical_curve) = (Vec::new(), Vec::new());
+            let mut difference = 0.0f64;
+            for &n in &self.steps {
+                let h = period / n as f64;
+                let error = distance(&run(n, h));
+                let classical =
+                    distance(&m.tableau.integrate(&mut kepler_slice, 0.0, &y0, period, n));
+                curve.push((h, error));
+                classical_curve.push((h, classical));
+                difference = difference.max((error - classical).abs());
+                table.push_row(vec![
+                    name.as_str().into(),
+                    n.into(),
+                    h.into(),
+                    error.into(),
+                    classical.into(),
+                ]);
+            }
+            let (observed, _) = self.fit.observed_order(curve);
+            let (classical_observed, _) = self.fit.observed_order(classical_curve);
+            methods.push_row(vec![
+                name.as_str().into(),
+                m.tableau.stages().into(),
+                m.order.into(),
+                (if attention.is_single_head() {
+                    "yes"
+                } else {
+                    "no"
+                })
+                .into(),
+                two_head_rows(&attention.head_counts()).into(),
+                masks(&attention.masks().expect("tensor shapes are consistent")).into(),
+                class.order.into(),
+                step_residual.into(),
+                observed.into(),
+                classical_observed.into(),
+                difference.into(),
+            ]);
+        }
+        vec![
+            NamedTable {
+                stem: "methods",
+                table: methods,
+            },
+            NamedTable {
+                stem: "table",
+                table,
+            },
+        ]
+    }
+}
