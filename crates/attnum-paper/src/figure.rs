@@ -14,13 +14,14 @@ use plotters::style::FontStyle;
 
 use crate::error::{PaperError, Result};
 
-/// The font family of every figure: Latin Modern Roman, the face of the paper's text.
-pub const FONT_FAMILY: &str = "Latin Modern Roman";
+/// The font family of every figure: CMU Serif (Computer Modern with Greek), the face of the
+/// paper's text.
+pub const FONT_FAMILY: &str = "CMU Serif";
 
-/// Latin Modern Roman 10 regular (GUST Font License, see `fonts/`).
-static FONT_REGULAR: &[u8] = include_bytes!("../fonts/lmroman10-regular.otf");
-/// Latin Modern Roman 10 italic, for mathematical symbols in labels.
-static FONT_ITALIC: &[u8] = include_bytes!("../fonts/lmroman10-italic.otf");
+/// CMU Serif roman (SIL Open Font License, see `fonts/`).
+static FONT_REGULAR: &[u8] = include_bytes!("../fonts/cmunrm.ttf");
+/// CMU Serif italic, for mathematical symbols in labels.
+static FONT_ITALIC: &[u8] = include_bytes!("../fonts/cmunti.ttf");
 
 /// Register the embedded fonts with plotters (once per process).
 pub fn register_fonts() {
@@ -88,7 +89,7 @@ mod tests {
     }
 
     #[test]
-    fn pdf_embeds_the_latin_modern_font_and_is_deterministic() {
+    fn pdf_embeds_the_cmu_serif_font_and_is_deterministic() {
         let svg = tiny_svg();
         let a = svg_to_pdf("t", &svg).unwrap();
         let b = svg_to_pdf("t", &svg).unwrap();
@@ -97,8 +98,8 @@ mod tests {
         let text = String::from_utf8_lossy(&a);
         assert!(text.contains("/FontFile"), "font program embedded");
         assert!(
-            text.contains("LMRoman10-Regular"),
-            "the embedded font is Latin Modern"
+            text.contains("CMUSerif-Roman"),
+            "the embedded font is CMU Serif"
         );
     }
 

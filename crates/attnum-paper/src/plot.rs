@@ -1,7 +1,9 @@
 //! Shared drawing conventions for the paper's figures: palette, fonts, log axes labelled with
-//! powers of ten.
+//! powers of ten, log–log and semi-log (linear x) charts.
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::Ranged;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -34,8 +36,14 @@ pub fn italic(size: f64) -> TextStyle<'static> {
         .color(&BLACK)
 }
 
+/// A chart with a logarithmic y axis and the x axis `X`.
+pub type Chart<'a, DB, X> = ChartContext<'a, DB, Cartesian2d<X, LogCoord<f64>>>;
+
 /// A log–log chart whose axes are drawn by [`draw_decade_axes`].
-pub type LogLogChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<LogCoord<f64>, LogCoord<f64>>>;
+pub type LogLogChart<'a, DB> = Chart<'a, DB, LogCoord<f64>>;
+
+/// A chart with a linear x axis and a logarithmic y axis, drawn by [`draw_semilog_axes`].
+pub type SemiLogChart<'a, DB> = Chart<'a, DB, RangedCoordf64>;
 
 /// Draw "10" with a raised exponent centred at `anchor` (backend pixels), hanging below it when
 /// `below`, or right-aligned to its left otherwise.
@@ -67,29 +75,28 @@ fn power_of_ten<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Axis frame, tick marks and power-of-ten labels at every `step`-th decade of both axes.
-pub fn draw_decade_axes<DB: DrawingBackend>(
+/// The frame of the plotting area of `chart`.
+fn draw_frame<DB: DrawingBackend, X: Ranged<ValueType = f64>>(
     root: &DrawingArea<DB, Shift>,
-    chart: &LogLogChart<'_, DB>,
-    x_decades: (i32, i32, usize),
-    y_decades: (i32, i32, usize),
+    chart: &Chart<'_, DB, X>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (x_range, y_range) = (chart.x_range(), chart.y_range());
+    let (x0, y0) = chart.backend_coord(&(x_range.start, y_range.start));
+    let (x1, y1) = chart.backend_coord(&(x_range.end, y_range.end));
+    root.draw(&Rectangle::new([(x0, y1), (x1, y0)], BLACK.stroke_width(1)))
+}
+
+/// Tick marks on both vertical sides and power-of-ten labels at every `step`-th decade of y.
+fn draw_y_decades<DB: DrawingBackend, X: Ranged<ValueType = f64>>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &Chart<'_, DB, X>,
+    (lo, hi, step): (i32, i32, usize),
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let x_range = chart.x_range();
-    let y_range = chart.y_range();
-    let corner = |x: f64, y: f64| chart.backend_coord(&(x, y));
-    let (x0, y0) = corner(x_range.start, y_range.start);
-    let (x1, y1) = corner(x_range.end, y_range.end);
-    root.draw(&Rectangle::new([(x0, y1), (x1, y0)], BLACK.stroke_width(1)))?;
-    let (lo, hi, step) = x_decades;
+    let (x0, _) = chart.backend_coord(&(x_range.start, 1.0));
+    let (x1, _) = chart.backend_coord(&(x_range.end, 1.0));
     for e in (lo..=hi).step_by(step) {
-        let (x, _) = corner(10f64.powi(e), y_range.start);
-        root.draw(&PathElement::new(vec![(x, y0), (x, y0 - 6)], BLACK))?;
-        root.draw(&PathElement::new(vec![(x, y1), (x, y1 + 6)], BLACK))?;
-        power_of_ten(root, (x, y0), e, true)?;
-    }
-    let (lo, hi, step) = y_decades;
-    for e in (lo..=hi).step_by(step) {
-        let (_, y) = corner(x_range.start, 10f64.powi(e));
+        let (_, y) = chart.backend_coord(&(x_range.start, 10f64.powi(e)));
         root.draw(&PathElement::new(vec![(x0, y), (x0 + 6, y)], BLACK))?;
         root.draw(&PathElement::new(vec![(x1, y), (x1 - 6, y)], BLACK))?;
         power_of_ten(root, (x0, y), e, false)?;
@@ -97,11 +104,67 @@ pub fn draw_decade_axes<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Write `text` centred below the x axis of `chart` (in the label area) and, rotated, left of its
-/// y axis: call with `None` to leave an axis unlabelled.
-pub fn draw_axis_titles<DB: DrawingBackend>(
+/// Tick marks on both horizontal sides of `chart` at x positions `xs`, each labelled below by
+/// `label(x)` (`None`: a power of ten is drawn by the caller).
+fn draw_x_ticks<DB: DrawingBackend, X: Ranged<ValueType = f64>>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &Chart<'_, DB, X>,
+    xs: &[f64],
+    mut label: impl FnMut(
+        &DrawingArea<DB, Shift>,
+        (i32, i32),
+        f64,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let y_range = chart.y_range();
+    for &x in xs {
+        let (px, y0) = chart.backend_coord(&(x, y_range.start));
+        let (_, y1) = chart.backend_coord(&(x, y_range.end));
+        root.draw(&PathElement::new(vec![(px, y0), (px, y0 - 6)], BLACK))?;
+        root.draw(&PathElement::new(vec![(px, y1), (px, y1 + 6)], BLACK))?;
+        label(root, (px, y0), x)?;
+    }
+    Ok(())
+}
+
+/// Axis frame, tick marks and power-of-ten labels at every `step`-th decade of both axes.
+pub fn draw_decade_axes<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     chart: &LogLogChart<'_, DB>,
+    (lo, hi, step): (i32, i32, usize),
+    y_decades: (i32, i32, usize),
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    draw_frame(root, chart)?;
+    let xs: Vec<f64> = (lo..=hi).step_by(step).map(|e| 10f64.powi(e)).collect();
+    draw_x_ticks(root, chart, &xs, |root, anchor, x| {
+        power_of_ten(root, anchor, x.log10().round() as i32, true)
+    })?;
+    draw_y_decades(root, chart, y_decades)
+}
+
+/// Axis frame, ticks at `x_ticks` labelled with `decimals` decimals, and power-of-ten labels at
+/// every `step`-th decade of y.
+pub fn draw_semilog_axes<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &SemiLogChart<'_, DB>,
+    x_ticks: &[f64],
+    decimals: usize,
+    y_decades: (i32, i32, usize),
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    draw_frame(root, chart)?;
+    draw_x_ticks(root, chart, x_ticks, |root, (x, y), value| {
+        let text = format!("{value:.decimals$}").replace('-', "\u{2212}");
+        let style = font(FONT_SIZE).pos(Pos::new(HPos::Center, VPos::Top));
+        root.draw(&Text::new(text, (x, y + 10), style))
+    })?;
+    draw_y_decades(root, chart, y_decades)
+}
+
+/// Write `text` centred below the x axis of `chart` (in the label area) and, rotated, left of its
+/// y axis: call with `None` to leave an axis unlabelled.
+pub fn draw_axis_titles<DB: DrawingBackend, X: Ranged<ValueType = f64>>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &Chart<'_, DB, X>,
     x_title: Option<&str>,
     y_title: Option<&str>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
@@ -110,7 +173,7 @@ pub fn draw_axis_titles<DB: DrawingBackend>(
     let (x0, y0) = chart.backend_coord(&(x_range.start, y_range.start));
     let (x1, y1) = chart.backend_coord(&(x_range.end, y_range.end));
     if let Some(title) = x_title {
-        // A one-letter title is a mathematical symbol (h, x): set it in italic.
+        // A one-letter title is a mathematical symbol (h, x, z): set it in italic.
         let face = if title.chars().count() == 1 {
             italic(FONT_SIZE)
         } else {
@@ -155,9 +218,50 @@ pub fn log_log_chart<'a, DB: DrawingBackend>(
         .build_cartesian_2d(x.log_scale(), y.log_scale())
 }
 
-/// Draw labelled curves in palette order on a log–log chart, with a legend at `legend`.
-pub fn draw_labelled_curves<'a, DB: DrawingBackend + 'a>(
-    chart: &mut LogLogChart<'a, DB>,
+/// A chart over `x` (linear) and the given decades of y, with room for the labels of
+/// [`draw_semilog_axes`].
+pub fn semilog_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    x: std::ops::Range<f64>,
+    y_decades: (i32, i32),
+) -> Result<SemiLogChart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let y = 10f64.powi(y_decades.0)..10f64.powi(y_decades.1);
+    ChartBuilder::on(area)
+        .caption(caption, font(FONT_SIZE * 1.05))
+        .margin(8)
+        .margin_top(14)
+        .margin_right(22)
+        .x_label_area_size(66)
+        .y_label_area_size(100)
+        .build_cartesian_2d(x, y.log_scale())
+}
+
+/// Draw theoretical predictions as dashed curves, each in the palette colour of the measured
+/// curve it predicts (`colour` indexes the palette); call before [`draw_labelled_curves`], which
+/// draws the legend for both. An empty label keeps a curve out of the legend.
+pub fn draw_theory_curves<'a, DB: DrawingBackend + 'a, X: Ranged<ValueType = f64>>(
+    chart: &mut Chart<'a, DB, X>,
+    curves: &[(&str, &[(f64, f64)], usize)],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    for &(label, points, colour) in curves {
+        let colour = PALETTE[colour % PALETTE.len()];
+        let style = colour.stroke_width(2);
+        let series =
+            chart.draw_series(DashedLineSeries::new(points.iter().copied(), 9, 6, style))?;
+        // An unlabelled prediction stays out of the legend (the caption explains the dashes).
+        if !label.is_empty() {
+            series
+                .label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 9, y)], style));
+        }
+    }
+    Ok(())
+}
+
+/// Draw labelled curves in palette order, with a legend at `legend`.
+pub fn draw_labelled_curves<'a, DB: DrawingBackend + 'a, X: Ranged<ValueType = f64>>(
+    chart: &mut Chart<'a, DB, X>,
     curves: &[(&str, &[(f64, f64)])],
     legend: SeriesLabelPosition,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {

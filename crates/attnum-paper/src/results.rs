@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use attnum_sweep::manifest::Manifest;
-use attnum_sweep::{Table, Workspace};
+use attnum_sweep::{Cell, Table, Workspace};
 
 use crate::error::Result;
 
@@ -25,6 +25,56 @@ impl Results {
                 name: figure.to_owned(),
                 message: format!("table `{key}` is missing: run its sweep"),
             })
+    }
+
+    /// The curves of table `key` for a figure: rows grouped by the values of `label_columns`
+    /// (joined by `", "`, in order of first appearance) and kept where `keep` holds, each curve
+    /// the points `(x, |y|)` with `|y| > 0` (drawable on a log axis).
+    ///
+    /// # Errors
+    /// A missing table, or a kept row without `x` or `y`.
+    pub fn curves(
+        &self,
+        figure: &str,
+        key: &str,
+        label_columns: &[&str],
+        (x, y): (&str, &str),
+        keep: impl Fn(&Table, usize) -> bool,
+    ) -> Result<Vec<(String, Vec<(f64, f64)>)>> {
+        let table = self.table_for_figure(figure, key)?;
+        let mut curves: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+        for r in (0..table.height()).filter(|&r| keep(table, r)) {
+            let label = label_columns
+                .iter()
+                .map(|c| {
+                    table
+                        .cell(r, c)
+                        .map(|cell| cell.to_string())
+                        .unwrap_or_default()
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let (Some(px), Some(py)) = (
+                table.cell(r, x).and_then(Cell::as_f64),
+                table.cell(r, y).and_then(Cell::as_f64),
+            ) else {
+                return Err(crate::error::PaperError::Figure {
+                    name: figure.to_owned(),
+                    message: format!("row {r} of `{key}` lacks `{x}` or `{y}`"),
+                });
+            };
+            let index = match curves.iter().position(|(l, _)| *l == label) {
+                Some(i) => i,
+                None => {
+                    curves.push((label, Vec::new()));
+                    curves.len() - 1
+                }
+            };
+            if py != 0.0 && py.is_finite() {
+                curves[index].1.push((px, py.abs()));
+            }
+        }
+        Ok(curves)
     }
 
     /// Load the results of every sweep of the workspace (each must have been run).

@@ -4,7 +4,10 @@
 //! [`FIGURES`]; it is written to `results/figures/NAME.pdf` and `\includegraphics{figures/NAME}`
 //! finds it in the paper.
 
+mod attention_equivalence;
 mod fd_convergence;
+mod hard_attention;
+mod kernel_attention;
 mod noisy_derivative;
 mod rk_convergence;
 
@@ -32,5 +35,17 @@ pub const FIGURES: &[Figure] = &[
     Figure {
         name: "noisy_derivative",
         draw: noisy_derivative::draw,
+    },
+    Figure {
+        name: "attention_equivalence",
+        draw: attention_equivalence::draw,
+    },
+    Figure {
+        name: "kernel_attention",
+        draw: kernel_attention::draw,
+    },
+    Figure {
+        name: "hard_attention",
+        draw: hard_attention::draw,
     },
 ];
