@@ -39,6 +39,9 @@ pub fn italic(size: f64) -> TextStyle<'static> {
 /// A chart with a logarithmic y axis and the x axis `X`.
 pub type Chart<'a, DB, X> = ChartContext<'a, DB, Cartesian2d<X, LogCoord<f64>>>;
 
+/// A theoretical curve: legend label (empty: none), points, palette index.
+pub type TheoryCurve<'a> = (&'a str, &'a [(f64, f64)], usize);
+
 /// A log–log chart whose axes are drawn by [`draw_decade_axes`].
 pub type LogLogChart<'a, DB> = Chart<'a, DB, LogCoord<f64>>;
 
@@ -242,7 +245,7 @@ pub fn semilog_chart<'a, DB: DrawingBackend>(
 /// draws the legend for both. An empty label keeps a curve out of the legend.
 pub fn draw_theory_curves<'a, DB: DrawingBackend + 'a, X: Ranged<ValueType = f64>>(
     chart: &mut Chart<'a, DB, X>,
-    curves: &[(&str, &[(f64, f64)], usize)],
+    curves: &[TheoryCurve<'_>],
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     for &(label, points, colour) in curves {
         let colour = PALETTE[colour % PALETTE.len()];

@@ -7,6 +7,9 @@ use attnum_sweep::{Cell, Table, Workspace};
 
 use crate::error::Result;
 
+/// A labelled curve of a figure: its label and its `(x, y)` points.
+pub type Curve = (String, Vec<(f64, f64)>);
+
 /// All results tables, keyed `SWEEP/STEM` (e.g. `fd_convergence/orders`), and the manifests.
 #[derive(Debug, Clone, Default)]
 pub struct Results {
@@ -40,9 +43,9 @@ impl Results {
         label_columns: &[&str],
         (x, y): (&str, &str),
         keep: impl Fn(&Table, usize) -> bool,
-    ) -> Result<Vec<(String, Vec<(f64, f64)>)>> {
+    ) -> Result<Vec<Curve>> {
         let table = self.table_for_figure(figure, key)?;
-        let mut curves: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+        let mut curves: Vec<Curve> = Vec::new();
         for r in (0..table.height()).filter(|&r| keep(table, r)) {
             let label = label_columns
                 .iter()

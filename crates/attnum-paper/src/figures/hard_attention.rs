@@ -54,7 +54,7 @@ pub fn draw(results: &Results) -> Result<String> {
             )?;
             let mut chart =
                 plot::semilog_chart(&panels[j], title, 0.0..40.0, (-17, 1)).map_err(|e| err(&e))?;
-            let dashed: Vec<(&str, &[(f64, f64)], usize)> = theory
+            let dashed: Vec<plot::TheoryCurve<'_>> = theory
                 .iter()
                 .enumerate()
                 .map(|(k, (_, points))| ("", points.as_slice(), k))
