@@ -105,6 +105,10 @@ pub struct S1Part {
     pub point_counts: Vec<usize>,
 }
 
+/// Deviations below this are too close to rounding for their ratio to a prediction to mean
+/// anything (the ratio is left empty).
+const RATIO_FLOOR: f64 = 1e-12;
+
 /// Half-width of the grids in units of `σ`: beyond it the Gaussian weights are below 1e-31.
 const HALF_WIDTH_SIGMAS: f64 = 12.0;
 
@@ -275,6 +279,7 @@ impl KernelAttentionSpec {
             "derivative",
             "error",
             "bias_model",
+            "model_ratio",
             "autograd_difference",
         ]);
         for sigma in self.bias.sigmas.values() {
@@ -293,6 +298,7 @@ impl KernelAttentionSpec {
                 d.into(),
                 (d - q.cos()).abs().into(),
                 model.into(),
+                ((d - q.cos()).abs() / model).into(),
                 (d - auto).abs().into(),
             ]);
         }
@@ -302,6 +308,7 @@ impl KernelAttentionSpec {
             "h",
             "deviation",
             "poisson_prediction",
+            "prediction_ratio",
             "alias_exponent",
         ]);
         let sigma = self.aliasing.sigma;
@@ -310,24 +317,34 @@ impl KernelAttentionSpec {
             let h = sigma / ratio;
             let nodes = grid_around(q, h, sigma, self.aliasing.offset);
             let d = derivative(&nodes, f64::sin, sigma, q);
-            let predicted = poisson_derivative(sigma, h, q, nodes[0]) - limit;
+            let predicted = (poisson_derivative(sigma, h, q, nodes[0]) - limit).abs();
+            let deviation = (d - limit).abs();
             aliasing.push_row(vec![
                 ratio.into(),
                 h.into(),
-                (d - limit).abs().into(),
-                predicted.abs().into(),
+                deviation.into(),
+                predicted.into(),
+                (deviation > RATIO_FLOOR)
+                    .then(|| deviation / predicted)
+                    .into(),
                 ((sigma * (2.0 * PI / h - 1.0)).powi(2) / 2.0).into(),
             ]);
         }
 
-        let mut boundary = Table::new(&["z", "error", "continuum_prediction"]);
+        let mut boundary = Table::new(&["z", "error", "continuum_prediction", "prediction_ratio"]);
         let b = &self.boundary;
         let h = b.sigma / b.nodes_per_sigma as f64;
         let count = (HALF_WIDTH_SIGMAS * 2.0 * b.nodes_per_sigma as f64).ceil() as i64;
         let nodes: Vec<f64> = (-count..=0).map(|j| j as f64 * h).collect();
         for z in b.distances.values() {
             let d = derivative(&nodes, |x| x, b.sigma, -z * b.sigma);
-            boundary.push_row(vec![z.into(), (d - 1.0).into(), boundary_error(z).into()]);
+            let predicted = boundary_error(z);
+            boundary.push_row(vec![
+                z.into(),
+                (d - 1.0).into(),
+                predicted.into(),
+                ((d - 1.0) / predicted).into(),
+            ]);
         }
 
         let mut refinement = Table::new(&["sigma_over_h", "h", "error", "bias_model"]);
