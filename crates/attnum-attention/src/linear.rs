@@ -13,6 +13,16 @@
 //! number of the Vandermonde-like `Φ`; [`LinearAttention::orthonormal`] uses keys that are
 //! orthonormal polynomials on the nodes (the `Q` of a Householder QR of the scaled Vandermonde
 //! matrix) and the query `R⁻ᵀ e_d`, which is as well conditioned as the problem allows.
+//!
+//! ```
+//! use attnum_attention::{extract::effective_weights, linear::LinearAttention};
+//! // Five nodes, degree 4: the fourth-order central stencil (1, −8, 0, 8, −1)/12.
+//! let m = LinearAttention::orthonormal(1, 4, &[-2.0, -1.0, 0.0, 1.0, 2.0], 1.0).unwrap();
+//! let w = effective_weights(&m).unwrap();
+//! for (a, b) in w.iter().zip([1.0, -8.0, 0.0, 8.0, -1.0]) {
+//!     assert!((a - b / 12.0).abs() < 1e-15);
+//! }
+//! ```
 
 use attnum_classical::fd::Stencil;
 use attnum_classical::savitzky_golay::OrthonormalPolynomials;

@@ -6,6 +6,16 @@
 //! scaled softmax heads ([`crate::heads`]) it is exact. A row whose nonzero entries are all
 //! positive is one head whose scale is the row sum `c_i` and whose mask hides the zero entries;
 //! a row with entries of both signs needs two heads.
+//!
+//! ```
+//! use attnum_attention::rk::RkAttention;
+//! use attnum_classical::rk::named_method;
+//! // RK4 is single-head attention; Kutta's third-order method has a_31 = −1 and needs two heads.
+//! let rk4 = RkAttention::compile(&named_method("rk4").unwrap().tableau).unwrap();
+//! assert!(rk4.is_single_head());
+//! let kutta3 = RkAttention::compile(&named_method("kutta3").unwrap().tableau).unwrap();
+//! assert_eq!(kutta3.head_counts(), vec![0, 1, 2, 1]);
+//! ```
 
 use attnum_classical::rk::Tableau;
 use candle_core::{DType, Tensor};

@@ -9,6 +9,8 @@ mod fd_convergence;
 mod hard_attention;
 mod kernel_attention;
 mod noisy_derivative;
+mod quadrature_attention;
+mod rk_attention;
 mod rk_convergence;
 
 use crate::error::Result;
@@ -47,5 +49,13 @@ pub const FIGURES: &[Figure] = &[
     Figure {
         name: "hard_attention",
         draw: hard_attention::draw,
+    },
+    Figure {
+        name: "quadrature_attention",
+        draw: quadrature_attention::draw,
+    },
+    Figure {
+        name: "rk_attention",
+        draw: rk_attention::draw,
     },
 ];

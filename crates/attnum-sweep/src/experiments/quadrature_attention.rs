@@ -3,7 +3,8 @@
 //!
 //! Each rule on `[−1, 1]` is compiled into scaled softmax heads
 //! ([`attnum_attention::heads::SoftmaxHeads`]): one head when its weights are positive, two when
-//! some are negative. Recorded: the heads, the smallest weight, the weights read back from the
+//! some are negative. Recorded: the heads, the smallest weight, the scale `Σ_{w_i<0} |w_i|` of the
+//! negative head (the cancellation the two-head construction pays), the weights read back from the
 //! heads against the rule's (relative max-norm residual), the degree of exactness and nearest
 //! classical rule of the read-back weights, the error of the heads on `∫_{−1}^{1} eˣ dx`, and the
 //! rule read as a Runge–Kutta method with `A = 0`, `b = w/2`, `c = (x + 1)/2` (a step of
@@ -92,6 +93,7 @@ impl QuadratureAttention {
             "n",
             "heads",
             "min_weight",
+            "negative_scale",
             "residual",
             "degree",
             "nearest",
@@ -143,6 +145,12 @@ impl QuadratureAttention {
                         .iter()
                         .copied()
                         .fold(f64::INFINITY, f64::min)
+                        .into(),
+                    rule.weights()
+                        .iter()
+                        .filter(|&&w| w < 0.0)
+                        .map(|w| -w)
+                        .sum::<f64>()
                         .into(),
                     residual.into(),
                     class.degree.map_or(Cell::Null, Cell::from),
