@@ -202,6 +202,23 @@ pub fn draw_axis_titles<DB: DrawingBackend, X: Ranged<ValueType = f64>>(
     Ok(())
 }
 
+/// The caption, margins and label areas shared by every chart (room for the labels of
+/// [`draw_decade_axes`] and [`draw_semilog_axes`]).
+fn chart_builder<'a, 'b, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(caption, font(FONT_SIZE * 1.05))
+        .margin(8)
+        .margin_top(14)
+        .margin_right(22)
+        .x_label_area_size(66)
+        .y_label_area_size(100);
+    builder
+}
+
 /// A log–log chart over the given decades with room for the labels of [`draw_decade_axes`].
 pub fn log_log_chart<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
@@ -211,14 +228,7 @@ pub fn log_log_chart<'a, DB: DrawingBackend>(
 ) -> Result<LogLogChart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
     let x = 10f64.powi(x_decades.0)..10f64.powi(x_decades.1);
     let y = 10f64.powi(y_decades.0)..10f64.powi(y_decades.1);
-    ChartBuilder::on(area)
-        .caption(caption, font(FONT_SIZE * 1.05))
-        .margin(8)
-        .margin_top(14)
-        .margin_right(22)
-        .x_label_area_size(66)
-        .y_label_area_size(100)
-        .build_cartesian_2d(x.log_scale(), y.log_scale())
+    chart_builder(area, caption).build_cartesian_2d(x.log_scale(), y.log_scale())
 }
 
 /// A chart over `x` (linear) and the given decades of y, with room for the labels of
@@ -230,14 +240,7 @@ pub fn semilog_chart<'a, DB: DrawingBackend>(
     y_decades: (i32, i32),
 ) -> Result<SemiLogChart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
     let y = 10f64.powi(y_decades.0)..10f64.powi(y_decades.1);
-    ChartBuilder::on(area)
-        .caption(caption, font(FONT_SIZE * 1.05))
-        .margin(8)
-        .margin_top(14)
-        .margin_right(22)
-        .x_label_area_size(66)
-        .y_label_area_size(100)
-        .build_cartesian_2d(x, y.log_scale())
+    chart_builder(area, caption).build_cartesian_2d(x, y.log_scale())
 }
 
 /// Draw theoretical predictions as dashed curves, each in the palette colour of the measured

@@ -14,12 +14,11 @@
 use attnum_attention::classify::{classify_rule, classify_tableau};
 use attnum_attention::extract::effective_weights;
 use attnum_attention::heads::SoftmaxHeads;
-use attnum_classical::quadrature;
 use attnum_classical::rk::Tableau;
 use attnum_classical::trees;
 use serde::{Deserialize, Serialize};
 
-use super::quadrature_rules::Family;
+use super::quadrature_rules::{Family, validate_families};
 use super::{FieldError, NamedTable};
 use crate::table::{Cell, Table};
 
@@ -61,19 +60,7 @@ fn ranges(sizes: &[usize]) -> String {
 impl QuadratureAttention {
     /// Check every parameter; errors carry the field path below `experiment.quadrature_attention`.
     pub fn validate(&self) -> Result<(), FieldError> {
-        if self.families.is_empty() {
-            return Err(("families".into(), "needs at least one family".into()));
-        }
-        if !(2..=quadrature::NEWTON_COTES_MAX).contains(&self.max_points) {
-            return Err((
-                "max_points".into(),
-                format!(
-                    "must be between 2 and {}, got {}",
-                    quadrature::NEWTON_COTES_MAX,
-                    self.max_points
-                ),
-            ));
-        }
+        validate_families(&self.families, self.max_points)?;
         if !(1..=8).contains(&self.max_tree_order) {
             return Err((
                 "max_tree_order".into(),

@@ -67,6 +67,24 @@ impl Family {
     }
 }
 
+/// Check a non-empty list of families and a largest size between 2 and
+/// [`quadrature::NEWTON_COTES_MAX`].
+pub(crate) fn validate_families(families: &[Family], max_points: usize) -> Result<(), FieldError> {
+    if families.is_empty() {
+        return Err(("families".into(), "needs at least one family".into()));
+    }
+    if !(2..=quadrature::NEWTON_COTES_MAX).contains(&max_points) {
+        return Err((
+            "max_points".into(),
+            format!(
+                "must be between 2 and {}, got {max_points}",
+                quadrature::NEWTON_COTES_MAX
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Parameters of the `quadrature_rules` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -80,20 +98,7 @@ pub struct QuadratureRules {
 impl QuadratureRules {
     /// Check every parameter; errors carry the field path below `experiment.quadrature_rules`.
     pub fn validate(&self) -> Result<(), FieldError> {
-        if self.families.is_empty() {
-            return Err(("families".into(), "needs at least one family".into()));
-        }
-        if !(2..=quadrature::NEWTON_COTES_MAX).contains(&self.max_points) {
-            return Err((
-                "max_points".into(),
-                format!(
-                    "must be between 2 and {}, got {}",
-                    quadrature::NEWTON_COTES_MAX,
-                    self.max_points
-                ),
-            ));
-        }
-        Ok(())
+        validate_families(&self.families, self.max_points)
     }
 
     /// Run the experiment: one row per family and size.

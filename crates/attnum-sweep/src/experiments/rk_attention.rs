@@ -15,7 +15,9 @@ use attnum_classical::rk;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::rk_convergence::{FinestSteps, kepler as kepler_slice};
+use super::rk_convergence::{
+    FinestSteps, kepler as kepler_slice, kepler_initial_value, validate_kepler_runs,
+};
 use super::{FieldError, NamedTable};
 use crate::table::Table;
 
@@ -79,38 +81,13 @@ fn masks(masks: &[Vec<bool>]) -> String {
 impl RkAttentionSpec {
     /// Check every parameter; errors carry the field path below `experiment.rk_attention`.
     pub fn validate(&self) -> Result<(), FieldError> {
-        if self.methods.is_empty() {
-            return Err(("methods".into(), "needs at least one method".into()));
-        }
-        for (i, name) in self.methods.iter().enumerate() {
-            rk::named_method(name).map_err(|e| (format!("methods[{i}]"), e.to_string()))?;
-        }
-        if !(0.0..=0.95).contains(&self.eccentricity) {
-            return Err((
-                "eccentricity".into(),
-                format!("must be in [0, 0.95], got {}", self.eccentricity),
-            ));
-        }
-        if self.steps.len() < 2 {
-            return Err(("steps".into(), "needs at least two step counts".into()));
-        }
-        for (i, &n) in self.steps.iter().enumerate() {
-            if !(1..=100_000).contains(&n) {
-                return Err((
-                    format!("steps[{i}]"),
-                    format!("must be 1 to 100000, got {n}"),
-                ));
-            }
-        }
-        if !(self.fit.min_error.is_finite() && self.fit.min_error > 0.0) {
-            return Err(("fit.min_error".into(), "must be > 0".into()));
-        }
-        if !(2..=self.steps.len()).contains(&self.fit.points) {
-            return Err((
-                "fit.points".into(),
-                "must be between 2 and the number of steps".into(),
-            ));
-        }
+        validate_kepler_runs(
+            &self.methods,
+            self.eccentricity,
+            &self.steps,
+            100_000,
+            &self.fit,
+        )?;
         if !(1..=8).contains(&self.max_tree_order) {
             return Err(("max_tree_order".into(), "must be 1 to 8".into()));
         }
@@ -122,8 +99,7 @@ impl RkAttentionSpec {
     /// # Panics
     /// If called on a spec that [`RkAttentionSpec::validate`] rejects.
     pub fn run(&self) -> Vec<NamedTable> {
-        let e = self.eccentricity;
-        let y0 = [1.0 - e, 0.0, 0.0, ((1.0 + e) / (1.0 - e)).sqrt()];
+        let y0 = kepler_initial_value(self.eccentricity);
         let y0_tensor = Tensor::new(&y0, &Device::Cpu).expect("a vector");
         let period = 2.0 * std::f64::consts::PI;
         let mut methods = Table::new(&[

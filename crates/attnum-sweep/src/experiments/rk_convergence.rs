@@ -67,53 +67,71 @@ impl FinestSteps {
     }
 }
 
-impl RkConvergence {
-    fn initial_value(&self) -> [f64; 4] {
-        let e = self.eccentricity;
-        [1.0 - e, 0.0, 0.0, ((1.0 + e) / (1.0 - e)).sqrt()]
-    }
+/// The initial value `(1 − e, 0, 0, √((1+e)/(1−e)))` of the Kepler orbit with eccentricity `e`.
+pub(crate) fn kepler_initial_value(e: f64) -> [f64; 4] {
+    [1.0 - e, 0.0, 0.0, ((1.0 + e) / (1.0 - e)).sqrt()]
+}
 
+/// Check the parameters shared by the Kepler-problem experiments: named methods, an eccentricity
+/// in `[0, 0.95]`, at least two step counts between 1 and `max_steps`, and the fit.
+pub(crate) fn validate_kepler_runs(
+    methods: &[String],
+    eccentricity: f64,
+    steps: &[usize],
+    max_steps: usize,
+    fit: &FinestSteps,
+) -> Result<(), FieldError> {
+    if methods.is_empty() {
+        return Err(("methods".into(), "needs at least one method".into()));
+    }
+    for (i, name) in methods.iter().enumerate() {
+        rk::named_method(name).map_err(|e| (format!("methods[{i}]"), e.to_string()))?;
+    }
+    if !(0.0..=0.95).contains(&eccentricity) {
+        return Err((
+            "eccentricity".into(),
+            format!("must be in [0, 0.95], got {eccentricity}"),
+        ));
+    }
+    if steps.len() < 2 {
+        return Err(("steps".into(), "needs at least two step counts".into()));
+    }
+    for (i, &n) in steps.iter().enumerate() {
+        if !(1..=max_steps).contains(&n) {
+            return Err((
+                format!("steps[{i}]"),
+                format!("must be between 1 and {max_steps}, got {n}"),
+            ));
+        }
+    }
+    if !(fit.min_error.is_finite() && fit.min_error > 0.0) {
+        return Err((
+            "fit.min_error".into(),
+            format!("must be > 0, got {}", fit.min_error),
+        ));
+    }
+    if !(2..=steps.len()).contains(&fit.points) {
+        return Err((
+            "fit.points".into(),
+            format!(
+                "must be between 2 and the number of steps, got {}",
+                fit.points
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl RkConvergence {
     /// Check every parameter; errors carry the field path below `experiment.rk_convergence`.
     pub fn validate(&self) -> Result<(), FieldError> {
-        if self.methods.is_empty() {
-            return Err(("methods".into(), "needs at least one method".into()));
-        }
-        for (i, name) in self.methods.iter().enumerate() {
-            rk::named_method(name).map_err(|e| (format!("methods[{i}]"), e.to_string()))?;
-        }
-        if !(0.0..=0.95).contains(&self.eccentricity) {
-            return Err((
-                "eccentricity".into(),
-                format!("must be in [0, 0.95], got {}", self.eccentricity),
-            ));
-        }
-        if self.steps.len() < 2 {
-            return Err(("steps".into(), "needs at least two step counts".into()));
-        }
-        for (i, &n) in self.steps.iter().enumerate() {
-            if !(1..=1_000_000).contains(&n) {
-                return Err((
-                    format!("steps[{i}]"),
-                    format!("must be between 1 and 1000000, got {n}"),
-                ));
-            }
-        }
-        if !(self.fit.min_error.is_finite() && self.fit.min_error > 0.0) {
-            return Err((
-                "fit.min_error".into(),
-                format!("must be > 0, got {}", self.fit.min_error),
-            ));
-        }
-        if !(2..=self.steps.len()).contains(&self.fit.points) {
-            return Err((
-                "fit.points".into(),
-                format!(
-                    "must be between 2 and the number of steps, got {}",
-                    self.fit.points
-                ),
-            ));
-        }
-        Ok(())
+        validate_kepler_runs(
+            &self.methods,
+            self.eccentricity,
+            &self.steps,
+            1_000_000,
+            &self.fit,
+        )
     }
 
     /// Run the experiment: the per-step table `table` and the per-method table `orders`.
@@ -121,7 +139,7 @@ impl RkConvergence {
     /// # Panics
     /// If called on a spec that [`RkConvergence::validate`] rejects.
     pub fn run(&self) -> Vec<NamedTable> {
-        let y0 = self.initial_value();
+        let y0 = kepler_initial_value(self.eccentricity);
         let period = 2.0 * std::f64::consts::PI;
         let mut table = Table::new(&["method", "stages", "formal_order", "steps", "h", "error"]);
         let mut orders = Table::new(&[
