@@ -29,6 +29,17 @@ pub enum PaperError {
         /// What is wrong.
         message: String,
     },
+    /// The literature or claims file is invalid.
+    #[error(transparent)]
+    Literature(#[from] attnum_literature::LiteratureError),
+    /// A claim of `data/claims.yaml` has evidence that cannot be evaluated.
+    #[error("data/claims.yaml: claim `{claim}`: {message}")]
+    Claim {
+        /// The claim's id.
+        claim: String,
+        /// What is wrong (e.g. its query matches no row).
+        message: String,
+    },
     /// A template failed to parse or render (e.g. it uses an undefined variable).
     #[error("template {}: {message}", path.display())]
     Template {

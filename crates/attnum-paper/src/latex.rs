@@ -34,6 +34,19 @@ fn write_escaped(text: &str, out: &mut dyn Write) -> std::io::Result<()> {
             '<' => r"\textless{}",
             '>' => r"\textgreater{}",
             '|' => r"\textbar{}",
+            // Mathematical symbols that data files write in Unicode.
+            '≈' => r"\ensuremath{\approx}",
+            '≤' => r"\ensuremath{\le}",
+            '≥' => r"\ensuremath{\ge}",
+            '×' => r"\ensuremath{\times}",
+            '−' => r"\ensuremath{-}",
+            '→' => r"\ensuremath{\to}",
+            '′' => r"\ensuremath{'}",
+            'σ' => r"\ensuremath{\sigma}",
+            'β' => r"\ensuremath{\beta}",
+            'λ' => r"\ensuremath{\lambda}",
+            'π' => r"\ensuremath{\pi}",
+            'γ' => r"\ensuremath{\gamma}",
             _ => {
                 let mut buf = [0u8; 4];
                 out.write_all(c.encode_utf8(&mut buf).as_bytes())?;

@@ -6,7 +6,9 @@
 //!    rendered as a LaTeX macro into `paper/build/numbers.tex`.
 //! 3. [`latex`]: every `.tex` file under `paper/` is a Tera 2 template (delimiters `<< >>`,
 //!    `<% %>`, `<# #>`, LaTeX escaping) rendered into `paper/build/` with all results tables and
-//!    manifests in its context; other files (`.bib`) are copied.
+//!    manifests in its context, and the related work of [`literature`]: the bibliography
+//!    `references.bib` is generated from `data/literature.yaml`, and the claims audit of
+//!    `data/claims.yaml` has its evidence evaluated (a query without a row fails the build).
 //! 4. [`compile`]: latexmk builds `paper/build/paper.pdf` with `SOURCE_DATE_EPOCH` from the last
 //!    commit, so the same inputs give the same bytes.
 //!
@@ -18,6 +20,7 @@ pub mod error;
 pub mod figure;
 pub mod figures;
 pub mod latex;
+pub mod literature;
 pub mod numbers;
 pub mod plot;
 pub mod results;
@@ -35,7 +38,7 @@ pub use results::Results;
 /// Where the paper's inputs and outputs live in a workspace.
 #[derive(Debug, Clone)]
 pub struct PaperLayout {
-    /// `paper/`: templates, `numbers.yaml`, `references.bib`.
+    /// `paper/`: templates and `numbers.yaml`.
     pub source: PathBuf,
     /// `paper/build/`: rendered `.tex`, figures, and the PDF.
     pub build: PathBuf,
@@ -103,7 +106,14 @@ pub fn render(workspace: &Workspace) -> Result<RenderSummary> {
     let macros = numbers::render_macros(&layout.source.join("numbers.yaml"), &results)?;
     summary.record(&layout.build.join("numbers.tex"), macros.as_bytes())?;
 
-    let context = template_context(workspace, &results)?;
+    let cited = literature::cited_keys(&layout.source, &layout.build)?;
+    let (bibliography, literature) = literature::render(workspace.root(), &cited, &results)?;
+    summary.record(
+        &layout.build.join("references.bib"),
+        bibliography.as_bytes(),
+    )?;
+    let mut context = template_context(workspace, &results)?;
+    context.insert("literature", &literature);
     let mut tera = latex::tera();
     let mut sources = Vec::new();
     collect_sources(&layout.source, &layout.build, &mut sources)?;
@@ -125,9 +135,6 @@ pub fn render(workspace: &Workspace) -> Result<RenderSummary> {
                     message: error_chain(&e),
                 })?;
             summary.record(&out, text.as_bytes())?;
-        } else if path.extension().is_some_and(|e| e == "bib") {
-            let bytes = std::fs::read(path).map_err(|e| PaperError::io(path, e))?;
-            summary.record(&out, &bytes)?;
         }
     }
     Ok(summary)
