@@ -9,7 +9,7 @@ attnum := "cargo run --quiet --bin attnum --"
 tex_packages := "latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures texlive-science texlive-fonts-recommended lmodern"
 
 # LaTeX files the paper uses; `setup` checks for each with kpsewhich.
-tex_files := "tikz.sty booktabs.sty siunitx.sty natbib.sty hyperref.sty cleveref.sty amsthm.sty mathtools.sty microtype.sty xcolor.sty caption.sty lmodern.sty t1lmr.fd"
+tex_files := "tikz.sty booktabs.sty longtable.sty siunitx.sty natbib.sty hyperref.sty cleveref.sty amsthm.sty mathtools.sty microtype.sty xcolor.sty caption.sty lmodern.sty t1lmr.fd"
 
 default: paper
 
@@ -25,8 +25,8 @@ sweep NAME *FLAGS:
 sweeps:
     {{attnum}} sweep list
 
-# Run all tests.
-test:
+# Run all tests (the LaTeX escaping test compiles a document, so TeX Live is set up first).
+test: setup
     cargo test --workspace
 
 # Benchmarks of the classical library (criterion; reports under target/criterion/).

@@ -2,34 +2,14 @@
 //!
 //! Papers become `@article` (journal = venue), books `@book` (publisher = venue), preprints,
 //! blogs and software `@misc`. Identifiers go into `doi`, `eprint` (with
-//! `archiveprefix = {arXiv}`) and `url`. Every text field is escaped for LaTeX, the title is
+//! `archiveprefix = {arXiv}`) and `url`. Every text field is escaped for LaTeX ([`escape`]), the title is
 //! braced so BibTeX keeps its capitals, and the authors (comma-separated in the data) are joined
 //! with `and`.
 
 use std::fmt::Write;
 
+use crate::escape;
 use crate::model::{Entry, Kind, Literature};
-
-/// Escape `text` for a BibTeX field that LaTeX typesets.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str(r"\textbackslash{}"),
-            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '~' => out.push_str(r"\textasciitilde{}"),
-            '^' => out.push_str(r"\textasciicircum{}"),
-            '<' => out.push_str(r"\textless{}"),
-            '>' => out.push_str(r"\textgreater{}"),
-            '|' => out.push_str(r"\textbar{}"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 /// The BibTeX authors: the comma-separated names joined with `and`.
 fn authors(list: &str) -> String {

@@ -21,6 +21,50 @@ use thiserror::Error;
 pub use claims::Claims;
 pub use model::{Entry, Kind, Literature, SeedCitation, Theme, Verdict};
 
+/// Escape `text` so that LaTeX typesets it literally: the ten special characters, `< > |` (as
+/// text commands, independent of the font encoding), and the mathematical symbols that data
+/// files write in Unicode (`≈ ≤ ≥ × − → ′ σ β λ π γ`, set in math mode). Other non-ASCII
+/// letters pass through for `inputenc`/T1. The one escape of the project: the paper's
+/// templates and the bibliography both use it.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let replacement = match c {
+            '\\' => r"\textbackslash{}",
+            '&' => r"\&",
+            '%' => r"\%",
+            '$' => r"\$",
+            '#' => r"\#",
+            '_' => r"\_",
+            '{' => r"\{",
+            '}' => r"\}",
+            '~' => r"\textasciitilde{}",
+            '^' => r"\textasciicircum{}",
+            '<' => r"\textless{}",
+            '>' => r"\textgreater{}",
+            '|' => r"\textbar{}",
+            '≈' => r"\ensuremath{\approx}",
+            '≤' => r"\ensuremath{\le}",
+            '≥' => r"\ensuremath{\ge}",
+            '×' => r"\ensuremath{\times}",
+            '−' => r"\ensuremath{-}",
+            '→' => r"\ensuremath{\to}",
+            '′' => r"\ensuremath{'}",
+            'σ' => r"\ensuremath{\sigma}",
+            'β' => r"\ensuremath{\beta}",
+            'λ' => r"\ensuremath{\lambda}",
+            'π' => r"\ensuremath{\pi}",
+            'γ' => r"\ensuremath{\gamma}",
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        out.push_str(replacement);
+    }
+    out
+}
+
 /// A problem found in a literature or claims file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {

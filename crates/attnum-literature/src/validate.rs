@@ -17,8 +17,8 @@ pub const LATEST_YEAR: u16 = 2027;
 /// The earliest year an entry may carry.
 pub const EARLIEST_YEAR: u16 = 1600;
 
-/// Whether `id` is an arXiv identifier: `YYMM.NNNN(N)` with an optional version, or the old
-/// `archive(.XX)/YYMMNNN`.
+/// Whether `id` is an arXiv identifier: `YYMM.NNNN` (April 2007 to 2014) or `YYMM.NNNNN` (since
+/// 2015) with an optional version, or the old `archive(.XX)/YYMMNNN`.
 pub fn is_arxiv_id(id: &str) -> bool {
     let id = match id.rsplit_once('v') {
         Some((base, version))
@@ -31,11 +31,12 @@ pub fn is_arxiv_id(id: &str) -> bool {
     if let Some((yymm, number)) = id.split_once('.')
         && yymm.len() == 4
         && yymm.chars().all(|c| c.is_ascii_digit())
-        && (4..=5).contains(&number.len())
         && number.chars().all(|c| c.is_ascii_digit())
     {
+        // Four-digit numbers from 0704 to 1412, five digits since 1501.
         let month: u32 = yymm[2..].parse().unwrap_or(0);
-        return (1..=12).contains(&month);
+        let digits = if yymm >= "1501" { 5 } else { 4 };
+        return (1..=12).contains(&month) && number.len() == digits && yymm >= "0704";
     }
     if let Some((archive, number)) = id.split_once('/') {
         let (name, class) = archive.split_once('.').unwrap_or((archive, ""));

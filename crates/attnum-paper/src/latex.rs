@@ -10,52 +10,11 @@ use std::io::Write;
 use attnum_classical::trees::RootedTree;
 use tera::{Delimiters, Kwargs, State, Tera, Value};
 
-/// Escape `text` so that LaTeX typesets it literally (T1 font encoding assumed for `<`, `>`, `|`
-/// is not relied upon: they are written as text commands).
-pub fn escape(text: &str) -> String {
-    let mut out = Vec::with_capacity(text.len());
-    write_escaped(text, &mut out).expect("writing to a Vec cannot fail");
-    String::from_utf8(out).expect("escaping keeps UTF-8")
-}
+pub use attnum_literature::escape;
 
+/// Tera's escape hook: [`escape`] written to `out`.
 fn write_escaped(text: &str, out: &mut dyn Write) -> std::io::Result<()> {
-    for c in text.chars() {
-        let replacement = match c {
-            '\\' => r"\textbackslash{}",
-            '&' => r"\&",
-            '%' => r"\%",
-            '$' => r"\$",
-            '#' => r"\#",
-            '_' => r"\_",
-            '{' => r"\{",
-            '}' => r"\}",
-            '~' => r"\textasciitilde{}",
-            '^' => r"\textasciicircum{}",
-            '<' => r"\textless{}",
-            '>' => r"\textgreater{}",
-            '|' => r"\textbar{}",
-            // Mathematical symbols that data files write in Unicode.
-            '≈' => r"\ensuremath{\approx}",
-            '≤' => r"\ensuremath{\le}",
-            '≥' => r"\ensuremath{\ge}",
-            '×' => r"\ensuremath{\times}",
-            '−' => r"\ensuremath{-}",
-            '→' => r"\ensuremath{\to}",
-            '′' => r"\ensuremath{'}",
-            'σ' => r"\ensuremath{\sigma}",
-            'β' => r"\ensuremath{\beta}",
-            'λ' => r"\ensuremath{\lambda}",
-            'π' => r"\ensuremath{\pi}",
-            'γ' => r"\ensuremath{\gamma}",
-            _ => {
-                let mut buf = [0u8; 4];
-                out.write_all(c.encode_utf8(&mut buf).as_bytes())?;
-                continue;
-            }
-        };
-        out.write_all(replacement.as_bytes())?;
-    }
-    Ok(())
+    out.write_all(escape(text).as_bytes())
 }
 
 /// A Tera environment for LaTeX templates: changed delimiters, LaTeX escaping for `.tex`.

@@ -264,3 +264,48 @@ pub fn render(
         },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use attnum_sweep::Table;
+
+    fn results() -> Results {
+        let mut table = Table::new(&["sigma", "s1"]);
+        table.push_row(vec![1.0.into(), 3.9998.into()]);
+        let mut results = Results::default();
+        results.tables.insert("kernel_attention/s1".into(), table);
+        results
+    }
+
+    fn query(sigma: f64) -> EvidenceQuery {
+        serde_yaml::from_str(&format!(
+            "{{ label: S1, table: kernel_attention/s1, where: {{ sigma: {sigma} }}, column: s1 }}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn evidence_is_the_value_of_its_row() {
+        let text = evaluate_evidence("s1", &query(1.0), &results()).unwrap();
+        assert!(
+            text.contains(r"\num[round-mode=figures,round-precision=4]{3.9998e0}"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_claim_whose_evidence_row_is_missing_fails_the_build() {
+        let err = evaluate_evidence("s1-value", &query(2.0), &results()).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("claim `s1-value`") && message.contains("no row matches"),
+            "{message}"
+        );
+        let missing = EvidenceQuery {
+            table: "kernel_attention/none".into(),
+            ..query(1.0)
+        };
+        assert!(evaluate_evidence("s1-value", &missing, &results()).is_err());
+    }
+}

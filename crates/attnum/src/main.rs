@@ -1,8 +1,10 @@
 //! `attnum`: the command line of the pipeline. It only wires the library crates together:
-//! sweeps (`attnum-sweep`), the paper (`attnum-paper`), and the classical methods
-//! (`attnum-classical`, in [`classical`]).
+//! sweeps (`attnum-sweep`), the paper (`attnum-paper`), the related work
+//! (`attnum-literature`, in [`literature`]) and the classical methods (`attnum-classical`, in
+//! [`classical`]).
 
 mod classical;
+mod literature;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +41,11 @@ enum Command {
     Why {
         /// Sweep names (default: every sweep).
         names: Vec<String>,
+    },
+    /// The related work: validate it (`check`) or print it (`show`).
+    Lit {
+        #[command(subcommand)]
+        command: literature::LitCommand,
     },
     /// Finite-difference weights on given offsets, with their order and error constant.
     Stencil(classical::StencilArgs),
@@ -108,6 +115,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Paper { no_pdf } => paper(&open_workspace(root)?, no_pdf),
         Command::Why { names } => why(&open_workspace(root)?, names),
+        Command::Lit { command } => literature::run(&open_workspace(root)?, command),
     }
 }
 

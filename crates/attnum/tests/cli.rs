@@ -246,3 +246,44 @@ fn tableau_and_trees_commands() {
     );
     assert!(failure(&["trees", "--order", "0"]).contains("--order must be between 1 and 14"));
 }
+
+#[test]
+fn lit_check_and_show_on_the_repository() {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let out = attnum(root, &["lit", "check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("entries in") && text.contains("claims: valid"),
+        "{text}"
+    );
+    let out = attnum(root, &["lit", "show", "--theme", "quadrature"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("golubwelsch1969"));
+    let out = attnum(root, &["lit", "show", "--theme", "nosuch"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no theme `nosuch`; the themes are: kernel"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn lit_check_names_file_line_and_field_of_a_bad_entry() {
+    let ws = workspace();
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let text = std::fs::read_to_string(root.join("data/literature.yaml")).unwrap();
+    let bad = text.replacen("doi: 10.1137/1109020", "doi: 10.11/bad", 1);
+    assert_ne!(bad, text, "the committed file cites nadaraya1964 by DOI");
+    std::fs::write(ws.path().join("data/literature.yaml"), bad).unwrap();
+    std::fs::create_dir_all(ws.path().join("paper")).unwrap();
+    let out = attnum(ws.path(), &["lit", "check"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("data/literature.yaml:")
+            && err.contains("(nadaraya1964).doi: `10.11/bad` is not a DOI"),
+        "{err}"
+    );
+}

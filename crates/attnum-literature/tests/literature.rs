@@ -1,0 +1,304 @@
+//! The committed literature and claims files, the validation corpus, and the BibTeX output.
+
+use std::path::Path;
+
+use attnum_literature::{Claims, Literature, LiteratureError, bibtex};
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn committed() -> (Literature, String) {
+    let path = root().join("data/literature.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    (Literature::parse(&path, &text, &[]).unwrap(), text)
+}
+
+#[test]
+fn the_committed_files_are_valid_and_large_enough() {
+    let (literature, _) = committed();
+    assert!(
+        literature.entries.len() >= 60,
+        "{} entries",
+        literature.entries.len()
+    );
+    assert!(
+        literature
+            .entries
+            .iter()
+            .all(|e| e.arxiv.is_some() || e.doi.is_some() || e.url.is_some())
+    );
+    let not_found = literature
+        .seed_citations
+        .iter()
+        .filter(|s| s.verdict == attnum_literature::Verdict::NotFound)
+        .count();
+    assert_eq!(
+        not_found, 4,
+        "four of the conversation's citations cannot be found"
+    );
+    Claims::load(&root().join("data/claims.yaml"), &literature).unwrap();
+}
+
+/// A minimal valid file with one entry per type.
+const VALID: &str = r#"themes:
+- id: kernel
+  title: Kernel view
+  scope: Attention as a smoother.
+entries:
+- key: nadaraya1964
+  type: paper
+  authors: E. A. Nadaraya
+  title: On estimating regression
+  year: 1964
+  venue: Theory of Probability and Its Applications
+  doi: 10.1137/1109020
+  theme: kernel
+  questions: [2]
+  shows: The kernel regression estimator.
+  relation: Kernel attention is this estimator (@ref(prop:kernel-derivative)).
+- key: vaswani2017attention
+  type: preprint
+  authors: Ashish Vaswani, Noam Shazeer
+  title: Attention Is All You Need
+  year: 2017
+  arxiv: '1706.03762'
+  theme: kernel
+  questions: [1, 2]
+  shows: The transformer.
+  relation: Defines attention.
+- key: findiff
+  type: software
+  authors: maroba
+  title: findiff
+  url: https://github.com/maroba/findiff
+  theme: kernel
+  questions: [1]
+  shows: Finite-difference coefficients.
+  relation: Reference weights.
+seed_citations:
+- id: a
+  cited_as: Attention Is All You Need
+  verdict: exists
+  entry: vaswani2017attention
+  note: Found.
+- id: f
+  cited_as: Learning Numerical Integration Rules via Attention
+  verdict: not_found
+  note: Not found anywhere.
+"#;
+
+fn error_of(text: &str, cited: &[&str]) -> String {
+    let cited: Vec<String> = cited.iter().map(|s| s.to_string()).collect();
+    match Literature::parse(Path::new("data/literature.yaml"), text, &cited) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_minimal_file_is_valid() {
+    Literature::parse(Path::new("x.yaml"), VALID, &["nadaraya1964".into()]).unwrap();
+}
+
+/// Each bad entry: the replacement in `VALID` and what the message must contain.
+const CORPUS: &[(&str, &str, &str)] = &[
+    (
+        "doi: 10.1137/1109020",
+        "doi: https://doi.org/10.1137/1109020",
+        "data/literature.yaml:6: entries[0] (nadaraya1964).doi: `https://doi.org/10.1137/1109020` is not a DOI",
+    ),
+    (
+        "doi: 10.1137/1109020",
+        "doi: 10.11/x",
+        "entries[0] (nadaraya1964).doi",
+    ),
+    (
+        "arxiv: '1706.03762'",
+        "arxiv: '1706.3762'",
+        "entries[1] (vaswani2017attention).arxiv: `1706.3762` is not an arXiv id",
+    ),
+    (
+        "arxiv: '1706.03762'",
+        "arxiv: '1713.03762'",
+        "is not an arXiv id",
+    ),
+    (
+        "arxiv: '1706.03762'",
+        "arxiv: 'Math.NA/0601001'",
+        "is not an arXiv id",
+    ),
+    (
+        "url: https://github.com/maroba/findiff",
+        "url: github.com/maroba/findiff",
+        "entries[2] (findiff).url",
+    ),
+    (
+        "year: 1964",
+        "year: 1492",
+        "entries[0] (nadaraya1964).year: 1492 is outside 1600–2027",
+    ),
+    (
+        "  year: 2017\n",
+        "",
+        "entries[1] (vaswani2017attention).year: a preprint needs a year",
+    ),
+    (
+        "  arxiv: '1706.03762'\n",
+        "",
+        "entries[1] (vaswani2017attention).arxiv: a preprint needs an arXiv id",
+    ),
+    (
+        "  venue: Theory of Probability and Its Applications\n",
+        "",
+        "entries[0] (nadaraya1964).venue: a paper needs a venue",
+    ),
+    (
+        "  url: https://github.com/maroba/findiff\n",
+        "",
+        "entries[2] (findiff).url: a software needs a URL",
+    ),
+    ("key: findiff", "key: nadaraya1964", "duplicate key"),
+    ("key: findiff", "key: find diff", "is not a citation key"),
+    (
+        "theme: kernel\n  questions: [1]\n",
+        "theme: kernels\n  questions: [1]\n",
+        "unknown theme `kernels`",
+    ),
+    (
+        "questions: [2]",
+        "questions: [4]",
+        "must list questions among 1, 2, 3",
+    ),
+    (
+        "questions: [2]",
+        "questions: []",
+        "must list questions among 1, 2, 3",
+    ),
+    (
+        "relation: Defines attention.",
+        "relation: Defines @ref(attention.",
+        "an `@ref(` is not closed",
+    ),
+    (
+        "shows: The transformer.",
+        "shows: ''",
+        "entries[1] (vaswani2017attention).shows: must not be empty",
+    ),
+    (
+        "url: https://github.com/maroba/findiff",
+        "url: https://github.com/maroba/findiff\n  doi: 10.1137/1109020",
+        "`10.1137/1109020` is also the doi of `nadaraya1964`",
+    ),
+    (
+        "  entry: vaswani2017attention\n",
+        "",
+        "seed_citations[0] (a).entry: a work whose verdict is `exists` needs its entry",
+    ),
+    (
+        "entry: vaswani2017attention",
+        "entry: vaswani2017",
+        "no entry `vaswani2017`",
+    ),
+    (
+        "  note: Not found anywhere.",
+        "  entry: findiff\n  note: Not found anywhere.",
+        "a work that was not found has no entry",
+    ),
+    (
+        "- id: f\n",
+        "- id: a\n",
+        "seed_citations[1] (a).id: duplicate id",
+    ),
+    (
+        "  questions: [2]\n",
+        "  questions: [2]\n  pages: 141-142\n",
+        "unknown field `pages`",
+    ),
+    ("type: software", "type: code", "unknown variant `code`"),
+    ("year: 1964", "year: nineteen", "invalid type"),
+];
+
+#[test]
+fn bad_entries_are_refused_with_their_line_and_field() {
+    for &(from, to, expected) in CORPUS {
+        assert!(VALID.contains(from), "`{from}` is not in the valid file");
+        let err = error_of(&VALID.replacen(from, to, 1), &[]);
+        assert!(
+            err.contains(expected),
+            "`{to}`:\n{err}\nshould contain\n{expected}"
+        );
+    }
+    let err = error_of(VALID, &["nadaraya1964", "knuth1984"]);
+    assert!(err.contains("cited key `knuth1984`"), "{err}");
+    let err = error_of(
+        &VALID.replace(
+            "  scope: Attention as a smoother.",
+            "  scope: Attention as a smoother.\n- id: unused\n  title: Unused\n  scope: Nothing.",
+        ),
+        &[],
+    );
+    assert!(
+        err.contains("themes[1] (unused): no entry has this theme"),
+        "{err}"
+    );
+    let err = error_of("themes: [\n", &[]);
+    assert!(err.starts_with("data/literature.yaml:"), "{err}");
+}
+
+#[test]
+fn yaml_errors_have_a_position() {
+    let bad = VALID.replace("  year: 1964", "  year: 1964\n year: 1965");
+    match Literature::parse(Path::new("l.yaml"), &bad, &[]) {
+        Err(LiteratureError::Syntax { line, .. }) => assert!(line >= 6, "line {line}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_bibtex_parses_back_with_keys_and_fields_intact() {
+    let (literature, _) = committed();
+    let text = bibtex::render(&literature);
+    let bibliography = biblatex::RawBibliography::parse(&text).expect("valid BibTeX");
+    assert_eq!(bibliography.entries.len(), literature.entries.len());
+    for (raw, entry) in bibliography.entries.iter().zip(&literature.entries) {
+        let raw = &raw.v;
+        assert_eq!(raw.key.v, entry.key);
+        let field = |name: &str| {
+            raw.fields
+                .iter()
+                .find(|f| f.key.v == name)
+                .map(|f| format!("{:?}", f.value.v))
+        };
+        assert!(field("title").is_some(), "{}: no title", entry.key);
+        if let Some(doi) = &entry.doi {
+            assert!(
+                field("doi").unwrap().contains(doi.as_str()),
+                "{}",
+                entry.key
+            );
+        }
+        if let Some(arxiv) = &entry.arxiv {
+            assert!(
+                field("eprint").unwrap().contains(arxiv.as_str()),
+                "{}",
+                entry.key
+            );
+        }
+        if let Some(y) = entry.year {
+            assert!(
+                field("year").unwrap().contains(&y.to_string()),
+                "{}",
+                entry.key
+            );
+        }
+    }
+}
+
+#[test]
+fn bibtex_escapes_every_special_character() {
+    assert_eq!(
+        attnum_literature::escape(r"a & b % c $ d # e _ f ~ g ^ h \ i { j }"),
+        r"a \& b \% c \$ d \# e \_ f \textasciitilde{} g \textasciicircum{} h \textbackslash{} i \{ j \}"
+    );
+}
