@@ -86,4 +86,6 @@ fn main() {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=ATTNUM_RUSTC_VERSION={version}");
+    let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown".into());
+    println!("cargo:rustc-env=ATTNUM_TARGET={target}");
 }

@@ -61,6 +61,22 @@ pub enum SweepError {
         /// What went wrong.
         message: String,
     },
+    /// Some points of a sweep failed; the others are cached and a rerun computes only these.
+    #[error("sweep `{name}`: {} point(s) failed (the others are kept):\n{}", failures.len(), failures.join("\n"))]
+    PointsFailed {
+        /// The sweep.
+        name: String,
+        /// Each failed point's configuration and message.
+        failures: Vec<String>,
+    },
+    /// `merge` found points that no shard has computed.
+    #[error("sweep `{name}`: {} point(s) not computed yet; run their shards first:\n{}", missing.len(), missing.join("\n"))]
+    MissingPoints {
+        /// The sweep.
+        name: String,
+        /// Each missing point with its index.
+        missing: Vec<String>,
+    },
     /// A manifest could not be parsed.
     #[error("manifest {}: {message}", path.display())]
     Manifest {

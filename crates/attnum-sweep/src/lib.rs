@@ -1,21 +1,26 @@
 //! Declared experiment sweeps: from `data/sweeps/NAME.yaml` to `results/NAME/`.
 //!
 //! A [`Workspace`] is a checkout of the repository. It finds the sweep files, parses and validates
-//! them ([`spec`]), runs their experiment ([`experiments`]), and writes each table as Parquet and
-//! CSV ([`table`]) with a [`manifest::Manifest`] beside them — every file atomically, the manifest
-//! last, so that a sweep interrupted at any moment is simply stale and reruns.
+//! them ([`spec`], with their points from [`points`]), runs their experiment ([`experiments`])
+//! point by point with a cache per point ([`engine`]: resume after a kill, parallel points,
+//! shards), and writes each table as Parquet and CSV ([`table`]) with a [`manifest::Manifest`]
+//! beside them — every file atomically, the manifest last, so that a sweep interrupted at any
+//! moment is simply stale and its rerun computes only the missing points.
 //!
 //! Invariants: results are a pure function of the sweep file and the code (no clocks, no OS
 //! randomness in any table); nothing here knows about figures or LaTeX.
 
 pub mod atomic;
+pub mod engine;
 pub mod error;
 pub mod experiments;
 pub mod grid;
 pub mod manifest;
+pub mod points;
 pub mod spec;
 pub mod table;
 pub mod testfn;
+pub mod verify;
 pub mod yaml;
 
 use std::collections::BTreeMap;
@@ -23,6 +28,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
+pub use engine::{RunOptions, Shard};
 pub use error::{Result, SweepError};
 use manifest::{Manifest, RUSTC_VERSION, code_fingerprint, json_differences, sha256_hex};
 pub use spec::{SweepFile, SweepSpec, Tier};
@@ -44,6 +50,17 @@ impl fmt::Display for Freshness {
             Self::Stale(reason) => write!(f, "stale: {reason}"),
         }
     }
+}
+
+/// What [`Workspace::run_with`] did.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// Points computed by this run.
+    pub computed: usize,
+    /// Points taken from the cache.
+    pub reused: usize,
+    /// The written results (none for a shard).
+    pub summary: Option<RunSummary>,
 }
 
 /// What a run produced.
@@ -217,21 +234,76 @@ impl Workspace {
         Ok(reasons)
     }
 
-    /// Run `sweep` and write its tables and manifest under `results/NAME/`.
+    /// Run every point of `sweep` (reusing cached points) and write its tables and manifest
+    /// under `results/NAME/`.
     ///
-    /// An advisory lock on `results/NAME/.lock` (released by the operating system even if the
-    /// process is killed) keeps two runs from writing the same results at once.
+    /// # Errors
+    /// A locked results directory, failed points, or an I/O error.
     pub fn run(&self, sweep: &SweepFile) -> Result<RunSummary> {
+        let outcome = self.run_with(sweep, &RunOptions::default())?;
+        Ok(outcome
+            .summary
+            .expect("an unsharded run assembles its results"))
+    }
+
+    /// Run `sweep` with `options`. An advisory lock on `results/NAME/.lock` (released by the
+    /// operating system even if the process is killed) keeps two runs from writing the same
+    /// results at once; shards of one sweep may run at once (they only add points to the cache).
+    /// Unsharded, the results are assembled and written; a shard only computes its points.
+    ///
+    /// # Errors
+    /// A locked results directory, failed points (listed, the others kept), or an I/O error.
+    pub fn run_with(&self, sweep: &SweepFile, options: &RunOptions) -> Result<RunOutcome> {
+        let started = SystemTime::now();
+        let clock = Instant::now();
+        let dir = self.results_dir(&sweep.spec.name);
+        let _lock = if options.shard.is_none() {
+            Some(lock_results(&dir, &sweep.spec.name)?)
+        } else {
+            std::fs::create_dir_all(&dir).map_err(|e| SweepError::io(&dir, e))?;
+            None
+        };
+        let computed = engine::compute(sweep, &dir, options)?;
+        let summary = if options.shard.is_none() {
+            Some(self.write_results(sweep, &dir, started, clock, options.jobs)?)
+        } else {
+            None
+        };
+        Ok(RunOutcome {
+            computed: computed.computed,
+            reused: computed.reused,
+            summary,
+        })
+    }
+
+    /// Assemble the results of a sweep whose points were computed by shards, exactly as an
+    /// unsharded run would write them.
+    ///
+    /// # Errors
+    /// [`SweepError::MissingPoints`] naming every point no shard has computed.
+    pub fn merge(&self, sweep: &SweepFile) -> Result<RunSummary> {
         let started = SystemTime::now();
         let clock = Instant::now();
         let dir = self.results_dir(&sweep.spec.name);
         let _lock = lock_results(&dir, &sweep.spec.name)?;
+        self.write_results(sweep, &dir, started, clock, 1)
+    }
+
+    /// Assemble the cached points into the tables and write them and the manifest (last).
+    fn write_results(
+        &self,
+        sweep: &SweepFile,
+        dir: &Path,
+        started: SystemTime,
+        clock: Instant,
+        jobs: usize,
+    ) -> Result<RunSummary> {
         let (git_commit, git_dirty) = manifest::git_state(&self.root);
-        let tables = sweep.spec.experiment.run();
+        let (tables, points) = engine::assemble_cached(sweep, dir)?;
         let mut outputs = BTreeMap::new();
         let mut rows = BTreeMap::new();
-        for named in &tables {
-            for path in named.table.write(&dir, named.stem)? {
+        for (stem, table) in &tables {
+            for path in table.write(dir, stem)? {
                 let bytes = std::fs::read(&path).map_err(|e| SweepError::io(&path, e))?;
                 let file = path
                     .file_name()
@@ -240,8 +312,9 @@ impl Workspace {
                     .into_owned();
                 outputs.insert(file, sha256_hex(&bytes));
             }
-            rows.insert(named.stem.to_owned(), named.table.height());
+            rows.insert(stem.clone(), table.height());
         }
+        let lock_file = self.root.join("Cargo.lock");
         let manifest = Manifest {
             sweep: sweep.spec.name.clone(),
             sweep_file: self.relative(&sweep.path),
@@ -249,15 +322,24 @@ impl Workspace {
             config: sweep.config(),
             code_fingerprint: code_fingerprint(sweep.spec.experiment.kind()).to_owned(),
             rustc: RUSTC_VERSION.to_owned(),
+            cargo_lock_sha256: std::fs::read(&lock_file)
+                .map(|b| sha256_hex(&b))
+                .unwrap_or_else(|_| "unknown".into()),
+            machine: manifest::Machine::current(jobs),
             git_commit,
             git_dirty,
             started_at: humantime::format_rfc3339_seconds(started).to_string(),
             wall_seconds: clock.elapsed().as_secs_f64(),
+            peak_rss_kib: engine::peak_rss_kib(),
             rows,
             outputs,
+            points,
         };
         atomic::write_atomic(&dir.join("manifest.json"), &manifest.to_json())?;
-        Ok(RunSummary { manifest, dir })
+        Ok(RunSummary {
+            manifest,
+            dir: dir.to_owned(),
+        })
     }
 
     /// Read the table `results/SWEEP/STEM.parquet`.

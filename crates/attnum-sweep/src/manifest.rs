@@ -52,6 +52,10 @@ pub struct Manifest {
     pub code_fingerprint: String,
     /// The compiler.
     pub rustc: String,
+    /// SHA-256 of `Cargo.lock` (every dependency version).
+    pub cargo_lock_sha256: String,
+    /// The machine and parallelism of the run.
+    pub machine: Machine,
     /// `git rev-parse HEAD` at run time, or `unknown` outside a git checkout.
     pub git_commit: String,
     /// Whether tracked files differed from that commit.
@@ -60,10 +64,79 @@ pub struct Manifest {
     pub started_at: String,
     /// Wall-clock duration in seconds.
     pub wall_seconds: f64,
+    /// Peak resident memory of the process in KiB (0 where unknown).
+    pub peak_rss_kib: u64,
     /// Rows of each table, by file stem.
     pub rows: BTreeMap<String, usize>,
     /// SHA-256 of every output file, by file name.
     pub outputs: BTreeMap<String, String>,
+    /// Every point: parameters, cache key, start, wall time, peak memory.
+    pub points: Vec<crate::engine::PointRecord>,
+}
+
+/// Where a sweep ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Machine {
+    /// The target triple the code was compiled for.
+    pub target: String,
+    /// The CPU model (`/proc/cpuinfo`), or `unknown`.
+    pub cpu: String,
+    /// SIMD features detected at run time.
+    pub cpu_features: Vec<String>,
+    /// Hardware threads available to the process.
+    pub available_threads: usize,
+    /// Points computed at once.
+    pub jobs: usize,
+}
+
+impl Machine {
+    /// This machine, for a run with `jobs` parallel points.
+    pub fn current(jobs: usize) -> Self {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':').map(|(_, v)| v.trim().to_owned()))
+            })
+            .unwrap_or_else(|| "unknown".into());
+        Self {
+            target: env!("ATTNUM_TARGET").to_owned(),
+            cpu,
+            cpu_features: cpu_features(),
+            available_threads: std::thread::available_parallelism().map_or(1, usize::from),
+            jobs,
+        }
+    }
+}
+
+/// The SIMD features that change floating-point kernels, detected at run time.
+fn cpu_features() -> Vec<String> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut found = Vec::new();
+        if std::arch::is_x86_feature_detected!("sse4.2") {
+            found.push("sse4.2".to_owned());
+        }
+        if std::arch::is_x86_feature_detected!("avx") {
+            found.push("avx".to_owned());
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            found.push("avx2".to_owned());
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            found.push("fma".to_owned());
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            found.push("avx512f".to_owned());
+        }
+        found
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        Vec::new()
+    }
 }
 
 impl Manifest {

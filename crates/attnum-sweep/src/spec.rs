@@ -6,14 +6,21 @@
 //! tier: quick                   # quick | full (which verification tier reruns it)
 //! experiment:
 //!   fd_convergence: { ... }     # exactly one experiment kind, with its own parameters
+//! vary: { grid: ..., zip: ..., points: ... }   # optional: the points (see `points`)
+//! verify:                       # optional: tolerances of `attnum verify`, by column
+//!   error: { abs: 1.0e-14, rel: 1.0e-9 }       # `COLUMN`, `STEM.COLUMN` or `*`
 //! ```
+//!
+//! The full reference is `docs/sweep-schema.md` (`attnum sweep schema`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SweepError};
 use crate::experiments::ExperimentSpec;
+use crate::points::{Point, Variations, apply};
 
 /// Which verification tier reruns a sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -38,6 +45,41 @@ pub struct SweepSpec {
     /// The experiment and its parameters.
     #[serde(with = "serde_yaml::with::singleton_map")]
     pub experiment: ExperimentSpec,
+    /// The points: variations of the experiment's parameters.
+    #[serde(default, skip_serializing_if = "Variations::is_empty")]
+    pub vary: Variations,
+    /// Tolerances of `attnum verify` by column (`COLUMN`, `STEM.COLUMN` or `*`); they do not
+    /// affect the results.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub verify: BTreeMap<String, Tolerance>,
+}
+
+/// How far a recomputed value may be from the committed one: `|a − b| ≤ abs + rel·|b|`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tolerance {
+    /// Absolute part (≥ 0).
+    #[serde(default)]
+    pub abs: f64,
+    /// Relative part (≥ 0).
+    #[serde(default)]
+    pub rel: f64,
+}
+
+impl Tolerance {
+    /// The tolerance when a sweep declares none for a column: the last bits of double precision
+    /// may differ between machines (vectorised kernels), nothing more.
+    pub const DEFAULT: Self = Self {
+        abs: 1e-13,
+        rel: 1e-9,
+    };
+
+    /// Whether `value` is within tolerance of `reference`.
+    pub fn accepts(&self, value: f64, reference: f64) -> bool {
+        (value.is_nan() && reference.is_nan())
+            || value == reference
+            || (value - reference).abs() <= self.abs + self.rel * reference.abs()
+    }
 }
 
 /// A sweep file together with where it came from.
@@ -49,12 +91,31 @@ pub struct SweepFile {
     pub bytes: Vec<u8>,
     /// The parsed and validated spec.
     pub spec: SweepSpec,
+    /// Its points, each with the experiment as it runs there (validated).
+    pub points: Vec<(Point, ExperimentSpec)>,
 }
 
 impl SweepFile {
-    /// The parsed configuration as JSON, as recorded in the manifest.
+    /// The parsed configuration as JSON, as recorded in the manifest: everything the results
+    /// depend on (the `verify` tolerances do not).
     pub fn config(&self) -> serde_json::Value {
-        serde_json::to_value(&self.spec).expect("sweep specs serialise")
+        let mut value = serde_json::to_value(&self.spec).expect("sweep specs serialise");
+        if let Some(map) = value.as_object_mut() {
+            map.remove("verify");
+        }
+        value
+    }
+
+    /// The tolerance for `column` of table `stem`: `STEM.COLUMN`, else `COLUMN`, else `*`,
+    /// else [`Tolerance::DEFAULT`].
+    pub fn tolerance(&self, stem: &str, column: &str) -> Tolerance {
+        let verify = &self.spec.verify;
+        verify
+            .get(&format!("{stem}.{column}"))
+            .or_else(|| verify.get(column))
+            .or_else(|| verify.get("*"))
+            .copied()
+            .unwrap_or(Tolerance::DEFAULT)
     }
 
     /// Read, parse and validate a sweep file.
@@ -79,17 +140,43 @@ impl SweepFile {
                 ),
             });
         }
-        spec.experiment
-            .validate()
-            .map_err(|(field, message)| SweepError::Invalid {
-                path: path.to_owned(),
-                field: format!("experiment.{}.{field}", spec.experiment.kind()),
+        let invalid = |field: String, message: String| SweepError::Invalid {
+            path: path.to_owned(),
+            field,
+            message,
+        };
+        spec.experiment.validate().map_err(|(field, message)| {
+            invalid(
+                format!("experiment.{}.{field}", spec.experiment.kind()),
                 message,
-            })?;
+            )
+        })?;
+        for (column, t) in &spec.verify {
+            for (part, v) in [("abs", t.abs), ("rel", t.rel)] {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(invalid(
+                        format!("verify.{column}.{part}"),
+                        format!("must be a finite number ≥ 0, got {v}"),
+                    ));
+                }
+            }
+        }
+        let points = spec
+            .vary
+            .points()
+            .map_err(|(field, message)| invalid(format!("vary.{field}"), message))?
+            .into_iter()
+            .map(|point| {
+                let experiment = apply(&spec.experiment, &point)
+                    .map_err(|(field, message)| invalid(field, message))?;
+                Ok((point, experiment))
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             path: path.to_owned(),
             bytes,
             spec,
+            points,
         })
     }
 }

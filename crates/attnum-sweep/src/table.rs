@@ -93,6 +93,36 @@ impl Table {
         }
     }
 
+    /// This table with the given columns, each holding one value on every row, put first.
+    pub fn with_leading_columns(&self, leading: &[(String, Cell)]) -> Self {
+        let height = self.height();
+        let mut names: Vec<String> = leading.iter().map(|(n, _)| n.clone()).collect();
+        names.extend(self.names.iter().cloned());
+        let mut columns: Vec<Vec<Cell>> = leading
+            .iter()
+            .map(|(_, c)| vec![c.clone(); height])
+            .collect();
+        columns.extend(self.columns.iter().cloned());
+        Self { names, columns }
+    }
+
+    /// Append the rows of `other`, which must have the same columns.
+    ///
+    /// # Errors
+    /// The column names differ (returned as a message).
+    pub fn append(&mut self, other: &Self) -> std::result::Result<(), String> {
+        if self.names != other.names {
+            return Err(format!(
+                "columns {:?} cannot follow columns {:?}",
+                other.names, self.names
+            ));
+        }
+        for (column, more) in self.columns.iter_mut().zip(&other.columns) {
+            column.extend(more.iter().cloned());
+        }
+        Ok(())
+    }
+
     /// Append a row; it must have one cell per column.
     ///
     /// # Panics

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use attnum_sweep::Workspace;
+use attnum_sweep::engine::compute_in_memory;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -16,17 +17,15 @@ fn every_sweep_is_deterministic_and_matches_its_committed_tables() {
     assert!(names.len() >= 4, "{names:?}");
     for name in names {
         let sweep = ws.load(&name).unwrap();
-        let first = sweep.spec.experiment.run();
+        let first = compute_in_memory(&sweep).unwrap();
         assert_eq!(
             first,
-            sweep.spec.experiment.run(),
+            compute_in_memory(&sweep).unwrap(),
             "{name}: two runs differ"
         );
-        for named in &first {
-            let path = ws
-                .results_dir(&name)
-                .join(format!("{}.parquet", named.stem));
-            let (parquet, csv) = named.table.encode(&path).unwrap();
+        for (stem, table) in &first {
+            let path = ws.results_dir(&name).join(format!("{stem}.parquet"));
+            let (parquet, csv) = table.encode(&path).unwrap();
             let committed =
                 std::fs::read(&path).unwrap_or_else(|_| panic!("{} is committed", path.display()));
             assert!(
@@ -36,8 +35,7 @@ fn every_sweep_is_deterministic_and_matches_its_committed_tables() {
             );
             assert!(
                 csv == std::fs::read(path.with_extension("csv")).unwrap(),
-                "{name}/{}.csv",
-                named.stem
+                "{name}/{stem}.csv"
             );
         }
     }

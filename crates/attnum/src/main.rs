@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use attnum_sweep::{Freshness, SweepFile, Workspace};
+use std::io::IsTerminal;
+
+use attnum_sweep::{Freshness, RunOptions, Shard, SweepFile, Tier, Workspace};
 use clap::{Parser, Subcommand};
 
 /// Attention as a numerical method: run the declared sweeps and build the paper.
@@ -36,6 +38,15 @@ enum Command {
         /// Render into paper/build/ but do not run LaTeX.
         #[arg(long)]
         no_pdf: bool,
+    },
+    /// Recompute sweeps and compare them with the committed results, column by column, with the
+    /// tolerances their files declare; check every artifact against its manifest hash.
+    Verify {
+        /// quick: only the sweeps of tier quick; full: every sweep.
+        #[arg(long, value_enum, default_value = "full")]
+        tier: TierArg,
+        /// Sweep names (default: every sweep of the tier).
+        names: Vec<String>,
     },
     /// Say why the results of sweeps are stale (every reason), or that they are up to date.
     Why {
@@ -66,10 +77,33 @@ enum SweepCommand {
         /// Sweep names (file stems under data/sweeps/).
         #[arg(required = true)]
         names: Vec<String>,
-        /// Rerun even when the results are up to date.
+        /// Recompute every point even when the results are up to date.
         #[arg(long)]
         force: bool,
+        /// Points computed at once (each on one thread).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Compute only shard I of N (`I/N`, 1-based; `/N` reads SLURM_ARRAY_TASK_ID); assemble
+        /// afterwards with `attnum sweep merge`.
+        #[arg(long)]
+        shard: Option<String>,
     },
+    /// Assemble the tables and manifest of a sweep whose points were computed by shards.
+    Merge {
+        /// The sweep.
+        name: String,
+    },
+    /// Print the reference of the sweep-file format (docs/sweep-schema.md).
+    Schema,
+}
+
+/// A verification tier on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TierArg {
+    /// Only the sweeps of tier quick.
+    Quick,
+    /// Every sweep.
+    Full,
 }
 
 fn main() -> ExitCode {
@@ -100,19 +134,54 @@ fn run(cli: Cli) -> Result<()> {
             command: SweepCommand::List,
         } => list(&open_workspace(root)?),
         Command::Sweep {
-            command: SweepCommand::Run { names, force },
+            command:
+                SweepCommand::Run {
+                    names,
+                    force,
+                    jobs,
+                    shard,
+                },
         } => {
             let workspace = open_workspace(root)?;
+            let shard = shard
+                .map(|s| Shard::parse(&s))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--shard: {e}"))?;
             // Validate every name and file before running anything.
             let sweeps = names
                 .iter()
                 .map(|n| workspace.load(n))
                 .collect::<Result<Vec<_>, _>>()?;
+            let options = RunOptions {
+                jobs,
+                shard,
+                force,
+                progress: std::io::stderr().is_terminal(),
+            };
             for sweep in &sweeps {
-                run_sweep(&workspace, sweep, force)?;
+                run_sweep(&workspace, sweep, &options)?;
             }
             Ok(())
         }
+        Command::Sweep {
+            command: SweepCommand::Merge { name },
+        } => {
+            let workspace = open_workspace(root)?;
+            let summary = workspace.merge(&workspace.load(&name)?)?;
+            eprintln!(
+                "{name}: merged {} points → {}",
+                summary.manifest.points.len(),
+                summary.dir.display()
+            );
+            Ok(())
+        }
+        Command::Sweep {
+            command: SweepCommand::Schema,
+        } => {
+            print!("{}", include_str!("../../../docs/sweep-schema.md"));
+            Ok(())
+        }
+        Command::Verify { tier, names } => verify(&open_workspace(root)?, tier, names),
         Command::Paper { no_pdf } => paper(&open_workspace(root)?, no_pdf),
         Command::Why { names } => why(&open_workspace(root)?, names),
         Command::Lit { command } => literature::run(&open_workspace(root)?, command),
@@ -164,27 +233,81 @@ fn list(workspace: &Workspace) -> Result<()> {
     Ok(())
 }
 
-fn run_sweep(workspace: &Workspace, sweep: &SweepFile, force: bool) -> Result<()> {
+fn run_sweep(workspace: &Workspace, sweep: &SweepFile, options: &RunOptions) -> Result<()> {
     let name = &sweep.spec.name;
     let status = workspace.freshness(sweep)?;
-    if status == Freshness::UpToDate && !force {
+    if status == Freshness::UpToDate && !options.force && options.shard.is_none() {
         eprintln!("{name}: up to date");
         return Ok(());
     }
     eprintln!("{name}: running ({status})");
-    let summary = workspace.run(sweep)?;
-    let rows: Vec<String> = summary
-        .manifest
-        .rows
-        .iter()
-        .map(|(stem, n)| format!("{stem} {n} rows"))
-        .collect();
-    eprintln!(
-        "{name}: done in {:.2} s → {} ({})",
-        summary.manifest.wall_seconds,
-        summary.dir.display(),
-        rows.join(", ")
+    let outcome = workspace.run_with(sweep, options)?;
+    let points = format!(
+        "{} point(s) computed, {} reused",
+        outcome.computed, outcome.reused
     );
+    match outcome.summary {
+        Some(summary) => {
+            let rows: Vec<String> = summary
+                .manifest
+                .rows
+                .iter()
+                .map(|(stem, n)| format!("{stem} {n} rows"))
+                .collect();
+            eprintln!(
+                "{name}: done in {:.2} s, {points} → {} ({})",
+                summary.manifest.wall_seconds,
+                summary.dir.display(),
+                rows.join(", ")
+            );
+        }
+        None => eprintln!(
+            "{name}: shard done, {points}; run `attnum sweep merge {name}` when all shards are"
+        ),
+    }
+    Ok(())
+}
+
+fn verify(workspace: &Workspace, tier: TierArg, names: Vec<String>) -> Result<()> {
+    let names = if names.is_empty() {
+        workspace.sweep_names()?
+    } else {
+        names
+    };
+    let mut failed = 0;
+    println!(
+        "{:<22} {:<26} {:<26} {:>12} {:<28} result",
+        "sweep", "table", "column", "max dev.", "tolerance"
+    );
+    for name in names {
+        let sweep = workspace.load(&name)?;
+        if tier == TierArg::Quick && sweep.spec.tier != Tier::Quick {
+            continue;
+        }
+        for c in attnum_sweep::verify::verify(workspace, &sweep)? {
+            if !c.pass {
+                failed += 1;
+            }
+            println!(
+                "{:<22} {:<26} {:<26} {:>12.3e} {:<28} {}{}",
+                c.sweep,
+                c.table,
+                c.column,
+                c.max_deviation,
+                c.tolerance,
+                if c.pass { "pass" } else { "FAIL" },
+                if c.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", c.note)
+                }
+            );
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} check(s) failed");
+    }
+    eprintln!("verify: every check passed");
     Ok(())
 }
 
@@ -195,7 +318,7 @@ fn paper(workspace: &Workspace, no_pdf: bool) -> Result<()> {
         .map(|n| workspace.load(n))
         .collect::<Result<Vec<_>, _>>()?;
     for sweep in &sweeps {
-        run_sweep(workspace, sweep, false)?;
+        run_sweep(workspace, sweep, &RunOptions::default())?;
     }
     let summary = attnum_paper::render(workspace)?;
     eprintln!(

@@ -1,0 +1,351 @@
+//! Running a sweep point by point: a content-addressed cache per point, resume after a kill,
+//! parallel points, a progress bar, failed points reported without losing the others, and
+//! shards that a merge assembles exactly as an unsharded run would.
+//!
+//! Each point's tables are cached under `results/NAME/.points/KEY/` (not committed), where `KEY`
+//! hashes the point's canonical experiment configuration, the experiment's code fingerprint and
+//! the toolchain. A point directory is written under a temporary name and renamed into place, so
+//! it exists only when complete: a run killed at any moment leaves complete points and nothing
+//! else, and the next run computes only the missing ones. The sweep's tables and manifest are
+//! written only when every point is present.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, SweepError};
+use crate::experiments::ExperimentSpec;
+use crate::manifest::{RUSTC_VERSION, code_fingerprint, sha256_hex};
+use crate::points::{Point, StemTables, assemble, describe, point_tables};
+use crate::spec::SweepFile;
+use crate::table::Table;
+
+/// Which points of a sweep a run computes: point `i` (0-based) belongs to shard `i mod count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, 0-based.
+    pub index: usize,
+    /// The number of shards.
+    pub count: usize,
+}
+
+impl Shard {
+    /// Parse `I/N` (1-based `I`, as Slurm array indices are usually written), or `/N` to take
+    /// `I` from `SLURM_ARRAY_TASK_ID`.
+    ///
+    /// # Errors
+    /// A malformed specification, in words.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let (i, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("`{text}` is not I/N (e.g. 2/8)"))?;
+        let count: usize = n
+            .parse()
+            .map_err(|_| format!("`{n}` is not a number of shards"))?;
+        let i = if i.is_empty() {
+            std::env::var("SLURM_ARRAY_TASK_ID")
+                .map_err(|_| "`/N` needs SLURM_ARRAY_TASK_ID".to_owned())?
+        } else {
+            i.to_owned()
+        };
+        let index: usize = i
+            .parse()
+            .map_err(|_| format!("`{i}` is not a shard number"))?;
+        if count == 0 || !(1..=count).contains(&index) {
+            return Err(format!("shard {index}/{count}: need 1 ≤ I ≤ N"));
+        }
+        Ok(Self {
+            index: index - 1,
+            count,
+        })
+    }
+
+    fn owns(&self, point: usize) -> bool {
+        point % self.count == self.index
+    }
+}
+
+/// How to run a sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Points computed at once (each on one thread).
+    pub jobs: usize,
+    /// Compute only one shard's points (and do not assemble).
+    pub shard: Option<Shard>,
+    /// Recompute every point, ignoring the cache.
+    pub force: bool,
+    /// Draw a progress bar (only on a terminal).
+    pub progress: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            jobs: 1,
+            shard: None,
+            force: false,
+            progress: false,
+        }
+    }
+}
+
+/// Provenance of one point, as recorded in the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointRecord {
+    /// The varied parameters (empty for an unvaried sweep).
+    pub parameters: serde_json::Value,
+    /// The cache key.
+    pub key: String,
+    /// When the point was computed, RFC 3339 UTC.
+    pub started_at: String,
+    /// Its wall-clock time in seconds.
+    pub wall_seconds: f64,
+    /// Peak resident memory of the process after the point, in KiB (0 where unknown).
+    pub peak_rss_kib: u64,
+    /// Its tables, by stem.
+    pub stems: Vec<String>,
+}
+
+/// The cache key of a point: its experiment configuration, the code and the toolchain.
+pub fn point_key(experiment: &ExperimentSpec) -> String {
+    let config = serde_json::json!({
+        "experiment": serde_json::to_value(
+            serde_yaml::with::singleton_map::serialize(experiment, serde_yaml::value::Serializer)
+                .expect("experiments serialise")
+        ).expect("YAML values convert to JSON"),
+        "code": code_fingerprint(experiment.kind()),
+        "rustc": RUSTC_VERSION,
+    });
+    sha256_hex(config.to_string().as_bytes())
+}
+
+/// Peak resident memory of this process in KiB (`VmHWM`), or 0 where unknown.
+pub fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The directory of the point cache of the sweep whose results are in `dir`.
+pub fn cache_dir(dir: &Path) -> PathBuf {
+    dir.join(".points")
+}
+
+fn record_path(point_dir: &Path) -> PathBuf {
+    point_dir.join("point.json")
+}
+
+/// Compute one point and write it to the cache.
+fn compute_point(
+    cache: &Path,
+    key: &str,
+    point: &Point,
+    experiment: &ExperimentSpec,
+) -> std::result::Result<(), String> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let tables = catch_unwind(AssertUnwindSafe(|| experiment.run())).map_err(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "the experiment panicked".into())
+    })?;
+    let tables = point_tables(tables, point);
+    let partial = cache.join(format!("{key}.partial-{}", std::process::id()));
+    let write = || -> Result<()> {
+        std::fs::create_dir_all(&partial).map_err(|e| SweepError::io(&partial, e))?;
+        for (stem, table) in &tables {
+            let path = partial.join(format!("{stem}.parquet"));
+            let (parquet, _) = table.encode(&path)?;
+            std::fs::write(&path, parquet).map_err(|e| SweepError::io(&path, e))?;
+        }
+        let record = PointRecord {
+            parameters: serde_json::to_value(point).expect("points serialise"),
+            key: key.to_owned(),
+            started_at: humantime::format_rfc3339_seconds(started).to_string(),
+            wall_seconds: clock.elapsed().as_secs_f64(),
+            peak_rss_kib: peak_rss_kib(),
+            stems: tables.iter().map(|(s, _)| s.clone()).collect(),
+        };
+        let path = record_path(&partial);
+        std::fs::write(
+            &path,
+            serde_json::to_vec_pretty(&record).expect("records serialise"),
+        )
+        .map_err(|e| SweepError::io(&path, e))?;
+        let done = cache.join(key);
+        if std::fs::rename(&partial, &done).is_err() {
+            // Another process completed the same point first: its copy is as good.
+            let _ = std::fs::remove_dir_all(&partial);
+        }
+        Ok(())
+    };
+    write().map_err(|e| e.to_string())
+}
+
+/// Read a completed point from the cache.
+fn read_point(cache: &Path, key: &str) -> Result<(PointRecord, StemTables)> {
+    let dir = cache.join(key);
+    let path = record_path(&dir);
+    let bytes = std::fs::read(&path).map_err(|e| SweepError::io(&path, e))?;
+    let record: PointRecord = serde_json::from_slice(&bytes).map_err(|e| SweepError::Manifest {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let tables = record
+        .stems
+        .iter()
+        .map(|stem| {
+            Ok((
+                stem.clone(),
+                Table::read_parquet(&dir.join(format!("{stem}.parquet")))?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((record, tables))
+}
+
+/// The outcome of computing the points of a run.
+pub struct Computed {
+    /// Points computed now.
+    pub computed: usize,
+    /// Points found in the cache.
+    pub reused: usize,
+}
+
+/// Compute the points of `sweep` that `options` select and that are not cached.
+///
+/// # Errors
+/// [`SweepError::PointsFailed`] listing every failed point (the others stay cached).
+pub fn compute(sweep: &SweepFile, dir: &Path, options: &RunOptions) -> Result<Computed> {
+    let cache = cache_dir(dir);
+    if options.force && options.shard.is_none() {
+        let _ = std::fs::remove_dir_all(&cache);
+    }
+    std::fs::create_dir_all(&cache).map_err(|e| SweepError::io(&cache, e))?;
+    let selected: Vec<(usize, &Point, &ExperimentSpec, String)> = sweep
+        .points
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| options.shard.is_none_or(|s| s.owns(*i)))
+        .map(|(i, (p, e))| (i, p, e, point_key(e)))
+        .collect();
+    let todo: Vec<_> = selected
+        .iter()
+        .filter(|(_, _, _, key)| !cache.join(key).is_dir())
+        .collect();
+    let reused = selected.len() - todo.len();
+    let bar = if options.progress {
+        ProgressBar::with_draw_target(Some(todo.len() as u64), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} points, ETA {eta} {wide_msg}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(sweep.spec.name.clone());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.max(1))
+        .build()
+        .map_err(|e| SweepError::io(&cache, std::io::Error::other(e.to_string())))?;
+    let failures: Vec<String> = pool.install(|| {
+        todo.par_iter()
+            .filter_map(|(i, point, experiment, key)| {
+                bar.set_message(describe(point));
+                let outcome = compute_point(&cache, key, point, experiment);
+                bar.inc(1);
+                outcome
+                    .err()
+                    .map(|message| format!("  point {} ({}): {message}", i + 1, describe(point)))
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    if failures.is_empty() {
+        Ok(Computed {
+            computed: todo.len(),
+            reused,
+        })
+    } else {
+        Err(SweepError::PointsFailed {
+            name: sweep.spec.name.clone(),
+            failures,
+        })
+    }
+}
+
+/// The sweep's tables assembled from the cache, with the record of every point.
+///
+/// # Errors
+/// [`SweepError::MissingPoints`] when some point is not cached.
+pub fn assemble_cached(sweep: &SweepFile, dir: &Path) -> Result<(StemTables, Vec<PointRecord>)> {
+    let cache = cache_dir(dir);
+    let keys: Vec<String> = sweep.points.iter().map(|(_, e)| point_key(e)).collect();
+    let missing: Vec<String> = sweep
+        .points
+        .iter()
+        .zip(&keys)
+        .enumerate()
+        .filter(|(_, (_, key))| !cache.join(key.as_str()).is_dir())
+        .map(|(i, ((p, _), _))| format!("  point {} ({})", i + 1, describe(p)))
+        .collect();
+    if !missing.is_empty() {
+        return Err(SweepError::MissingPoints {
+            name: sweep.spec.name.clone(),
+            missing,
+        });
+    }
+    let mut records = Vec::new();
+    let mut per_point = Vec::new();
+    for key in &keys {
+        let (record, tables) = read_point(&cache, key)?;
+        records.push(record);
+        per_point.push(tables);
+    }
+    let tables = assemble(per_point).map_err(|message| SweepError::Table {
+        path: dir.to_owned(),
+        message,
+    })?;
+    // Points of earlier configurations are of no further use.
+    if let Ok(entries) = std::fs::read_dir(&cache) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !keys.contains(&name) && !name.contains(".partial-") {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    Ok((tables, records))
+}
+
+/// The sweep's tables computed in memory, without the cache (for `verify` and tests).
+///
+/// # Errors
+/// A bug that makes points' tables incompatible.
+pub fn compute_in_memory(sweep: &SweepFile) -> Result<StemTables> {
+    let per_point = sweep
+        .points
+        .iter()
+        .map(|(point, experiment)| point_tables(experiment.run(), point))
+        .collect();
+    assemble(per_point).map_err(|message| SweepError::Table {
+        path: sweep.path.clone(),
+        message,
+    })
+}

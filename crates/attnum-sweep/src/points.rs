@@ -1,0 +1,220 @@
+//! The points of a sweep: the experiment's parameters varied by a Cartesian `grid`, a `zip` of
+//! equally long lists, and explicit `points`, declared under `vary:` in the sweep file.
+//!
+//! ```yaml
+//! vary:
+//!   grid: { eccentricity: [0.1, 0.5], fit.points: [3, 4] }   # every combination
+//!   zip:  { steps: [[32, 64], [64, 128]], ... }              # i-th values together
+//!   points: [ { eccentricity: 0.9 } ]                        # each an extra variation
+//! ```
+//!
+//! Keys are dotted paths into the experiment's parameters (below `experiment.KIND`); each must
+//! name an existing parameter. The points are the grid's combinations (last key fastest) times
+//! the zip's rows, times the explicit points (each point overrides on top of the others); with
+//! nothing declared the sweep has one point, the experiment as written. Every point is validated
+//! like the experiment itself, and its tables carry one leading column per varied path.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_yaml::Value;
+
+use crate::experiments::{ExperimentSpec, FieldError, NamedTable};
+use crate::table::{Cell, Table};
+
+/// The `vary:` section of a sweep file.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variations {
+    /// Cartesian product of values, by parameter path.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub grid: BTreeMap<String, Vec<Value>>,
+    /// Lists of equal length taken together, by parameter path.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub zip: BTreeMap<String, Vec<Value>>,
+    /// Explicit variations, each a map of parameter paths to values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub points: Vec<BTreeMap<String, Value>>,
+}
+
+/// One point: the values of the varied paths (empty for an unvaried sweep).
+pub type Point = BTreeMap<String, Value>;
+
+/// Tables by file stem, in the order the experiment produced them.
+pub type StemTables = Vec<(String, Table)>;
+
+impl Variations {
+    /// Whether nothing is varied.
+    pub fn is_empty(&self) -> bool {
+        self.grid.is_empty() && self.zip.is_empty() && self.points.is_empty()
+    }
+
+    /// The points, in order.
+    ///
+    /// # Errors
+    /// An empty list, or zip lists of different lengths (field path below `vary`).
+    pub fn points(&self) -> Result<Vec<Point>, FieldError> {
+        let mut points: Vec<Point> = vec![Point::new()];
+        for (path, values) in &self.grid {
+            if values.is_empty() {
+                return Err((format!("grid.{path}"), "needs at least one value".into()));
+            }
+            points = points
+                .into_iter()
+                .flat_map(|p| {
+                    values.iter().map(move |v| {
+                        let mut q = p.clone();
+                        q.insert(path.clone(), v.clone());
+                        q
+                    })
+                })
+                .collect();
+        }
+        if let Some((first, values)) = self.zip.iter().next() {
+            let n = values.len();
+            if n == 0 {
+                return Err((format!("zip.{first}"), "needs at least one value".into()));
+            }
+            if let Some((path, v)) = self.zip.iter().find(|(_, v)| v.len() != n) {
+                return Err((
+                    format!("zip.{path}"),
+                    format!("has {} values but zip.{first} has {n}", v.len()),
+                ));
+            }
+            points = points
+                .into_iter()
+                .flat_map(|p| {
+                    (0..n).map(move |i| {
+                        let mut q = p.clone();
+                        for (path, values) in &self.zip {
+                            q.insert(path.clone(), values[i].clone());
+                        }
+                        q
+                    })
+                })
+                .collect();
+        }
+        if !self.points.is_empty() {
+            points = points
+                .into_iter()
+                .flat_map(|p| {
+                    self.points.iter().map(move |extra| {
+                        let mut q = p.clone();
+                        q.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+                        q
+                    })
+                })
+                .collect();
+        }
+        Ok(points)
+    }
+}
+
+/// The experiment with the point's values set, validated.
+///
+/// # Errors
+/// A path that names no parameter, a value of the wrong type, or a value the experiment rejects;
+/// the field path says which (`vary … PATH` or the experiment's own field).
+pub fn apply(experiment: &ExperimentSpec, point: &Point) -> Result<ExperimentSpec, FieldError> {
+    if point.is_empty() {
+        return Ok(experiment.clone());
+    }
+    let kind = experiment.kind();
+    let mut value =
+        serde_yaml::with::singleton_map::serialize(experiment, serde_yaml::value::Serializer)
+            .map_err(|e| ("vary".to_owned(), e.to_string()))?;
+    let params = value
+        .get_mut(kind)
+        .ok_or_else(|| ("vary".to_owned(), "the experiment has no parameters".into()))?;
+    for (path, v) in point {
+        let mut node = &mut *params;
+        for part in path.split('.') {
+            node = node.get_mut(part).ok_or_else(|| {
+                (
+                    format!("vary: {path}"),
+                    format!("no parameter `{path}` in experiment `{kind}`"),
+                )
+            })?;
+        }
+        *node = v.clone();
+    }
+    let spec: ExperimentSpec =
+        serde_yaml::with::singleton_map::deserialize(value).map_err(|e| {
+            (
+                format!("vary: {}", describe(point)),
+                format!("the point does not fit experiment `{kind}`: {e}"),
+            )
+        })?;
+    spec.validate().map_err(|(field, message)| {
+        (
+            format!("vary: {} → experiment.{kind}.{field}", describe(point)),
+            message,
+        )
+    })?;
+    Ok(spec)
+}
+
+/// `path = value, …` for messages and progress.
+pub fn describe(point: &Point) -> String {
+    if point.is_empty() {
+        return "the experiment as written".into();
+    }
+    point
+        .iter()
+        .map(|(k, v)| {
+            let text = serde_yaml::to_string(v).unwrap_or_default();
+            format!("{k} = {}", text.trim())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A point's value as a table cell.
+fn cell(v: &Value) -> Cell {
+    match v {
+        Value::Number(n) if n.is_i64() || n.is_u64() => Cell::Int(n.as_i64().unwrap_or(i64::MAX)),
+        Value::Number(n) => Cell::Float(n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => Cell::Text(s.clone()),
+        other => Cell::Text(describe_value(other)),
+    }
+}
+
+fn describe_value(v: &Value) -> String {
+    serde_yaml::to_string(v)
+        .unwrap_or_default()
+        .trim()
+        .replace('\n', " ")
+}
+
+/// The tables of one point, with a leading column per varied path when the sweep varies any.
+pub fn point_tables(tables: Vec<NamedTable>, point: &Point) -> StemTables {
+    let leading: Vec<(String, Cell)> = point.iter().map(|(k, v)| (k.clone(), cell(v))).collect();
+    tables
+        .into_iter()
+        .map(|named| {
+            let table = if leading.is_empty() {
+                named.table
+            } else {
+                named.table.with_leading_columns(&leading)
+            };
+            (named.stem.to_owned(), table)
+        })
+        .collect()
+}
+
+/// The sweep's tables: each stem's tables of all points, concatenated in point order.
+///
+/// # Errors
+/// Points whose tables of one stem have different columns (a bug in the experiment).
+pub fn assemble(per_point: Vec<StemTables>) -> Result<StemTables, String> {
+    let mut out: StemTables = Vec::new();
+    for tables in per_point {
+        for (stem, table) in tables {
+            match out.iter_mut().find(|(s, _)| *s == stem) {
+                Some((_, all)) => all.append(&table).map_err(|e| format!("{stem}: {e}"))?,
+                None => out.push((stem, table)),
+            }
+        }
+    }
+    Ok(out)
+}
