@@ -113,8 +113,8 @@ impl Variations {
 /// The experiment with the point's values set, validated.
 ///
 /// # Errors
-/// A path that names no parameter, a value of the wrong type, or a value the experiment rejects;
-/// the field path says which (`vary … PATH` or the experiment's own field).
+/// A path that names no parameter (field `vary.PATH`), a value of the wrong type, or a value the
+/// experiment rejects (field `vary point PATH = VALUE → experiment.KIND.FIELD`).
 pub fn apply(experiment: &ExperimentSpec, point: &Point) -> Result<ExperimentSpec, FieldError> {
     if point.is_empty() {
         return Ok(experiment.clone());
@@ -131,7 +131,7 @@ pub fn apply(experiment: &ExperimentSpec, point: &Point) -> Result<ExperimentSpe
         for part in path.split('.') {
             node = node.get_mut(part).ok_or_else(|| {
                 (
-                    format!("vary: {path}"),
+                    format!("vary.{path}"),
                     format!("no parameter `{path}` in experiment `{kind}`"),
                 )
             })?;
@@ -141,13 +141,13 @@ pub fn apply(experiment: &ExperimentSpec, point: &Point) -> Result<ExperimentSpe
     let spec: ExperimentSpec =
         serde_yaml::with::singleton_map::deserialize(value).map_err(|e| {
             (
-                format!("vary: {}", describe(point)),
+                format!("vary point {}", describe(point)),
                 format!("the point does not fit experiment `{kind}`: {e}"),
             )
         })?;
     spec.validate().map_err(|(field, message)| {
         (
-            format!("vary: {} → experiment.{kind}.{field}", describe(point)),
+            format!("vary point {} → experiment.{kind}.{field}", describe(point)),
             message,
         )
     })?;

@@ -357,6 +357,57 @@ fn attention_sweeps_refuse_bad_parameters() {
     }
 }
 
+/// Malformed `vary` and `verify` sections appended to the Kepler sweep, and the message each
+/// must give.
+const VARY_CORPUS: &[(&str, &str)] = &[
+    (
+        "vary:\n  grid:\n    eccentricty: [0.1]\n",
+        "field `vary.eccentricty`: no parameter `eccentricty` in experiment `rk_convergence`",
+    ),
+    (
+        "vary:\n  grid:\n    eccentricity: []\n",
+        "field `vary.grid.eccentricity`: needs at least one value",
+    ),
+    (
+        "vary:\n  grid:\n    eccentricity: [0.1, 2.0]\n",
+        "field `vary point eccentricity = 2.0 → experiment.rk_convergence.eccentricity`: must be in [0, 0.95]",
+    ),
+    (
+        "vary:\n  grid:\n    eccentricity: [fast]\n",
+        "field `vary point eccentricity = fast`: the point does not fit experiment `rk_convergence`",
+    ),
+    (
+        "vary:\n  zip:\n    eccentricity: [0.1, 0.2]\n    fit.points: [3]\n",
+        "field `vary.zip.fit.points`: has 1 values but zip.eccentricity has 2",
+    ),
+    (
+        "vary:\n  points:\n    - { methods: [rk9] }\n",
+        "experiment.rk_convergence.methods[0]",
+    ),
+    ("vary:\n  gird: {}\n", "unknown field `gird`"),
+    (
+        "verify:\n  error: { abs: -1.0 }\n",
+        "field `verify.error.abs`: must be a finite number ≥ 0",
+    ),
+    (
+        "verify:\n  error: { relative: 1.0e-9 }\n",
+        "unknown field `relative`",
+    ),
+    ("verify:\n  error: 1.0e-9\n", "invalid type"),
+];
+
+#[test]
+fn malformed_points_and_tolerances_are_refused() {
+    let base = include_str!("../../../data/sweeps/rk_convergence.yaml");
+    for &(section, expected) in VARY_CORPUS {
+        let err = error_of_named("rk_convergence", &format!("{base}{section}"));
+        assert!(
+            err.contains(expected),
+            "{section}\ngave {err}\nexpected {expected}"
+        );
+    }
+}
+
 #[test]
 fn a_locked_sweep_is_refused_without_touching_its_results() {
     let (dir, result) = load(GOOD);
@@ -375,4 +426,18 @@ fn a_locked_sweep_is_refused_without_touching_its_results() {
     held.unlock().unwrap();
     ws.run(&sweep).unwrap();
     assert!(results.join("manifest.json").exists());
+}
+
+#[test]
+fn the_schema_reference_names_every_experiment_kind() {
+    let schema = include_str!("../../../docs/sweep-schema.md");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let ws = Workspace::at(&root).unwrap();
+    for name in ws.sweep_names().unwrap() {
+        let kind = ws.load(&name).unwrap().spec.experiment.kind();
+        assert!(
+            schema.contains(&format!("| `{kind}` |")),
+            "docs/sweep-schema.md lacks `{kind}`"
+        );
+    }
 }
