@@ -29,6 +29,10 @@ sweeps:
 test: setup
     cargo test --workspace
 
+# Recompute sweeps and compare with the committed results (tier quick or full; names optional).
+verify TIER="full" *NAMES:
+    {{attnum}} verify --tier {{TIER}} {{NAMES}}
+
 # Benchmarks of the classical library (criterion; reports under target/criterion/).
 bench:
     cargo bench -p attnum-classical --bench classical

@@ -87,6 +87,15 @@ struct SweepContext {
     git_commit: String,
     wall_seconds: f64,
     rows: BTreeMap<String, usize>,
+    /// Number of points.
+    points: usize,
+    /// Sum of the points' wall times (the serial compute time), seconds.
+    point_seconds: f64,
+    /// Peak resident memory of the run, MiB.
+    peak_rss_mib: f64,
+    /// CPU model and parallelism of the run.
+    cpu: String,
+    jobs: usize,
 }
 
 /// Render figures, number macros and templates into `paper/build/` (no LaTeX run).
@@ -208,11 +217,19 @@ fn template_context(workspace: &Workspace, results: &Results) -> Result<tera::Co
                 git_commit: manifest.git_commit.clone(),
                 wall_seconds: manifest.wall_seconds,
                 rows: manifest.rows.clone(),
+                points: manifest.points.len(),
+                point_seconds: manifest.points.iter().map(|p| p.wall_seconds).sum(),
+                peak_rss_mib: manifest.peak_rss_kib as f64 / 1024.0,
+                cpu: manifest.machine.cpu.clone(),
+                jobs: manifest.machine.jobs,
             },
         );
     }
     let mut context = tera::Context::new();
     context.insert("tables", &tables);
+    // Tera iterates maps in no fixed order: templates loop over this sorted list instead.
+    let names: Vec<&String> = sweeps.keys().collect();
+    context.insert("sweep_names", &names);
     context.insert("sweeps", &sweeps);
     Ok(context)
 }
