@@ -1,7 +1,8 @@
 //! The paper renderer: from `results/` and `paper/` to `paper/build/paper.pdf`.
 //!
 //! 1. [`figures`]: each figure is drawn from the results tables with plotters and written as a
-//!    vector PDF with embedded fonts to `results/figures/NAME.pdf` ([`figure`], [`plot`]).
+//!    vector PDF with embedded fonts to `results/figures/NAME.pdf` ([`figure`], [`plot`]);
+//!    `results/figures/manifest.json` records each figure's hash and the tables it read.
 //! 2. [`numbers`]: every number the text quotes is a named query in `paper/numbers.yaml`,
 //!    rendered as a LaTeX macro into `paper/build/numbers.tex`.
 //! 3. [`latex`]: every `.tex` file under `paper/` is a Tera 2 template (delimiters `<< >>`,
@@ -104,13 +105,18 @@ pub fn render(workspace: &Workspace) -> Result<RenderSummary> {
     let results = Results::load(workspace)?;
     let mut summary = RenderSummary::default();
 
+    let mut provenance = BTreeMap::new();
     for fig in figures::FIGURES {
         let svg = (fig.draw)(&results)?;
         let pdf = figure::svg_to_pdf(fig.name, &svg)?;
         let file = format!("{}.pdf", fig.name);
         summary.record(&layout.figures.join(&file), &pdf)?;
         summary.record(&layout.build.join("figures").join(&file), &pdf)?;
+        provenance.insert(fig.name, figure_provenance(&results, fig.name, &pdf));
     }
+    let mut json = serde_json::to_vec_pretty(&provenance).expect("provenance serialises");
+    json.push(b'\n');
+    summary.record(&layout.figures.join("manifest.json"), &json)?;
 
     let macros = numbers::render_macros(&layout.source.join("numbers.yaml"), &results)?;
     summary.record(&layout.build.join("numbers.tex"), macros.as_bytes())?;
@@ -147,6 +153,34 @@ pub fn render(workspace: &Workspace) -> Result<RenderSummary> {
         }
     }
     Ok(summary)
+}
+
+/// A figure's provenance: the SHA-256 of its PDF and, for each table it read, the table file's
+/// SHA-256 and its sweep's code fingerprint and sweep-file hash (no clock, no commit: the file
+/// changes only when the figure or its inputs do).
+fn figure_provenance(results: &Results, name: &str, pdf: &[u8]) -> serde_json::Value {
+    let inputs: BTreeMap<String, serde_json::Value> = results
+        .tables_read_by(name)
+        .into_iter()
+        .map(|key| {
+            let (sweep, stem) = key.split_once('/').unwrap_or((&key, ""));
+            let file = format!("{stem}.parquet");
+            let manifest = results.manifests.get(sweep);
+            let value = serde_json::json!({
+                "file": format!("results/{sweep}/{file}"),
+                "sha256": manifest.and_then(|m| m.outputs.get(&file)).cloned().unwrap_or_default(),
+                "sweep_file": manifest.map(|m| m.sweep_file.clone()).unwrap_or_default(),
+                "sweep_file_sha256": manifest.map(|m| m.sweep_file_sha256.clone()).unwrap_or_default(),
+                "code_fingerprint": manifest.map(|m| m.code_fingerprint.clone()).unwrap_or_default(),
+            });
+            (key, value)
+        })
+        .collect();
+    serde_json::json!({
+        "pdf": format!("results/figures/{name}.pdf"),
+        "sha256": attnum_sweep::manifest::sha256_hex(pdf),
+        "tables": inputs,
+    })
 }
 
 /// Tera's error with its causes (the cause names the undefined variable).

@@ -1,6 +1,7 @@
 //! The results the paper is rendered from: every table listed in every sweep's manifest.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 
 use attnum_sweep::manifest::Manifest;
 use attnum_sweep::{Cell, Table, Workspace};
@@ -11,17 +12,24 @@ use crate::error::Result;
 pub type Curve = (String, Vec<(f64, f64)>);
 
 /// All results tables, keyed `SWEEP/STEM` (e.g. `fd_convergence/orders`), and the manifests.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Results {
     /// Tables by `SWEEP/STEM`.
     pub tables: BTreeMap<String, Table>,
     /// Manifests by sweep name.
     pub manifests: BTreeMap<String, Manifest>,
+    /// The tables each figure has read, by figure name (the figures' provenance).
+    read_by_figure: Mutex<BTreeMap<String, BTreeSet<String>>>,
 }
 
 impl Results {
     /// The table `SWEEP/STEM`, or an error naming the figure that needs it.
     pub fn table_for_figure(&self, figure: &str, key: &str) -> Result<&Table> {
+        if let Ok(mut read) = self.read_by_figure.lock() {
+            read.entry(figure.to_owned())
+                .or_default()
+                .insert(key.to_owned());
+        }
         self.tables
             .get(key)
             .ok_or_else(|| crate::error::PaperError::Figure {
@@ -78,6 +86,18 @@ impl Results {
             }
         }
         Ok(curves)
+    }
+
+    /// The tables `figure` has read so far (`SWEEP/STEM`).
+    pub fn tables_read_by(&self, figure: &str) -> Vec<String> {
+        self.read_by_figure
+            .lock()
+            .map(|read| {
+                read.get(figure)
+                    .map(|s| s.iter().cloned().collect())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default()
     }
 
     /// Load the results of every sweep of the workspace (each must have been run).

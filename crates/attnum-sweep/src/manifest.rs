@@ -260,6 +260,11 @@ mod tests {
             "quadrature_rules",
             "rk_convergence",
             "butcher_trees",
+            "attention_equivalence",
+            "kernel_attention",
+            "hard_attention",
+            "quadrature_attention",
+            "rk_attention",
         ] {
             assert_eq!(code_fingerprint(kind).len(), 64, "{kind}");
         }

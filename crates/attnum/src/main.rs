@@ -50,7 +50,7 @@ enum Command {
     },
     /// Say why the results of sweeps are stale (every reason), or that they are up to date.
     Why {
-        /// Sweep names (default: every sweep).
+        /// Sweep names or result files (`results/NAME/…`) (default: every sweep).
         names: Vec<String>,
     },
     /// The related work: validate it (`check`) or print it (`show`).
@@ -194,7 +194,13 @@ fn why(workspace: &Workspace, names: Vec<String>) -> Result<()> {
     } else {
         names
     };
-    for name in names {
+    for artifact in names {
+        // A result file names its sweep: results/NAME/table.csv → NAME.
+        let name = artifact
+            .strip_prefix("results/")
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or(&artifact)
+            .to_owned();
         let sweep = workspace.load(&name)?;
         let reasons = workspace.explain(&sweep)?;
         if reasons.is_empty() {

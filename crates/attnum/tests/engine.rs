@@ -210,3 +210,26 @@ fn editing_tolerances_does_not_make_a_sweep_stale_but_editing_a_parameter_does()
         "{why}"
     );
 }
+
+#[test]
+fn why_names_a_code_change_and_accepts_a_result_file() {
+    let ws = workspace_with(include_str!("../../../data/sweeps/rk_convergence.yaml"));
+    assert!(
+        attnum(ws.path(), &["sweep", "run", "rk_convergence"])
+            .status
+            .success()
+    );
+    let out = attnum(ws.path(), &["why", "results/rk_convergence/orders.csv"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rk_convergence: up to date"));
+    // Results computed by other code: the manifest records another fingerprint.
+    let manifest = ws.path().join("results/rk_convergence/manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["code_fingerprint"] = "0".repeat(64).into();
+    std::fs::write(&manifest, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+    let why = String::from_utf8_lossy(&attnum(ws.path(), &["why"]).stdout).into_owned();
+    assert!(
+        why.contains("the code of experiment `rk_convergence` changed"),
+        "{why}"
+    );
+}
