@@ -13,6 +13,7 @@
 //! * [`heads`]: weights of any sign as one or two scaled softmax heads (quadrature rules);
 //! * [`rk`]: an explicit Runge–Kutta step as causal attention over the stage derivatives;
 //! * [`token`]: a head over `(position, value)` tokens, whose scores depend on the values;
+//! * [`learn`]: function families, the derivative task, and reproducible training;
 //! * [`extract`]: the effective linear weights of a module (exact, or by the Jacobian);
 //! * [`classify`]: what a set of weights is (order, error constant, degree of exactness, tree
 //!   residuals, nearest classical method).
@@ -35,6 +36,7 @@ pub mod extract;
 pub mod hard;
 pub mod heads;
 pub mod kernel;
+pub mod learn;
 pub mod linear;
 pub mod rk;
 pub mod token;

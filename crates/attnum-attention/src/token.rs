@@ -1,9 +1,11 @@
 //! A softmax head over `(position, value)` tokens: the scores depend on the values, so the
 //! module is not a linear method and its effective weights exist only as a Jacobian at a point.
 //!
-//! Token `i` is `z_i = (x_i, f_i)`, the query token is `z_q = (x_q, 0)`; with matrices
-//! `W_q, W_k ∈ ℝ^{2×d}` and `w_v ∈ ℝ²` the output is `Σ_i softmax_i(⟨z_q W_q, z_i W_k⟩/√d) z_i·w_v`.
-//! This is the head that learned models are built from.
+//! Token `i` is `z_i = (1, x_i, f_i)`, the query token is `z_q = (1, x_q, 0)` (the constant 1
+//! gives every projection a bias; without it a query at the origin would be the zero vector and
+//! attend uniformly whatever its weights); with matrices `W_q, W_k ∈ ℝ^{3×d}` and `w_v ∈ ℝ³` the
+//! output is `Σ_i softmax_i(⟨z_q W_q, z_i W_k⟩/√d) z_i·w_v`. This is the head that learned
+//! models are built from.
 
 use candle_core::{D, Tensor, Var};
 
@@ -22,7 +24,7 @@ pub struct TokenAttentionHead {
 
 impl TokenAttentionHead {
     /// A head over samples at `positions` answering at `query_position`, with `W_q` and `W_k`
-    /// given row-major (`2 × width`) and `w_v` of length 2.
+    /// given row-major (`3 × width`) and `w_v` of length 3.
     ///
     /// # Errors
     /// [`AttentionError::Invalid`] when a matrix has the wrong number of entries.
@@ -33,14 +35,14 @@ impl TokenAttentionHead {
         w_key: &[f64],
         w_value: &[f64],
     ) -> Result<Self> {
-        let width = w_query.len() / 2;
+        let width = w_query.len() / 3;
         if width == 0
-            || w_query.len() != 2 * width
-            || w_key.len() != 2 * width
-            || w_value.len() != 2
+            || w_query.len() != 3 * width
+            || w_key.len() != 3 * width
+            || w_value.len() != 3
         {
             return Err(AttentionError::Invalid(format!(
-                "W_q and W_k must be 2×d and w_v of length 2, got {}, {} and {} entries",
+                "W_q and W_k must be 3×d and w_v of length 3, got {}, {} and {} entries",
                 w_query.len(),
                 w_key.len(),
                 w_value.len()
@@ -49,13 +51,13 @@ impl TokenAttentionHead {
         let matrix = |w: &[f64]| -> Result<Var> {
             Ok(Var::from_tensor(&Tensor::from_slice(
                 w,
-                (2, width),
+                (3, width),
                 &DEVICE,
             )?)?)
         };
         Ok(Self {
             positions: Tensor::from_slice(positions, positions.len(), &DEVICE)?,
-            query_token: Tensor::from_slice(&[query_position, 0.0], (1, 2), &DEVICE)?,
+            query_token: Tensor::from_slice(&[1.0, query_position, 0.0], (1, 3), &DEVICE)?,
             w_query: matrix(w_query)?,
             w_key: matrix(w_key)?,
             w_value: parameter(w_value)?,
@@ -72,9 +74,10 @@ impl AttentionMethod for TokenAttentionHead {
     fn forward(&self, values: &Tensor) -> candle_core::Result<Tensor> {
         let (batch, n) = values.dims2()?;
         let x = self.positions.unsqueeze(0)?.broadcast_as((batch, n))?;
-        // Tokens (batch, n, 2).
-        let tokens = Tensor::stack(&[&x, values], 2)?;
-        let flat = tokens.reshape((batch * n, 2))?;
+        let one = x.ones_like()?;
+        // Tokens (batch, n, 3).
+        let tokens = Tensor::stack(&[&one, &x, values], 2)?;
+        let flat = tokens.reshape((batch * n, 3))?;
         let keys = flat.matmul(self.w_key.as_tensor())?; // (batch n, d)
         let query = self.query_token.matmul(self.w_query.as_tensor())?; // (1, d)
         let scores =

@@ -279,9 +279,9 @@ fn every_parameter_receives_a_gradient() {
     let token = TokenAttentionHead::new(
         &x,
         0.4,
-        &[0.3, -0.2, 0.5, 0.1],
-        &[0.2, 0.4, -0.3, 0.6],
-        &[0.1, 0.9],
+        &[0.3, -0.2, 0.5, 0.1, 0.2, -0.4],
+        &[0.2, 0.4, -0.3, 0.6, -0.1, 0.3],
+        &[0.2, 0.1, 0.9],
     )
     .unwrap();
     let modules: [(&str, &dyn AttentionMethod); 6] = [
@@ -331,9 +331,9 @@ fn jacobian_extraction_agrees_with_exact_weights_and_finite_differences() {
     let token = TokenAttentionHead::new(
         &x,
         0.2,
-        &[0.3, -0.2, 0.5, 0.1],
-        &[0.2, 0.4, -0.3, 0.6],
-        &[0.1, 0.9],
+        &[0.3, -0.2, 0.5, 0.1, 0.2, -0.4],
+        &[0.2, 0.4, -0.3, 0.6, -0.1, 0.3],
+        &[0.2, 0.1, 0.9],
     )
     .unwrap();
     assert!(effective_weights(&token).is_err());

@@ -316,3 +316,34 @@ fn quadrature_heads_and_runge_kutta_rows() {
         assert_eq!(text(&methods, r, "single_head") == "no", single, "{name}");
     }
 }
+
+#[test]
+fn a_learned_head_is_nearly_consistent_but_no_stencil_and_has_no_order() {
+    let t = table(run("learned_derivative"), "summary");
+    assert!(t.height() >= 5);
+    for r in 0..t.height() {
+        let m0 = num(&t, r, "moment_0").unwrap();
+        let m1 = num(&t, r, "moment_1").unwrap();
+        assert!(
+            m0.abs() < 0.05 && (m1 - 1.0).abs() < 0.1,
+            "row {r}: M0 {m0}, M1 {m1}"
+        );
+        assert!(
+            num(&t, r, "jacobian_spread").unwrap() > 1e-3,
+            "row {r}: nonlinear"
+        );
+        let (learned, central) = (
+            num(&t, r, "test_rms_error").unwrap(),
+            num(&t, r, "central_test_rms_error").unwrap(),
+        );
+        assert!(learned > 100.0 * central, "row {r}: {learned} vs {central}");
+        assert!(
+            num(&t, r, "learned_slope_in_h").unwrap() < 1.0,
+            "row {r}: no order"
+        );
+        assert!(
+            num(&t, r, "cubic_rms_error").unwrap() > 1.0,
+            "row {r}: no transfer"
+        );
+    }
+}

@@ -8,6 +8,7 @@ mod attention_equivalence;
 mod fd_convergence;
 mod hard_attention;
 mod kernel_attention;
+mod learned_derivative;
 mod noisy_derivative;
 mod quadrature_attention;
 mod rk_attention;
@@ -57,5 +58,9 @@ pub const FIGURES: &[Figure] = &[
     Figure {
         name: "rk_attention",
         draw: rk_attention::draw,
+    },
+    Figure {
+        name: "learned_derivative",
+        draw: learned_derivative::draw,
     },
 ];

@@ -9,6 +9,7 @@ pub mod butcher_trees;
 pub mod fd_convergence;
 pub mod hard_attention;
 pub mod kernel_attention;
+pub mod learned_derivative;
 pub mod noisy_derivative;
 pub mod quadrature_attention;
 pub mod quadrature_rules;
@@ -43,6 +44,8 @@ pub enum ExperimentSpec {
     QuadratureAttention(quadrature_attention::QuadratureAttention),
     /// Runge–Kutta steps as causal attention.
     RkAttention(rk_attention::RkAttentionSpec),
+    /// A single attention head meta-trained to differentiate, and the stencil it learns.
+    LearnedDerivative(learned_derivative::LearnedDerivative),
 }
 
 /// A table produced by an experiment, with its file stem (`table` is the main one).
@@ -71,6 +74,7 @@ impl ExperimentSpec {
             Self::HardAttention(_) => "hard_attention",
             Self::QuadratureAttention(_) => "quadrature_attention",
             Self::RkAttention(_) => "rk_attention",
+            Self::LearnedDerivative(_) => "learned_derivative",
         }
     }
 
@@ -87,6 +91,7 @@ impl ExperimentSpec {
             Self::HardAttention(spec) => spec.validate(),
             Self::QuadratureAttention(spec) => spec.validate(),
             Self::RkAttention(spec) => spec.validate(),
+            Self::LearnedDerivative(spec) => spec.validate(),
         }
     }
 
@@ -103,6 +108,7 @@ impl ExperimentSpec {
             Self::HardAttention(spec) => spec.run(),
             Self::QuadratureAttention(spec) => spec.run(),
             Self::RkAttention(spec) => spec.run(),
+            Self::LearnedDerivative(spec) => spec.run(),
         }
     }
 }
