@@ -265,6 +265,7 @@ mod tests {
             "hard_attention",
             "quadrature_attention",
             "rk_attention",
+            "learned_derivative",
         ] {
             assert_eq!(code_fingerprint(kind).len(), 64, "{kind}");
         }
