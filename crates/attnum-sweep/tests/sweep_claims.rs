@@ -2,17 +2,19 @@
 
 use std::path::{Path, PathBuf};
 
-use attnum_sweep::experiments::NamedTable;
+use attnum_sweep::engine::compute_in_memory;
+use attnum_sweep::points::StemTables;
 use attnum_sweep::{Cell, SweepFile, Table};
 
-fn run(name: &str) -> Vec<NamedTable> {
+/// Every point of the committed sweep `name`, computed in memory.
+fn run(name: &str) -> StemTables {
     let root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let sweep = SweepFile::load(&root.join(format!("data/sweeps/{name}.yaml"))).unwrap();
-    sweep.spec.experiment.run()
+    compute_in_memory(&sweep).unwrap()
 }
 
-fn table(tables: Vec<NamedTable>, stem: &str) -> Table {
-    tables.into_iter().find(|t| t.stem == stem).unwrap().table
+fn table(tables: StemTables, stem: &str) -> Table {
+    tables.into_iter().find(|(s, _)| s == stem).unwrap().1
 }
 
 fn num(t: &Table, r: usize, c: &str) -> Option<f64> {
