@@ -266,6 +266,7 @@ mod tests {
             "quadrature_attention",
             "rk_attention",
             "learned_derivative",
+            "seed_examples",
         ] {
             assert_eq!(code_fingerprint(kind).len(), 64, "{kind}");
         }

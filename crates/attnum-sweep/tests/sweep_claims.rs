@@ -349,3 +349,26 @@ fn a_learned_head_is_nearly_consistent_but_no_stencil_and_has_no_order() {
         );
     }
 }
+
+#[test]
+fn the_printed_outputs_of_s3_and_s4_are_out_of_reach() {
+    let t = table(run("seed_examples"), "summary");
+    assert_eq!(t.height(), 10);
+    for r in 0..t.height() {
+        let out = num(&t, r, "final_output").unwrap();
+        let (lo, hi) = (
+            num(&t, r, "min_value").unwrap(),
+            num(&t, r, "max_value").unwrap(),
+        );
+        assert!(
+            lo - 1e-12 <= out && out <= hi + 1e-12,
+            "row {r}: {out} outside [{lo}, {hi}]"
+        );
+        let printed = num(&t, r, "printed_final").unwrap();
+        assert!(
+            !(lo..=hi).contains(&printed),
+            "row {r}: printed {printed} is reachable"
+        );
+        assert_eq!(text(&t, r, "target_reachable"), "no");
+    }
+}

@@ -15,6 +15,7 @@ pub mod quadrature_attention;
 pub mod quadrature_rules;
 pub mod rk_attention;
 pub mod rk_convergence;
+pub mod seed_examples;
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +47,8 @@ pub enum ExperimentSpec {
     RkAttention(rk_attention::RkAttentionSpec),
     /// A single attention head meta-trained to differentiate, and the stencil it learns.
     LearnedDerivative(learned_derivative::LearnedDerivative),
+    /// The conversation's Keras examples S3 and S4, rerun.
+    SeedExamples(seed_examples::SeedExamples),
 }
 
 /// A table produced by an experiment, with its file stem (`table` is the main one).
@@ -75,6 +78,7 @@ impl ExperimentSpec {
             Self::QuadratureAttention(_) => "quadrature_attention",
             Self::RkAttention(_) => "rk_attention",
             Self::LearnedDerivative(_) => "learned_derivative",
+            Self::SeedExamples(_) => "seed_examples",
         }
     }
 
@@ -92,6 +96,7 @@ impl ExperimentSpec {
             Self::QuadratureAttention(spec) => spec.validate(),
             Self::RkAttention(spec) => spec.validate(),
             Self::LearnedDerivative(spec) => spec.validate(),
+            Self::SeedExamples(spec) => spec.validate(),
         }
     }
 
@@ -109,6 +114,7 @@ impl ExperimentSpec {
             Self::QuadratureAttention(spec) => spec.run(),
             Self::RkAttention(spec) => spec.run(),
             Self::LearnedDerivative(spec) => spec.run(),
+            Self::SeedExamples(spec) => spec.run(),
         }
     }
 }
