@@ -1,5 +1,6 @@
-//! Experiment `seed_examples`: the conversation's Keras examples S3 (an integral) and S4 (a
-//! derivative) rerun in candle with the code's shapes, initial values, optimiser and loss.
+//! Experiment `seed_examples`: the conversation's Keras examples S3 (an integral), S4 (a
+//! derivative) and S5 (four heads, dropout and a dense layer) rerun in candle with the code's
+//! shapes, initial values, optimiser and loss.
 //!
 //! Both train a query `q` and keys `k` of a `layers.Attention(use_scale=True)` (dot-product
 //! scores times a scale initialised to 1 and not among the trained variables) with Adam
@@ -8,9 +9,12 @@
 //! One departure: S4 writes `q = tf.Variable([x0])` with the integer `x0 = 1`, an int32 variable
 //! that TensorFlow refuses to multiply with the float keys; the rerun uses `q = 1.0`. The keys'
 //! uniform draws come from a seeded generator instead of TensorFlow's unseeded one, for several
-//! seeds. The table `trace` has the outputs the code prints (every 10 epochs and the final one);
-//! `summary` compares the final output with the one the conversation printed and with the range
-//! `[min v, max v]` that a softmax average of the values can never leave.
+//! seeds. S5 calls the layer as `attention([q, k, v])`, which Keras' `MultiHeadAttention` rejects
+//! (it takes `query, value, key`): the rerun makes the evident call. The table `trace` has the
+//! outputs the code prints (every 10 epochs and the final one); `summary` compares the final
+//! output with the one the conversation printed and with the range `[min v, max v]` that a softmax
+//! average of the values can never leave (S5's dense layer can leave it); `transfer` asks the
+//! trained S5 model for `sin'(x)` at other points, with fresh keys around them.
 
 use candle_core::{D, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -27,8 +31,10 @@ use crate::table::Table;
 pub struct SeedExamples {
     /// Seeds of the keys' uniform draws.
     pub seeds: Vec<u64>,
-    /// The final outputs the conversation printed for S3 and S4.
-    pub printed_final: [f64; 2],
+    /// The final outputs the conversation printed for S3, S4 and S5.
+    pub printed_final: [f64; 3],
+    /// Points at which the trained S5 model is asked for `sin'(x)` (the `transfer` table).
+    pub transfer_points: Vec<f64>,
 }
 
 /// One example's set-up.
@@ -119,6 +125,143 @@ fn rerun(example: &Example, seed: u64) -> candle_core::Result<Rerun> {
     })
 }
 
+/// Keras' `glorot_uniform` draws for a kernel with the given fans.
+fn glorot(rng: &mut ChaCha8Rng, count: usize, fan_in: usize, fan_out: usize) -> Vec<f64> {
+    let limit = (6.0 / (fan_in + fan_out) as f64).sqrt();
+    (0..count)
+        .map(|_| limit * (2.0 * rng.random::<f64>() - 1.0))
+        .collect()
+}
+
+/// S5: `layers.MultiHeadAttention(num_heads=4, key_dim=1)` followed by `Dropout(0.1)` (inactive:
+/// it is called without `training=True`) and `Dense(1)`, all trained together with the query and
+/// the keys. Keras' initialisers: `glorot_uniform` kernels (fans as Keras computes them for the
+/// einsum kernels `(1, 4, 1)` and `(4, 1, 1)`), zero biases.
+struct MultiHead {
+    q: Var,
+    k: Var,
+    /// Query, key and value projections: `(4,)` kernels and biases each.
+    projections: [(Var, Var); 3],
+    /// Output projection `(4,)` and bias.
+    output: (Var, Var),
+    /// `Dense(1)`: kernel and bias.
+    dense: (Var, Var),
+}
+
+impl MultiHead {
+    fn new(query: f64, keys: &[f64], rng: &mut ChaCha8Rng) -> candle_core::Result<Self> {
+        let device = Device::Cpu;
+        let var = |v: Vec<f64>| Var::new(v.as_slice(), &device);
+        let projection = |rng: &mut ChaCha8Rng| -> candle_core::Result<(Var, Var)> {
+            Ok((var(glorot(rng, HEADS, HEADS, 1))?, var(vec![0.0; HEADS])?))
+        };
+        let projections = [projection(rng)?, projection(rng)?, projection(rng)?];
+        Ok(Self {
+            q: var(vec![query])?,
+            k: var(keys.to_vec())?,
+            projections,
+            output: (var(glorot(rng, HEADS, HEADS, HEADS))?, var(vec![0.0])?),
+            dense: (var(glorot(rng, 1, 1, 1))?, var(vec![0.0])?),
+        })
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        let mut vars = vec![self.q.clone(), self.k.clone()];
+        for (w, b) in self.projections.iter().chain([&self.output, &self.dense]) {
+            vars.push(w.clone());
+            vars.push(b.clone());
+        }
+        vars
+    }
+
+    /// The model's output for query position `q`, keys `k` (`(n,)`) and values `v` (`(n,)`).
+    fn forward(&self, q: &Tensor, k: &Tensor, v: &Tensor) -> candle_core::Result<Tensor> {
+        let project = |x: &Tensor, (w, b): &(Var, Var)| {
+            // (n, 1) × (1, 4) + (4,) → (n, heads)
+            x.unsqueeze(1)?
+                .matmul(&w.as_tensor().unsqueeze(0)?)?
+                .broadcast_add(b.as_tensor())
+        };
+        let [pq, pk, pv] = &self.projections;
+        let query = project(q, pq)?; // (1, heads); key_dim = 1, so the scale 1/√1 is 1
+        let key = project(k, pk)?; // (n, heads)
+        let value = project(v, pv)?; // (n, heads)
+        let scores = (key.t()?.contiguous()? * query.t()?.broadcast_as((HEADS, k.dim(0)?))?)?; // (heads, n)
+        let p = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let heads = (p * value.t()?)?.sum(1)?; // (heads,)
+        let attended = (heads * self.output.0.as_tensor())?
+            .sum_all()?
+            .broadcast_add(self.output.1.as_tensor())?;
+        attended
+            .broadcast_mul(self.dense.0.as_tensor())?
+            .broadcast_add(self.dense.1.as_tensor())?
+            .sum_all()
+    }
+}
+
+const HEADS: usize = 4;
+
+/// Train S5 at `x₀ = 1`; returns the rerun and the trained model.
+fn rerun_multihead(seed: u64) -> candle_core::Result<(Rerun, MultiHead)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let keys: Vec<f64> = (0..KEYS)
+        .map(|_| 0.95 + 0.1 * rng.random::<f64>())
+        .collect();
+    let values: Vec<f64> = keys.iter().map(|k| k.sin()).collect();
+    let model = MultiHead::new(1.0, &keys, &mut rng)?;
+    let v = Tensor::new(values.as_slice(), &Device::Cpu)?;
+    let dx: f64 = 1e-6;
+    let target = ((1.0 + dx).sin() - (1.0 - dx).sin()) / (2.0 * dx);
+    let mut optimizer = AdamW::new(
+        model.vars(),
+        ParamsAdamW {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-7,
+            weight_decay: 0.0,
+        },
+    )?;
+    let mut epochs = Vec::with_capacity(EPOCHS);
+    for epoch in 0..EPOCHS {
+        let z = model.forward(model.q.as_tensor(), model.k.as_tensor(), &v)?;
+        let loss = (z.clone() - target)?.sqr()?;
+        epochs.push((epoch, z.to_scalar::<f64>()?, loss.to_scalar::<f64>()?));
+        optimizer.backward_step(&loss)?;
+    }
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    Ok((
+        Rerun {
+            epochs,
+            min_value: lo,
+            max_value: hi,
+        },
+        model,
+    ))
+}
+
+/// The trained S5 model asked for `sin'(x)` at other points: fresh keys in `[x − 0.05, x + 0.05]`
+/// from `rng`, the trained query moved by `x − 1`.
+fn transfer(model: &MultiHead, x: f64, rng: &mut ChaCha8Rng) -> candle_core::Result<f64> {
+    let keys: Vec<f64> = (0..KEYS)
+        .map(|_| x - 0.05 + 0.1 * rng.random::<f64>())
+        .collect();
+    let values: Vec<f64> = keys.iter().map(|k| k.sin()).collect();
+    let device = Device::Cpu;
+    let q = (model.q.as_tensor() + (x - 1.0))?;
+    model
+        .forward(
+            &q,
+            &Tensor::new(keys.as_slice(), &device)?,
+            &Tensor::new(values.as_slice(), &device)?,
+        )?
+        .to_scalar::<f64>()
+}
+
 impl SeedExamples {
     /// Check every parameter; errors carry the field path below `experiment.seed_examples`.
     pub fn validate(&self) -> Result<(), FieldError> {
@@ -127,6 +270,16 @@ impl SeedExamples {
         }
         if self.printed_final.iter().any(|x| !x.is_finite()) {
             return Err(("printed_final".into(), "must be finite".into()));
+        }
+        if let Some(i) = self
+            .transfer_points
+            .iter()
+            .position(|x| !(x.is_finite() && x.abs() <= 100.0))
+        {
+            return Err((
+                format!("transfer_points[{i}]"),
+                "must be in [−100, 100]".into(),
+            ));
         }
         Ok(())
     }
@@ -147,17 +300,13 @@ impl SeedExamples {
             "max_value",
             "target_reachable",
         ]);
-        for (example, printed) in examples().iter().zip(self.printed_final) {
-            for &seed in &self.seeds {
-                let Rerun {
-                    epochs,
-                    min_value: lo,
-                    max_value: hi,
-                } = rerun(example, seed).expect("tensor shapes are consistent");
-                for &(epoch, output, loss) in &epochs {
+        let mut transfer_table = Table::new(&["example", "seed", "x", "output", "exact", "error"]);
+        let mut record =
+            |name: &str, seed: u64, target: f64, printed: f64, rerun: &Rerun, confined: bool| {
+                for &(epoch, output, loss) in &rerun.epochs {
                     if epoch % 10 == 0 || epoch + 1 == EPOCHS {
                         trace.push_row(vec![
-                            example.name.into(),
+                            name.into(),
                             (seed as usize).into(),
                             epoch.into(),
                             output.into(),
@@ -165,17 +314,41 @@ impl SeedExamples {
                         ]);
                     }
                 }
-                let last = epochs.last().map_or(f64::NAN, |e| e.1);
-                let reachable = (lo..=hi).contains(&example.target);
+                let last = rerun.epochs.last().map_or(f64::NAN, |e| e.1);
+                // A single head's output is confined to the values' range; with a trained Dense layer
+                // after it (S5) any number is reachable.
+                let reachable = !confined || (rerun.min_value..=rerun.max_value).contains(&target);
                 summary.push_row(vec![
-                    example.name.into(),
+                    name.into(),
                     (seed as usize).into(),
-                    example.target.into(),
+                    target.into(),
                     printed.into(),
                     last.into(),
-                    lo.into(),
-                    hi.into(),
+                    rerun.min_value.into(),
+                    rerun.max_value.into(),
                     (if reachable { "yes" } else { "no" }).into(),
+                ]);
+            };
+        for (example, printed) in examples().iter().zip(self.printed_final) {
+            for &seed in &self.seeds {
+                let rerun = rerun(example, seed).expect("tensor shapes are consistent");
+                record(example.name, seed, example.target, printed, &rerun, true);
+            }
+        }
+        for &seed in &self.seeds {
+            let (rerun, model) = rerun_multihead(seed).expect("tensor shapes are consistent");
+            let target = examples()[1].target;
+            record("S5", seed, target, self.printed_final[2], &rerun, false);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(1_000));
+            for &x in &self.transfer_points {
+                let output = transfer(&model, x, &mut rng).expect("tensor shapes are consistent");
+                transfer_table.push_row(vec![
+                    "S5".into(),
+                    (seed as usize).into(),
+                    x.into(),
+                    output.into(),
+                    x.cos().into(),
+                    (output - x.cos()).abs().into(),
                 ]);
             }
         }
@@ -187,6 +360,10 @@ impl SeedExamples {
             NamedTable {
                 stem: "summary",
                 table: summary,
+            },
+            NamedTable {
+                stem: "transfer",
+                table: transfer_table,
             },
         ]
     }
