@@ -31,8 +31,8 @@ use crate::table::Table;
 pub struct SeedExamples {
     /// Seeds of the keys' uniform draws.
     pub seeds: Vec<u64>,
-    /// The final outputs the conversation printed for S3, S4 and S5.
-    pub printed_final: [f64; 3],
+    /// The final outputs the conversation printed for S3, S4, S5 and S6.
+    pub printed_final: [f64; 4],
     /// Points at which the trained S5 model is asked for `sin'(x)` (the `transfer` table).
     pub transfer_points: Vec<f64>,
 }
@@ -174,8 +174,37 @@ impl MultiHead {
         vars
     }
 
-    /// The model's output for query position `q`, keys `k` (`(n,)`) and values `v` (`(n,)`).
+    /// S5's output for query position `q`, keys `k` (`(n,)`) and values `v` (`(n,)`): the
+    /// attention followed by `Dense(1)` (dropout is inactive).
     fn forward(&self, q: &Tensor, k: &Tensor, v: &Tensor) -> candle_core::Result<Tensor> {
+        self.dense(&self.attend(q, k, v)?)
+    }
+
+    /// `Dense(1)` on a scalar.
+    fn dense(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        x.broadcast_mul(self.dense.0.as_tensor())?
+            .broadcast_add(self.dense.1.as_tensor())?
+            .sum_all()
+    }
+
+    /// S6's "two transformer blocks": `LayerNormalization(q + attention)`, `Dense(1)`, and
+    /// `LayerNormalization(q + ·)` again, with the layer norm's scale 1 and offset 0 (its variables
+    /// are not among the trained ones). Over a single feature, a layer norm returns its offset.
+    fn blocks(&self, q: &Tensor, k: &Tensor, v: &Tensor) -> candle_core::Result<Tensor> {
+        let norm = |x: Tensor| -> candle_core::Result<Tensor> {
+            // Keras LayerNormalization over the last axis (one feature), ε = 1e-3, γ = 1, β = 0.
+            let x = x.reshape((1, 1))?;
+            let mean = x.mean_keepdim(1)?;
+            let centred = x.broadcast_sub(&mean)?;
+            let var = centred.sqr()?.mean_keepdim(1)?;
+            centred.broadcast_div(&(var + 1e-3)?.sqrt()?)?.sum_all()
+        };
+        let first = norm((q.sum_all()? + self.attend(q, k, v)?)?)?;
+        norm((q.sum_all()? + self.dense(&first)?)?)
+    }
+
+    /// The attention output (a scalar) for query position `q`, keys `k` and values `v`.
+    fn attend(&self, q: &Tensor, k: &Tensor, v: &Tensor) -> candle_core::Result<Tensor> {
         let project = |x: &Tensor, (w, b): &(Var, Var)| {
             // (n, 1) × (1, 4) + (4,) → (n, heads)
             x.unsqueeze(1)?
@@ -189,20 +218,26 @@ impl MultiHead {
         let scores = (key.t()?.contiguous()? * query.t()?.broadcast_as((HEADS, k.dim(0)?))?)?; // (heads, n)
         let p = candle_nn::ops::softmax(&scores, D::Minus1)?;
         let heads = (p * value.t()?)?.sum(1)?; // (heads,)
-        let attended = (heads * self.output.0.as_tensor())?
+        (heads * self.output.0.as_tensor())?
             .sum_all()?
-            .broadcast_add(self.output.1.as_tensor())?;
-        attended
-            .broadcast_mul(self.dense.0.as_tensor())?
-            .broadcast_add(self.dense.1.as_tensor())?
+            .broadcast_add(self.output.1.as_tensor())?
             .sum_all()
     }
 }
 
 const HEADS: usize = 4;
 
-/// Train S5 at `x₀ = 1`; returns the rerun and the trained model.
-fn rerun_multihead(seed: u64) -> candle_core::Result<(Rerun, MultiHead)> {
+/// Which of the multi-head examples.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stack {
+    /// S5: attention, dropout, dense.
+    Dense,
+    /// S6: the two "transformer blocks".
+    Blocks,
+}
+
+/// Train S5 or S6 at `x₀ = 1`; returns the rerun and the trained model.
+fn rerun_multihead(seed: u64, stack: Stack) -> candle_core::Result<(Rerun, MultiHead)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let keys: Vec<f64> = (0..KEYS)
         .map(|_| 0.95 + 0.1 * rng.random::<f64>())
@@ -224,7 +259,11 @@ fn rerun_multihead(seed: u64) -> candle_core::Result<(Rerun, MultiHead)> {
     )?;
     let mut epochs = Vec::with_capacity(EPOCHS);
     for epoch in 0..EPOCHS {
-        let z = model.forward(model.q.as_tensor(), model.k.as_tensor(), &v)?;
+        let (q, k) = (model.q.as_tensor(), model.k.as_tensor());
+        let z = match stack {
+            Stack::Dense => model.forward(q, k, &v)?,
+            Stack::Blocks => model.blocks(q, k, &v)?,
+        };
         let loss = (z.clone() - target)?.sqr()?;
         epochs.push((epoch, z.to_scalar::<f64>()?, loss.to_scalar::<f64>()?));
         optimizer.backward_step(&loss)?;
@@ -301,44 +340,58 @@ impl SeedExamples {
             "target_reachable",
         ]);
         let mut transfer_table = Table::new(&["example", "seed", "x", "output", "exact", "error"]);
-        let mut record =
-            |name: &str, seed: u64, target: f64, printed: f64, rerun: &Rerun, confined: bool| {
-                for &(epoch, output, loss) in &rerun.epochs {
-                    if epoch % 10 == 0 || epoch + 1 == EPOCHS {
-                        trace.push_row(vec![
-                            name.into(),
-                            (seed as usize).into(),
-                            epoch.into(),
-                            output.into(),
-                            loss.into(),
-                        ]);
-                    }
+        let mut record = |name: &str,
+                          seed: u64,
+                          target: f64,
+                          printed: f64,
+                          rerun: &Rerun,
+                          reachable: Option<bool>| {
+            for &(epoch, output, loss) in &rerun.epochs {
+                if epoch % 10 == 0 || epoch + 1 == EPOCHS {
+                    trace.push_row(vec![
+                        name.into(),
+                        (seed as usize).into(),
+                        epoch.into(),
+                        output.into(),
+                        loss.into(),
+                    ]);
                 }
-                let last = rerun.epochs.last().map_or(f64::NAN, |e| e.1);
-                // A single head's output is confined to the values' range; with a trained Dense layer
-                // after it (S5) any number is reachable.
-                let reachable = !confined || (rerun.min_value..=rerun.max_value).contains(&target);
-                summary.push_row(vec![
-                    name.into(),
-                    (seed as usize).into(),
-                    target.into(),
-                    printed.into(),
-                    last.into(),
-                    rerun.min_value.into(),
-                    rerun.max_value.into(),
-                    (if reachable { "yes" } else { "no" }).into(),
-                ]);
-            };
+            }
+            let last = rerun.epochs.last().map_or(f64::NAN, |e| e.1);
+            // A single head's output is confined to the values' range (S3, S4); S5's trained
+            // Dense layer can reach any number; S6 ends in a layer norm over one feature,
+            // whose output is its offset 0.
+            let reachable =
+                reachable.unwrap_or_else(|| (rerun.min_value..=rerun.max_value).contains(&target));
+            summary.push_row(vec![
+                name.into(),
+                (seed as usize).into(),
+                target.into(),
+                printed.into(),
+                last.into(),
+                rerun.min_value.into(),
+                rerun.max_value.into(),
+                (if reachable { "yes" } else { "no" }).into(),
+            ]);
+        };
         for (example, printed) in examples().iter().zip(self.printed_final) {
             for &seed in &self.seeds {
                 let rerun = rerun(example, seed).expect("tensor shapes are consistent");
-                record(example.name, seed, example.target, printed, &rerun, true);
+                record(example.name, seed, example.target, printed, &rerun, None);
             }
         }
         for &seed in &self.seeds {
-            let (rerun, model) = rerun_multihead(seed).expect("tensor shapes are consistent");
+            let (rerun, model) =
+                rerun_multihead(seed, Stack::Dense).expect("tensor shapes are consistent");
             let target = examples()[1].target;
-            record("S5", seed, target, self.printed_final[2], &rerun, false);
+            record(
+                "S5",
+                seed,
+                target,
+                self.printed_final[2],
+                &rerun,
+                Some(true),
+            );
             let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(1_000));
             for &x in &self.transfer_points {
                 let output = transfer(&model, x, &mut rng).expect("tensor shapes are consistent");
@@ -351,6 +404,18 @@ impl SeedExamples {
                     (output - x.cos()).abs().into(),
                 ]);
             }
+        }
+        for &seed in &self.seeds {
+            let (rerun, _) =
+                rerun_multihead(seed, Stack::Blocks).expect("tensor shapes are consistent");
+            record(
+                "S6",
+                seed,
+                examples()[1].target,
+                self.printed_final[3],
+                &rerun,
+                Some(false),
+            );
         }
         vec![
             NamedTable {
