@@ -1,6 +1,7 @@
-//! Experiment `seed_examples`: the conversation's Keras examples S3 (an integral), S4 (a
-//! derivative) and S5 (four heads, dropout and a dense layer) rerun in candle with the code's
-//! shapes, initial values, optimiser and loss.
+//! Experiment `seed_examples`: the conversation's trained examples rerun with the code's shapes,
+//! initial values, optimiser and loss — S2 (PyTorch, an integral), and the Keras examples S3 (an
+//! integral), S4 (a derivative), S5 (four heads, dropout and a dense layer) and S6 (two
+//! "transformer blocks").
 //!
 //! Both train a query `q` and keys `k` of a `layers.Attention(use_scale=True)` (dot-product
 //! scores times a scale initialised to 1 and not among the trained variables) with Adam
@@ -31,8 +32,8 @@ use crate::table::Table;
 pub struct SeedExamples {
     /// Seeds of the keys' uniform draws.
     pub seeds: Vec<u64>,
-    /// The final outputs the conversation printed for S3, S4, S5 and S6.
-    pub printed_final: [f64; 4],
+    /// The final outputs the conversation printed for S2, S3, S4, S5 and S6.
+    pub printed_final: [f64; 5],
     /// Points at which the trained S5 model is asked for `sin'(x)` (the `transfer` table).
     pub transfer_points: Vec<f64>,
 }
@@ -301,6 +302,58 @@ fn transfer(model: &MultiHead, x: f64, rng: &mut ChaCha8Rng) -> candle_core::Res
         .to_scalar::<f64>()
 }
 
+/// S2: PyTorch's `nn.MultiheadAttention(embed_dim=1, num_heads=1, kdim=1, vdim=1)` with its
+/// default initialisation (in-projection `xavier_uniform_`, bound √(6/4); out-projection
+/// `kaiming_uniform_(a=√5)`, bound 1; biases 0), asked for `∫₀^3.14159 sin` from keys uniform in
+/// `[0, 3.14159]`. The optimiser holds only `q` and `k`, which do not require gradients, so no
+/// step changes anything: the output of every epoch is the output at initialisation. (As written
+/// the code stops before training: `scipy.integrate.quad` calls `torch.sin` on a float, and the
+/// keys have shape `(1, 10)` where `kdim = 1` is expected; the rerun fixes both.) Returns the
+/// rerun and the largest output any weights the initialiser can draw could give,
+/// `√(6/4) · max |v|`.
+fn rerun_pytorch(seed: u64) -> (Rerun, f64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (a, b) = (examples()[0].low, examples()[0].low + examples()[0].width);
+    let keys: Vec<f64> = (0..KEYS)
+        .map(|_| a + (b - a) * rng.random::<f64>())
+        .collect();
+    let values: Vec<f64> = keys.iter().map(|k| k.sin()).collect();
+    let bound_in = (6.0f64 / 4.0).sqrt();
+    let mut uniform = |bound: f64| bound * (2.0 * rng.random::<f64>() - 1.0);
+    let (wq, wk, wv) = (uniform(bound_in), uniform(bound_in), uniform(bound_in));
+    let wo = uniform(1.0);
+    let q = (a + b) / 2.0;
+    let scores: Vec<f64> = keys.iter().map(|k| (wq * q) * (wk * k)).collect();
+    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let weights: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+    let total: f64 = weights.iter().sum();
+    let output = wo
+        * wv
+        * weights
+            .iter()
+            .zip(&values)
+            .map(|(p, v)| p / total * v)
+            .sum::<f64>();
+    let target = examples()[0].target;
+    let epochs = (0..EPOCHS)
+        .map(|e| (e, output, (output - target).powi(2)))
+        .collect();
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    let bound = bound_in * values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    (
+        Rerun {
+            epochs,
+            min_value: lo,
+            max_value: hi,
+        },
+        bound,
+    )
+}
+
 impl SeedExamples {
     /// Check every parameter; errors carry the field path below `experiment.seed_examples`.
     pub fn validate(&self) -> Result<(), FieldError> {
@@ -374,10 +427,22 @@ impl SeedExamples {
                 (if reachable { "yes" } else { "no" }).into(),
             ]);
         };
-        for (example, printed) in examples().iter().zip(self.printed_final) {
+        for &seed in &self.seeds {
+            let (rerun, bound) = rerun_pytorch(seed);
+            let target = examples()[0].target;
+            record(
+                "S2",
+                seed,
+                target,
+                self.printed_final[0],
+                &rerun,
+                Some(target <= bound),
+            );
+        }
+        for (example, printed) in examples().iter().zip(&self.printed_final[1..3]) {
             for &seed in &self.seeds {
                 let rerun = rerun(example, seed).expect("tensor shapes are consistent");
-                record(example.name, seed, example.target, printed, &rerun, None);
+                record(example.name, seed, example.target, *printed, &rerun, None);
             }
         }
         for &seed in &self.seeds {
@@ -388,7 +453,7 @@ impl SeedExamples {
                 "S5",
                 seed,
                 target,
-                self.printed_final[2],
+                self.printed_final[3],
                 &rerun,
                 Some(true),
             );
@@ -412,7 +477,7 @@ impl SeedExamples {
                 "S6",
                 seed,
                 examples()[1].target,
-                self.printed_final[3],
+                self.printed_final[4],
                 &rerun,
                 Some(false),
             );
