@@ -1,28 +1,19 @@
 //! The `attnum` command line, run as a user would: in a scratch copy of a workspace.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
+
+use common::{attnum, stderr};
 
 const SWEEP: &str = include_str!("../../../data/sweeps/fd_convergence.yaml");
-
-fn attnum(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_attnum"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("data/sweeps")).unwrap();
     std::fs::write(dir.path().join("data/sweeps/fd_convergence.yaml"), SWEEP).unwrap();
     dir
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]

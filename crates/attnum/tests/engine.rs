@@ -1,22 +1,13 @@
 //! The sweep engine as a user meets it: points, resume after SIGKILL, shards and merge,
 //! `verify` against tampering.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn attnum(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_attnum"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{attnum, stderr};
 
 /// The committed Kepler sweep with the eccentricity varied over `values`.
 fn kepler_sweep(values: &str) -> String {

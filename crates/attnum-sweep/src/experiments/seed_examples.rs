@@ -76,6 +76,21 @@ fn examples() -> [Example; 2] {
     ]
 }
 
+/// `keras.optimizers.Adam(learning_rate=0.01)` over `vars`: β = (0.9, 0.999), ε = 1e-7, no
+/// weight decay.
+fn keras_adam(vars: Vec<Var>) -> candle_core::Result<AdamW> {
+    AdamW::new(
+        vars,
+        ParamsAdamW {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-7,
+            weight_decay: 0.0,
+        },
+    )
+}
+
 /// A rerun: `(epoch, output, loss)` for every epoch, and the smallest and largest value.
 struct Rerun {
     epochs: Vec<(usize, f64, f64)>,
@@ -100,16 +115,7 @@ fn rerun(example: &Example, seed: u64) -> candle_core::Result<Rerun> {
     let k = Var::new(keys.as_slice(), &device)?;
     let v = Tensor::new(values.as_slice(), &device)?;
     let scale = 1.0;
-    let mut optimizer = AdamW::new(
-        vec![q.clone(), k.clone()],
-        ParamsAdamW {
-            lr: 0.01,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-7,
-            weight_decay: 0.0,
-        },
-    )?;
+    let mut optimizer = keras_adam(vec![q.clone(), k.clone()])?;
     let mut trace = Vec::with_capacity(EPOCHS);
     for epoch in 0..EPOCHS {
         let scores = (k.as_tensor().broadcast_mul(q.as_tensor())? * scale)?;
@@ -246,18 +252,8 @@ fn rerun_multihead(seed: u64, stack: Stack) -> candle_core::Result<(Rerun, Multi
     let values: Vec<f64> = keys.iter().map(|k| k.sin()).collect();
     let model = MultiHead::new(1.0, &keys, &mut rng)?;
     let v = Tensor::new(values.as_slice(), &Device::Cpu)?;
-    let dx: f64 = 1e-6;
-    let target = ((1.0 + dx).sin() - (1.0 - dx).sin()) / (2.0 * dx);
-    let mut optimizer = AdamW::new(
-        model.vars(),
-        ParamsAdamW {
-            lr: 0.01,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-7,
-            weight_decay: 0.0,
-        },
-    )?;
+    let target = examples()[1].target;
+    let mut optimizer = keras_adam(model.vars())?;
     let mut epochs = Vec::with_capacity(EPOCHS);
     for epoch in 0..EPOCHS {
         let (q, k) = (model.q.as_tensor(), model.k.as_tensor());
