@@ -121,12 +121,23 @@ fn noisy_derivative_winners_and_model() {
     assert_eq!(winner(1e-12), "central 8");
     assert_eq!(winner(1e-2), "SG 21/4");
     for r in 0..best.height() {
-        let ratio = num(&best, r, "model_ratio").unwrap();
-        assert!(
-            (0.8..1.25).contains(&ratio),
-            "row {r}: model/measured = {ratio}"
-        );
+        // Every consistent method has a model; the short kernel window is not consistent.
+        match num(&best, r, "model_ratio") {
+            Some(ratio) => assert!(
+                (0.8..1.25).contains(&ratio),
+                "row {r}: model/measured = {ratio}"
+            ),
+            None => assert_eq!(text(&best, r, "method"), "kernel 21/2", "row {r}"),
+        }
     }
+    // The short kernel window stalls at its truncation bias; the long one keeps improving.
+    let at = |method: &str, noise: f64| {
+        (0..best.height())
+            .find(|&r| text(&best, r, "method") == method && num(&best, r, "noise") == Some(noise))
+            .and_then(|r| num(&best, r, "best_rms_error"))
+            .unwrap()
+    };
+    assert!(at("kernel 21/2", 1e-12) > 1e-7 && at("kernel 41/2", 1e-12) < 1e-8);
 }
 
 #[test]

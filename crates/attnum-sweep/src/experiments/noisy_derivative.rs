@@ -12,6 +12,8 @@
 //! the replicate index; every method, step and noise level reuses the same draws (common random
 //! numbers), so differences between methods are not sampling noise.
 
+use attnum_attention::extract::effective_weights;
+use attnum_attention::kernel::{KernelAttention, Output};
 use attnum_classical::analysis;
 use attnum_classical::fd::{Stencil, StencilKind};
 use attnum_classical::savitzky_golay::{savitzky_golay, symmetric_window};
@@ -22,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{FieldError, NamedTable};
 use crate::grid::LogGrid;
-use crate::table::Table;
+use crate::table::{Cell, Table};
 use crate::testfn::TestFunction;
 
 /// A derivative method as written in the sweep file.
@@ -33,6 +35,19 @@ pub enum NoisyMethod {
     Central(usize),
     /// A Savitzky–Golay filter on the symmetric window of `2 half_width + 1` points.
     SavitzkyGolay(Window),
+    /// The derivative of kernel attention (Gaussian scores) at `x0` over the symmetric window, with
+    /// width `σ = sigma_over_h · h`: the linear weights `a_i (x_i − x̄)/σ²`.
+    KernelAttention(KernelWindow),
+}
+
+/// Kernel attention on a symmetric window.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelWindow {
+    /// Points on each side of `x0`.
+    pub half_width: usize,
+    /// The kernel width in units of the step.
+    pub sigma_over_h: f64,
 }
 
 /// A Savitzky–Golay window.
@@ -60,6 +75,30 @@ impl NoisyMethod {
                 }
                 savitzky_golay(1, w.degree, &symmetric_window(w.half_width))
                     .map(|s| (format!("SG {}/{}", 2 * w.half_width + 1, w.degree), s))
+                    .map_err(|e| e.to_string())
+            }
+            Self::KernelAttention(k) => {
+                let width_ok = k.sigma_over_h.is_finite() && k.sigma_over_h > 0.0;
+                if !(1..=50).contains(&k.half_width) || !width_ok {
+                    return Err(format!(
+                        "needs half_width 1 to 50 and sigma_over_h > 0, got {} and {}",
+                        k.half_width, k.sigma_over_h
+                    ));
+                }
+                let nodes = symmetric_window(k.half_width);
+                let kernel =
+                    KernelAttention::new(&nodes, k.sigma_over_h).map_err(|e| e.to_string())?;
+                let module = kernel
+                    .at(0.0, Output::Derivative)
+                    .map_err(|e| e.to_string())?;
+                let weights = effective_weights(&module).map_err(|e| e.to_string())?;
+                Stencil::from_weights(1, &nodes, &weights)
+                    .map(|s| {
+                        (
+                            format!("kernel {}/{}", 2 * k.half_width + 1, k.sigma_over_h),
+                            s,
+                        )
+                    })
                     .map_err(|e| e.to_string())
             }
         }
@@ -164,9 +203,11 @@ impl NoisyDerivative {
             "noise_gain",
         ]);
         for (label, stencil) in &methods {
-            let acc = analysis::accuracy(stencil).expect("consistent weights");
+            // Kernel attention is not a consistent stencil: it has no order and no error model.
+            let acc = analysis::accuracy(stencil);
+            let order = acc.map(|a| a.order);
             let sum_w2: f64 = stencil.weights().iter().map(|w| w * w).sum();
-            let leading = acc.error_constant * f.derivative(1 + acc.order, self.x0);
+            let leading = acc.map(|a| a.error_constant * f.derivative(1 + a.order, self.x0));
             let clean: Vec<Vec<f64>> = steps
                 .iter()
                 .map(|&h| {
@@ -178,7 +219,7 @@ impl NoisyDerivative {
                 })
                 .collect();
             for &sigma in &self.noise {
-                let mut best_row: Option<(f64, f64, f64)> = None;
+                let mut best_row: Option<(f64, f64, Option<f64>)> = None;
                 for (k, &h) in steps.iter().enumerate() {
                     let (mut sum, mut sum_sq) = (0.0, 0.0);
                     for z in &draws {
@@ -196,13 +237,13 @@ impl NoisyDerivative {
                     }
                     let n = self.replicates as f64;
                     let rms = (sum_sq / n).sqrt();
-                    let model = ((leading * h.powi(acc.order as i32)).powi(2)
-                        + sigma * sigma * sum_w2 / (h * h))
-                        .sqrt();
+                    let model = leading.zip(order).map(|(c, p)| {
+                        ((c * h.powi(p as i32)).powi(2) + sigma * sigma * sum_w2 / (h * h)).sqrt()
+                    });
                     table.push_row(vec![
                         label.as_str().into(),
                         stencil.len().into(),
-                        acc.order.into(),
+                        order.map_or(Cell::Null, Cell::from),
                         sigma.into(),
                         h.into(),
                         rms.into(),
@@ -217,12 +258,12 @@ impl NoisyDerivative {
                 best.push_row(vec![
                     label.as_str().into(),
                     stencil.len().into(),
-                    acc.order.into(),
+                    order.map_or(Cell::Null, Cell::from),
                     sigma.into(),
                     h.into(),
                     rms.into(),
                     model.into(),
-                    (model / rms).into(),
+                    model.map(|m| m / rms).into(),
                     sum_w2.sqrt().into(),
                 ]);
             }
