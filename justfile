@@ -9,7 +9,7 @@ attnum := "cargo run --quiet --bin attnum --"
 tex_packages := "latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures texlive-science texlive-fonts-recommended lmodern"
 
 # LaTeX files the paper uses; `setup` checks for each with kpsewhich.
-tex_files := "tikz.sty booktabs.sty longtable.sty siunitx.sty natbib.sty hyperref.sty cleveref.sty amsthm.sty mathtools.sty microtype.sty xcolor.sty caption.sty lmodern.sty t1lmr.fd"
+tex_files := "tikz.sty booktabs.sty longtable.sty xurl.sty siunitx.sty natbib.sty hyperref.sty cleveref.sty amsthm.sty mathtools.sty microtype.sty xcolor.sty caption.sty lmodern.sty t1lmr.fd"
 
 default: paper
 
