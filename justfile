@@ -33,9 +33,11 @@ test: setup
 verify TIER="full" *NAMES:
     {{attnum}} verify --tier {{TIER}} {{NAMES}}
 
-# Benchmarks of the classical library (criterion; reports under target/criterion/).
+# Benchmarks of the classical library and the attention constructions (criterion; reports under
+# target/criterion/).
 bench:
     cargo bench -p attnum-classical --bench classical
+    cargo bench -p attnum-attention --bench attention
 
 # Formatting and lints, as CI runs them.
 lint:
