@@ -52,18 +52,21 @@ impl Family {
 }
 
 impl Function {
+    /// `Σ_k term(k, a_k, b_k)` over the trigonometric coefficients, `k = 1, 2, …`.
+    fn trigonometric_sum(&self, term: impl Fn(f64, f64, f64) -> f64) -> f64 {
+        self.coefficients
+            .chunks(2)
+            .enumerate()
+            .map(|(k, ab)| term((k + 1) as f64, ab[0], ab[1]))
+            .sum()
+    }
+
     /// `f(x)`.
     pub fn value(&self, x: f64) -> f64 {
         match self.family {
-            Family::Trigonometric { .. } => self
-                .coefficients
-                .chunks(2)
-                .enumerate()
-                .map(|(k, ab)| {
-                    let kf = (k + 1) as f64;
-                    (ab[0] * (kf * x).cos() + ab[1] * (kf * x).sin()) / kf
-                })
-                .sum(),
+            Family::Trigonometric { .. } => {
+                self.trigonometric_sum(|k, a, b| (a * (k * x).cos() + b * (k * x).sin()) / k)
+            }
             Family::Cubic => self
                 .coefficients
                 .iter()
@@ -75,15 +78,9 @@ impl Function {
     /// `f'(x)`.
     pub fn derivative(&self, x: f64) -> f64 {
         match self.family {
-            Family::Trigonometric { .. } => self
-                .coefficients
-                .chunks(2)
-                .enumerate()
-                .map(|(k, ab)| {
-                    let kf = (k + 1) as f64;
-                    -ab[0] * (kf * x).sin() + ab[1] * (kf * x).cos()
-                })
-                .sum(),
+            Family::Trigonometric { .. } => {
+                self.trigonometric_sum(|k, a, b| -a * (k * x).sin() + b * (k * x).cos())
+            }
             Family::Cubic => {
                 let c = &self.coefficients;
                 c[1] + 2.0 * c[2] * x + 3.0 * c[3] * x * x
