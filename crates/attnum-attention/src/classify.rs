@@ -45,8 +45,9 @@ pub struct StencilClass {
     pub nearest: Option<Nearest>,
 }
 
-/// The relative max-norm distance between two weight vectors of equal length.
-fn relative_distance(w: &[f64], reference: &[f64]) -> f64 {
+/// The relative max-norm distance `max_i |w_i − r_i| / max_i |r_i|` between two weight vectors of
+/// equal length.
+pub fn relative_distance(w: &[f64], reference: &[f64]) -> f64 {
     let scale = reference.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     let diff = w
         .iter()

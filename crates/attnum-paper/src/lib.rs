@@ -195,7 +195,8 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     message
 }
 
-fn collect_sources(dir: &Path, skip: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Every file under `dir`, recursively, except under `skip`.
+pub(crate) fn collect_sources(dir: &Path, skip: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| PaperError::io(dir, e))?;
     for entry in entries {
         let path = entry.map_err(|e| PaperError::io(dir, e))?.path();

@@ -141,25 +141,19 @@ fn evidence(claim: &str, ev: &Evidence, results: &Results) -> Result<String> {
 /// The keys cited by `\cite`, `\citet` and `\citep` in the `.tex` files under `dir` (not
 /// under `skip`).
 pub fn cited_keys(dir: &Path, skip: &Path) -> Result<Vec<String>> {
+    let mut sources = Vec::new();
+    crate::collect_sources(dir, skip, &mut sources)?;
     let mut keys = std::collections::BTreeSet::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).map_err(|e| PaperError::io(&d, e))? {
-            let path = entry.map_err(|e| PaperError::io(&d, e))?.path();
-            if path == skip {
-                continue;
-            }
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "tex") {
-                let text = std::fs::read_to_string(&path).map_err(|e| PaperError::io(&path, e))?;
-                for command in [r"\cite{", r"\citet{", r"\citep{"] {
-                    for (i, _) in text.match_indices(command) {
-                        let rest = &text[i + command.len()..];
-                        if let Some(end) = rest.find('}') {
-                            keys.extend(rest[..end].split(',').map(|k| k.trim().to_owned()));
-                        }
-                    }
+    for path in sources
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "tex"))
+    {
+        let text = std::fs::read_to_string(path).map_err(|e| PaperError::io(path, e))?;
+        for command in [r"\cite{", r"\citet{", r"\citep{"] {
+            for (i, _) in text.match_indices(command) {
+                let rest = &text[i + command.len()..];
+                if let Some(end) = rest.find('}') {
+                    keys.extend(rest[..end].split(',').map(|k| k.trim().to_owned()));
                 }
             }
         }

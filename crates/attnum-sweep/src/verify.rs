@@ -72,16 +72,12 @@ pub fn verify(workspace: &Workspace, sweep: &SweepFile) -> Result<Vec<Check>> {
             pass,
             note,
         };
+    // A check that failed outright (nothing to compare), with the reason.
+    let failure =
+        |table: &str, note: String| check(table, "-", f64::INFINITY, "-".into(), false, note);
     let mut checks = Vec::new();
     let Some(manifest) = Manifest::read(&dir.join("manifest.json"))? else {
-        checks.push(check(
-            "manifest.json",
-            "-",
-            f64::INFINITY,
-            "-".into(),
-            false,
-            "no committed results".into(),
-        ));
+        checks.push(failure("manifest.json", "no committed results".into()));
         return Ok(checks);
     };
     for (file, hash) in &manifest.outputs {
@@ -111,24 +107,13 @@ pub fn verify(workspace: &Workspace, sweep: &SweepFile) -> Result<Vec<Check>> {
         let committed = match Table::read_parquet(&path) {
             Ok(t) => t,
             Err(e) => {
-                checks.push(check(
-                    &stem,
-                    "-",
-                    f64::INFINITY,
-                    "-".into(),
-                    false,
-                    e.to_string(),
-                ));
+                checks.push(failure(&stem, e.to_string()));
                 continue;
             }
         };
         if committed.names() != fresh.names() || committed.height() != fresh.height() {
-            checks.push(check(
+            checks.push(failure(
                 &stem,
-                "-",
-                f64::INFINITY,
-                "-".into(),
-                false,
                 format!(
                     "shape differs: committed {} rows {:?}, fresh {} rows {:?}",
                     committed.height(),

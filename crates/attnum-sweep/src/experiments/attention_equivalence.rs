@@ -10,6 +10,7 @@
 //! [`attnum_attention::extract::effective_weights`].
 
 use attnum_attention::AttentionMethod;
+use attnum_attention::classify::relative_distance;
 use attnum_attention::extract::effective_weights;
 use attnum_attention::hard::HardMultiHeadAttention;
 use attnum_attention::heads::SoftmaxHeads;
@@ -45,15 +46,6 @@ pub struct SavitzkyGolayFilters {
     pub degree: usize,
     /// Half-widths `m` of the windows `−m..=m` (each with `2m + 1 > degree + 1`).
     pub half_widths: Vec<usize>,
-}
-
-/// Relative max-norm distance of `w` from `reference`.
-fn residual(w: &[f64], reference: &[f64]) -> f64 {
-    let scale = reference.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    w.iter()
-        .zip(reference)
-        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
-        / scale
 }
 
 /// The weights a module applies; a construction that fails in floating point (a singular
@@ -159,15 +151,15 @@ impl AttentionEquivalence {
                 let reference = fd.weights();
                 for c in [Construction::NormalEquations, Construction::Orthonormal] {
                     let w = weights_of(LinearAttention::build(c, d, degree, fd.offsets(), 1.0));
-                    let r = w.map(|w| residual(&w, reference));
+                    let r = w.map(|w| relative_distance(&w, reference));
                     push("central", d, Some(p as f64), degree, n, c.name(), r);
                 }
                 let hard =
                     HardMultiHeadAttention::compile(&fd, fd.offsets(), 1.0, self.hard_sharpness);
-                let r = weights_of(hard).map(|w| residual(&w, reference));
+                let r = weights_of(hard).map(|w| relative_distance(&w, reference));
                 push("central", d, Some(p as f64), degree, n, "hard_heads", r);
-                let r =
-                    weights_of(SoftmaxHeads::compile(reference)).map(|w| residual(&w, reference));
+                let r = weights_of(SoftmaxHeads::compile(reference))
+                    .map(|w| relative_distance(&w, reference));
                 push("central", d, Some(p as f64), degree, n, "softmax_heads", r);
             }
         }
@@ -183,7 +175,7 @@ impl AttentionEquivalence {
                     &window,
                     1.0,
                 ));
-                let r = w.map(|w| residual(&w, reference.weights()));
+                let r = w.map(|w| relative_distance(&w, reference.weights()));
                 push(
                     "savitzky_golay",
                     sg.derivative,

@@ -16,6 +16,7 @@ use attnum_attention::learn::{
     Dataset, Family, TrainSettings, derivative_task, generator, mse, normal, train,
 };
 use attnum_attention::token::TokenAttentionHead;
+use attnum_classical::analysis;
 use attnum_classical::fd::Stencil;
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
@@ -200,7 +201,7 @@ impl LearnedDerivative {
         let mean: Vec<f64> = (0..n)
             .map(|i| jacobians.iter().map(|j| j[i]).sum::<f64>() / count)
             .collect();
-        let spread = (0..n)
+        let spreads: Vec<f64> = (0..n)
             .map(|i| {
                 let var = jacobians
                     .iter()
@@ -209,18 +210,13 @@ impl LearnedDerivative {
                     / count;
                 var.sqrt()
             })
-            .fold(0.0f64, f64::max);
-        let class = classify_stencil(&self.offsets, &mean).expect("validated nodes");
-        let moments: Vec<f64> = (0..3)
-            .map(|k| {
-                let factorial = [1.0, 1.0, 2.0][k];
-                mean.iter()
-                    .zip(&self.offsets)
-                    .map(|(w, o)| w * o.powi(k as i32))
-                    .sum::<f64>()
-                    / factorial
-            })
             .collect();
+        let spread = spreads.iter().copied().fold(0.0f64, f64::max);
+        let class = classify_stencil(&self.offsets, &mean).expect("validated nodes");
+        let moments = analysis::moments(
+            &Stencil::from_weights(1, &self.offsets, &mean).expect("validated nodes"),
+            3,
+        );
 
         let mut stencil = Table::new(&[
             "offset",
@@ -229,16 +225,10 @@ impl LearnedDerivative {
             "central_weight",
         ]);
         for i in 0..n {
-            let spread_i = (jacobians
-                .iter()
-                .map(|j| (j[i] - mean[i]).powi(2))
-                .sum::<f64>()
-                / count)
-                .sqrt();
             stencil.push_row(vec![
                 self.offsets[i].into(),
                 mean[i].into(),
-                spread_i.into(),
+                spreads[i].into(),
                 fd.weights()[i].into(),
             ]);
         }

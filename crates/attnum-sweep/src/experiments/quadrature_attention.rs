@@ -11,7 +11,7 @@
 //! `y' = g(t)` on `[0, 1]`): the bushy-tree (quadrature) order `degree + 1` with the largest
 //! residual of those conditions relative to `Σ|b_i|`, and its order on a general ODE from all rooted trees.
 
-use attnum_attention::classify::{classify_rule, classify_tableau};
+use attnum_attention::classify::{classify_rule, classify_tableau, relative_distance};
 use attnum_attention::extract::effective_weights;
 use attnum_attention::heads::SoftmaxHeads;
 use attnum_classical::rk::Tableau;
@@ -99,12 +99,7 @@ impl QuadratureAttention {
                 let rule = family.rule(n).expect("sizes within the validated range");
                 let heads = SoftmaxHeads::compile(rule.weights()).expect("finite weights");
                 let w = effective_weights(&heads).expect("tensor shapes are consistent");
-                let scale = rule.weights().iter().fold(0.0f64, |m, x| m.max(x.abs()));
-                let residual = w
-                    .iter()
-                    .zip(rule.weights())
-                    .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
-                    / scale;
+                let residual = relative_distance(&w, rule.weights());
                 let class = classify_rule(rule.nodes(), &w).expect("one weight per node");
                 let value: f64 = w.iter().zip(rule.nodes()).map(|(w, x)| w * x.exp()).sum();
                 let tableau = Tableau::new(

@@ -9,7 +9,7 @@
 //! with the observed order fitted as in `rk_convergence` for it and for the classical integrator
 //! on the same steps, and the largest absolute difference between their errors.
 
-use attnum_attention::classify::classify_tableau;
+use attnum_attention::classify::{classify_tableau, relative_distance};
 use attnum_attention::rk::{RkAttention, kepler};
 use attnum_classical::rk;
 use candle_core::{Device, Tensor};
@@ -133,11 +133,7 @@ impl RkAttentionSpec {
             let h1 = 0.1;
             let one = run(1, h1);
             let classical_one = m.tableau.step(&mut kepler_slice, 0.0, &y0, h1);
-            let step_residual = one
-                .iter()
-                .zip(&classical_one)
-                .fold(0.0f64, |acc, (a, b)| acc.max((a - b).abs()))
-                / classical_one.iter().fold(0.0f64, |acc, b| acc.max(b.abs()));
+            let step_residual = relative_distance(&one, &classical_one);
             let distance = |y: &[f64]| {
                 y.iter()
                     .zip(&y0)
