@@ -5,6 +5,10 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 # One build (dev profile, optimised dependencies) serves the tests and the pipeline.
 attnum := "cargo run --quiet --bin attnum --"
 
+# Sweeps compute points in parallel (`--jobs`, one per core); candle's own pool for elementwise
+# operations would compete with them for the same cores (it changes no result).
+export CANDLE_NUM_THREADS := env_var_or_default("CANDLE_NUM_THREADS", "1")
+
 # TeX Live packages the paper needs (Debian/Ubuntu names).
 tex_packages := "latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures texlive-science texlive-fonts-recommended lmodern"
 

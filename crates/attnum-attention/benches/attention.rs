@@ -8,13 +8,22 @@
 use std::hint::black_box;
 
 use attnum_attention::hard::HardMultiHeadAttention;
+use attnum_attention::learn::{
+    DerivativeTask, Family, TrainSettings, derivative_task, generator, normal, train,
+};
 use attnum_attention::linear::LinearAttention;
 use attnum_attention::rk::{RkAttention, kepler};
+use attnum_attention::token::TokenAttentionHead;
+use attnum_attention::transformer::{TokenTransformer, TransformerShape};
 use attnum_attention::{AttentionMethod, extract::effective_weights};
 use attnum_classical::fd::{Stencil, StencilKind};
 use attnum_classical::rk::named_method;
 use candle_core::{DType, Device, Tensor};
 use criterion::{Criterion, criterion_group, criterion_main};
+
+/// The allocator of the `attnum` binary, so that the timings are those of the sweeps.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn linear_and_hard(c: &mut Criterion) {
     let fd = Stencil::by_accuracy(StencilKind::Central, 1, 8).unwrap();
@@ -47,5 +56,53 @@ fn runge_kutta_step(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, linear_and_hard, runge_kutta_step);
+/// One full-batch training step (forward, backward, AdamW update) of the learned models at the
+/// sizes of the `learned_derivative` and `learned_architectures` sweeps.
+fn training_step(c: &mut Criterion) {
+    let offsets = [-2.0, -1.0, 0.0, 1.0, 2.0];
+    let task = DerivativeTask {
+        offsets: offsets.to_vec(),
+        step: 0.1,
+        order: 1,
+        noise: 0.0,
+    };
+    let family = Family::Trigonometric { max_frequency: 3 };
+    let data = derivative_task(family, &task, 512, &mut generator(1, 1)).unwrap();
+    let settings = TrainSettings {
+        epochs: 1,
+        learning_rate: 1e-3,
+        weight_decay: 0.0,
+        patience: 1,
+    };
+    let mut init = generator(1, 0);
+    let head = TokenAttentionHead::new(
+        &offsets,
+        0.0,
+        &normal(&mut init, 12, 0.5),
+        &normal(&mut init, 12, 0.5),
+        &normal(&mut init, 3, 0.5),
+    )
+    .unwrap();
+    let mut dropout = generator(1, 5);
+    c.bench_function("one training step, token head, batch of 512", |b| {
+        b.iter(|| train(&head, &data, &data, &settings, &mut dropout).unwrap())
+    });
+    for (heads, blocks) in [(2, 1), (8, 1), (2, 4)] {
+        let shape = TransformerShape {
+            width: 16,
+            heads,
+            blocks,
+            dropout: 0.05,
+        };
+        let model = TokenTransformer::new(&offsets, shape, &mut init).unwrap();
+        c.bench_function(
+            &format!(
+                "one training step, transformer {heads} heads × {blocks} blocks, batch of 512"
+            ),
+            |b| b.iter(|| train(&model, &data, &data, &settings, &mut dropout).unwrap()),
+        );
+    }
+}
+
+criterion_group!(benches, linear_and_hard, runge_kutta_step, training_step);
 criterion_main!(benches);

@@ -30,18 +30,32 @@ pub fn effective_weights(module: &dyn AttentionMethod) -> Result<Vec<f64>> {
 /// # Errors
 /// [`AttentionError::Invalid`] when `values` has the wrong length, or a tensor error.
 pub fn jacobian_weights(module: &dyn AttentionMethod, values: &[f64]) -> Result<Vec<f64>> {
-    if values.len() != module.inputs() {
+    let rows = jacobian_rows(
+        module,
+        &Tensor::from_slice(values, (1, values.len()), &DEVICE)?,
+    )?;
+    Ok(rows.into_iter().next().unwrap_or_default())
+}
+
+/// [`jacobian_weights`] at every row of a batch `(batch, n)`, by one reverse pass: the rows of a
+/// module's batch are independent, so the gradient of the summed outputs holds each row's
+/// Jacobian.
+///
+/// # Errors
+/// [`AttentionError::Invalid`] when the rows have the wrong length, or a tensor error.
+pub fn jacobian_rows(module: &dyn AttentionMethod, values: &Tensor) -> Result<Vec<Vec<f64>>> {
+    let (_, n) = values.dims2()?;
+    if n != module.inputs() {
         return Err(AttentionError::Invalid(format!(
-            "the module reads {} values, got {}",
-            module.inputs(),
-            values.len()
+            "the module reads {} values, got {n}",
+            module.inputs()
         )));
     }
-    let v = Var::from_tensor(&Tensor::from_slice(values, (1, values.len()), &DEVICE)?)?;
+    let v = Var::from_tensor(values)?;
     let out = module.forward(v.as_tensor())?.sum_all()?;
     let grads = out.backward()?;
     let g = grads.get(v.as_tensor()).ok_or_else(|| {
         AttentionError::Invalid("the output does not depend on the values".into())
     })?;
-    Ok(g.flatten_all()?.to_vec1()?)
+    Ok(g.to_vec2()?)
 }

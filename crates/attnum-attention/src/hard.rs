@@ -86,11 +86,11 @@ impl AttentionMethod for HardMultiHeadAttention {
         true
     }
 
-    fn parameters(&self) -> Vec<(&'static str, &Var)> {
+    fn parameters(&self) -> Vec<(String, &Var)> {
         vec![
-            ("head_positions", &self.head_positions),
-            ("log_beta", &self.log_beta),
-            ("output", &self.output),
+            ("head_positions".into(), &self.head_positions),
+            ("log_beta".into(), &self.log_beta),
+            ("output".into(), &self.output),
         ]
     }
 }

@@ -138,10 +138,16 @@ impl AttentionMethod for SoftmaxHeads {
         true
     }
 
-    fn parameters(&self) -> Vec<(&'static str, &Var)> {
+    fn parameters(&self) -> Vec<(String, &Var)> {
         self.heads
             .iter()
-            .flat_map(|h| [("scores", &h.scores), ("scale", &h.scale)])
+            .enumerate()
+            .flat_map(|(i, h)| {
+                [
+                    (format!("head{i}.scores"), &h.scores),
+                    (format!("head{i}.scale"), &h.scale),
+                ]
+            })
             .collect()
     }
 }

@@ -157,7 +157,7 @@ impl AttentionMethod for KernelAtQuery<'_> {
         true
     }
 
-    fn parameters(&self) -> Vec<(&'static str, &Var)> {
-        vec![("log_sigma", &self.kernel.log_sigma)]
+    fn parameters(&self) -> Vec<(String, &Var)> {
+        vec![("log_sigma".into(), &self.kernel.log_sigma)]
     }
 }

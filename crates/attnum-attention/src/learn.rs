@@ -2,13 +2,15 @@
 //! what the trained module has learned.
 //!
 //! * [`Family`]: random functions with exact derivatives — trigonometric polynomials
-//!   `Σ_k (a_k cos kx + b_k sin kx)/k` and cubic polynomials with standard normal coefficients.
-//! * [`derivative_task`]: samples `f(x₀ + o_i h)` at fixed offsets around random points `x₀` with
-//!   the target `h f'(x₀)` (the derivative in units of the step, so that the learned weights are
-//!   stencil weights in units of `h`).
+//!   `Σ_k (a_k cos kx + b_k sin kx)/k`, polynomials and sums of Gaussian bumps, all with
+//!   standard normal coefficients.
+//! * [`derivative_task`]: samples `f(x₀ + o_i h)` (optionally noisy) at fixed offsets around
+//!   random points `x₀` with the target `h^m f^{(m)}(x₀)`.
 //! * [`train`]: AdamW with a cosine learning-rate schedule and early stopping on a validation set
-//!   (the best parameters are restored), every random number from a ChaCha generator seeded by
-//!   the caller, so a run is bit-identical on one machine. The loss curve is returned.
+//!   (the best parameters are restored), every random number — initialisation, data, dropout —
+//!   from a ChaCha generator seeded by the caller, so a run is bit-identical on one machine. The
+//!   loss curve is returned.
+//! * [`weights_safetensors`]: a trained module's parameters as a safetensors file.
 
 use candle_core::{Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -26,8 +28,17 @@ pub enum Family {
         /// Highest frequency `K`.
         max_frequency: usize,
     },
-    /// `c₀ + c₁x + c₂x² + c₃x³`, `c` standard normal.
-    Cubic,
+    /// `Σ_{k=0}^{D} c_k x^k`, `c` standard normal.
+    Polynomial {
+        /// Degree `D`.
+        degree: usize,
+    },
+    /// `Σ_{j=1}^{J} a_j exp(−(x − c_j)²/(2 s_j²))`, `a` standard normal, centres `c` uniform in
+    /// `[−π, π]`, widths `s` uniform in `[0.5, 1.5]`.
+    Bumps {
+        /// Number of bumps `J`.
+        count: usize,
+    },
 }
 
 /// One function drawn from a [`Family`].
@@ -40,52 +51,80 @@ pub struct Function {
 impl Family {
     /// Draw a function.
     pub fn draw(self, rng: &mut ChaCha8Rng) -> Function {
-        let count = match self {
-            Self::Trigonometric { max_frequency } => 2 * max_frequency,
-            Self::Cubic => 4,
+        let coefficients = match self {
+            Self::Trigonometric { max_frequency } => normal(rng, 2 * max_frequency, 1.0),
+            Self::Polynomial { degree } => normal(rng, degree + 1, 1.0),
+            Self::Bumps { count } => (0..count)
+                .flat_map(|_| {
+                    let a: f64 = StandardNormal.sample(rng);
+                    let c = rng.random_range(-std::f64::consts::PI..std::f64::consts::PI);
+                    let s = rng.random_range(0.5..1.5);
+                    [a, c, s]
+                })
+                .collect(),
         };
         Function {
             family: self,
-            coefficients: (0..count).map(|_| StandardNormal.sample(rng)).collect(),
+            coefficients,
+        }
+    }
+
+    /// A short name for tables (`trigonometric`, `polynomial`, `bumps`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Trigonometric { .. } => "trigonometric",
+            Self::Polynomial { .. } => "polynomial",
+            Self::Bumps { .. } => "bumps",
         }
     }
 }
 
 impl Function {
-    /// `Σ_k term(k, a_k, b_k)` over the trigonometric coefficients, `k = 1, 2, …`.
-    fn trigonometric_sum(&self, term: impl Fn(f64, f64, f64) -> f64) -> f64 {
-        self.coefficients
-            .chunks(2)
-            .enumerate()
-            .map(|(k, ab)| term((k + 1) as f64, ab[0], ab[1]))
-            .sum()
+    /// The derivative of order `order` (0 is the value) at `x`.
+    ///
+    /// # Panics
+    /// For a sum of bumps and `order > 2`.
+    pub fn derivative(&self, order: usize, x: f64) -> f64 {
+        let c = &self.coefficients;
+        match self.family {
+            Family::Trigonometric { .. } => c
+                .chunks(2)
+                .enumerate()
+                .map(|(k, ab)| {
+                    // d^m/dx^m of (a cos kx + b sin kx)/k: the phase advances by m π/2.
+                    let k = (k + 1) as f64;
+                    let phase = k * x + order as f64 * std::f64::consts::FRAC_PI_2;
+                    k.powi(order as i32 - 1) * (ab[0] * phase.cos() + ab[1] * phase.sin())
+                })
+                .sum(),
+            Family::Polynomial { .. } => c
+                .iter()
+                .enumerate()
+                .skip(order)
+                .map(|(k, ck)| {
+                    let falling: f64 = (k + 1 - order..=k).map(|j| j as f64).product();
+                    ck * falling * x.powi((k - order) as i32)
+                })
+                .sum(),
+            Family::Bumps { .. } => c
+                .chunks(3)
+                .map(|acs| {
+                    // The m-th derivative of exp(−u²/2), u = (x − c)/s, is
+                    // (−1)^m He_m(u) exp(−u²/2) s^{−m} (probabilists' Hermite polynomials).
+                    let (a, centre, s) = (acs[0], acs[1], acs[2]);
+                    let u = (x - centre) / s;
+                    assert!(order <= 2, "bump derivatives are implemented to order 2");
+                    let hermite = [1.0, u, u * u - 1.0][order];
+                    let sign = if order.is_multiple_of(2) { 1.0 } else { -1.0 };
+                    a * sign * hermite * (-0.5 * u * u).exp() / s.powi(order as i32)
+                })
+                .sum(),
+        }
     }
 
     /// `f(x)`.
     pub fn value(&self, x: f64) -> f64 {
-        match self.family {
-            Family::Trigonometric { .. } => {
-                self.trigonometric_sum(|k, a, b| (a * (k * x).cos() + b * (k * x).sin()) / k)
-            }
-            Family::Cubic => self
-                .coefficients
-                .iter()
-                .rev()
-                .fold(0.0, |acc, c| acc * x + c),
-        }
-    }
-
-    /// `f'(x)`.
-    pub fn derivative(&self, x: f64) -> f64 {
-        match self.family {
-            Family::Trigonometric { .. } => {
-                self.trigonometric_sum(|k, a, b| -a * (k * x).sin() + b * (k * x).cos())
-            }
-            Family::Cubic => {
-                let c = &self.coefficients;
-                c[1] + 2.0 * c[2] * x + 3.0 * c[3] * x * x
-            }
-        }
+        self.derivative(0, x)
     }
 }
 
@@ -98,28 +137,47 @@ pub struct Dataset {
     pub targets: Tensor,
 }
 
+/// What a derivative task samples and asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DerivativeTask {
+    /// Sample offsets in units of `h`.
+    pub offsets: Vec<f64>,
+    /// The step `h`.
+    pub step: f64,
+    /// The derivative asked for (1 or 2).
+    pub order: usize,
+    /// Standard deviation of the additive Gaussian noise on every sample.
+    pub noise: f64,
+}
+
 /// `count` tasks: a function of `family` sampled at `x₀ + o_i h` for `x₀` uniform in
-/// `[−π, π]`, with the target `h f'(x₀)`.
+/// `[−π, π]` (plus noise), with the target `h^m f^{(m)}(x₀)` — the derivative in units of the
+/// step, so that learned weights are stencil weights in units of `h`.
 ///
 /// # Errors
 /// A tensor error.
 pub fn derivative_task(
     family: Family,
-    offsets: &[f64],
-    h: f64,
+    task: &DerivativeTask,
     count: usize,
     rng: &mut ChaCha8Rng,
 ) -> Result<Dataset> {
-    let mut inputs = Vec::with_capacity(count * offsets.len());
+    let n = task.offsets.len();
+    let mut inputs = Vec::with_capacity(count * n);
     let mut targets = Vec::with_capacity(count);
     for _ in 0..count {
         let f = family.draw(rng);
         let x0: f64 = rng.random_range(-std::f64::consts::PI..std::f64::consts::PI);
-        inputs.extend(offsets.iter().map(|o| f.value(x0 + o * h)));
-        targets.push(h * f.derivative(x0));
+        inputs.extend(task.offsets.iter().map(|o| f.value(x0 + o * task.step)));
+        targets.push(task.step.powi(task.order as i32) * f.derivative(task.order, x0));
+    }
+    if task.noise > 0.0 {
+        for (v, e) in inputs.iter_mut().zip(normal(rng, count * n, task.noise)) {
+            *v += e;
+        }
     }
     Ok(Dataset {
-        inputs: Tensor::from_vec(inputs, (count, offsets.len()), &DEVICE)?,
+        inputs: Tensor::from_vec(inputs, (count, n), &DEVICE)?,
         targets: Tensor::from_vec(targets, count, &DEVICE)?,
     })
 }
@@ -160,7 +218,8 @@ pub fn mse(module: &dyn AttentionMethod, data: &Dataset) -> Result<f64> {
 }
 
 /// Train `module` on `train` with early stopping on `validation`; the parameters with the best
-/// validation loss are restored. Returns the loss curve.
+/// validation loss are restored. `dropout` draws the masks of a module that uses dropout in
+/// training. Returns the loss curve.
 ///
 /// # Errors
 /// A tensor error, or [`AttentionError::Invalid`] when the loss becomes non-finite.
@@ -169,6 +228,7 @@ pub fn train(
     train: &Dataset,
     validation: &Dataset,
     settings: &TrainSettings,
+    dropout: &mut ChaCha8Rng,
 ) -> Result<Vec<Epoch>> {
     let vars: Vec<Var> = module
         .parameters()
@@ -194,7 +254,7 @@ pub fn train(
         let lr = settings.learning_rate
             * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
         optimizer.set_learning_rate(lr);
-        let diff = (module.forward(&train.inputs)? - &train.targets)?;
+        let diff = (module.forward_training(&train.inputs, dropout)? - &train.targets)?;
         let loss = diff.sqr()?.mean_all()?;
         let train_loss = loss.to_scalar::<f64>()?;
         optimizer.backward_step(&loss)?;
@@ -242,4 +302,63 @@ pub fn normal(rng: &mut ChaCha8Rng, count: usize, scale: f64) -> Vec<f64> {
             scale * z
         })
         .collect()
+}
+
+/// The module's parameters, by name, serialised as a safetensors file (deterministic: the
+/// tensors are sorted by name).
+///
+/// # Errors
+/// A tensor or serialisation error.
+pub fn weights_safetensors(module: &dyn AttentionMethod) -> Result<Vec<u8>> {
+    let tensors: Vec<(String, Tensor)> = module
+        .parameters()
+        .into_iter()
+        .map(|(name, var)| (name, var.as_tensor().clone()))
+        .collect();
+    safetensors::tensor::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), None)
+        .map_err(|e| AttentionError::Invalid(format!("cannot serialise the weights: {e}")))
+}
+
+/// A module whose output is multiplied by a fixed scale: trained on targets of standard
+/// deviation `s`, the inner module then fits targets of unit size (the scale is not trained).
+#[derive(Debug, Clone)]
+pub struct ScaledOutput<M> {
+    /// The module.
+    pub inner: M,
+    /// The fixed scale `s`.
+    pub scale: f64,
+}
+
+impl<M: AttentionMethod> AttentionMethod for ScaledOutput<M> {
+    fn inputs(&self) -> usize {
+        self.inner.inputs()
+    }
+
+    fn forward(&self, values: &Tensor) -> candle_core::Result<Tensor> {
+        self.inner.forward(values)? * self.scale
+    }
+
+    fn forward_training(
+        &self,
+        values: &Tensor,
+        rng: &mut ChaCha8Rng,
+    ) -> candle_core::Result<Tensor> {
+        self.inner.forward_training(values, rng)? * self.scale
+    }
+
+    fn is_linear_in_values(&self) -> bool {
+        self.inner.is_linear_in_values()
+    }
+
+    fn parameters(&self) -> Vec<(String, &Var)> {
+        self.inner.parameters()
+    }
+}
+
+/// The root mean square of a dataset's targets.
+///
+/// # Errors
+/// A tensor error.
+pub fn target_scale(data: &Dataset) -> Result<f64> {
+    Ok(data.targets.sqr()?.mean_all()?.to_scalar::<f64>()?.sqrt())
 }

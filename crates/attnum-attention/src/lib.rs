@@ -13,7 +13,10 @@
 //! * [`heads`]: weights of any sign as one or two scaled softmax heads (quadrature rules);
 //! * [`rk`]: an explicit Runge–Kutta step as causal attention over the stage derivatives;
 //! * [`token`]: a head over `(position, value)` tokens, whose scores depend on the values;
+//! * [`transformer`]: multi-head, multi-block transformers over the same tokens;
 //! * [`learn`]: function families, the derivative task, and reproducible training;
+//! * [`learned_rule`]: a quadrature head whose keys are trainable node positions;
+//! * [`learned_tableau`]: an explicit Runge–Kutta step with trained stage attention;
 //! * [`extract`]: the effective linear weights of a module (exact, or by the Jacobian);
 //! * [`classify`]: what a set of weights is (order, error constant, degree of exactness, tree
 //!   residuals, nearest classical method).
@@ -37,9 +40,12 @@ pub mod hard;
 pub mod heads;
 pub mod kernel;
 pub mod learn;
+pub mod learned_rule;
+pub mod learned_tableau;
 pub mod linear;
 pub mod rk;
 pub mod token;
+pub mod transformer;
 
 use attnum_classical::fd::StencilError;
 use attnum_classical::rk::TableauError;
@@ -75,11 +81,21 @@ pub trait AttentionMethod {
     fn inputs(&self) -> usize;
     /// Outputs for a batch of sample vectors: `(batch, n)` → `(batch,)`.
     fn forward(&self, values: &Tensor) -> candle_core::Result<Tensor>;
+    /// The forward pass in training, with any dropout masks drawn from `rng` (the evaluation
+    /// pass [`AttentionMethod::forward`] for a module without dropout).
+    fn forward_training(
+        &self,
+        values: &Tensor,
+        rng: &mut rand_chacha::ChaCha8Rng,
+    ) -> candle_core::Result<Tensor> {
+        let _ = rng;
+        self.forward(values)
+    }
     /// Whether the attention weights are independent of the values, so that the module is a
     /// linear functional of them.
     fn is_linear_in_values(&self) -> bool;
     /// The trainable parameters, by name.
-    fn parameters(&self) -> Vec<(&'static str, &Var)>;
+    fn parameters(&self) -> Vec<(String, &Var)>;
 }
 
 /// The device of every tensor here.

@@ -204,7 +204,7 @@ impl AttentionMethod for LinearAttention {
         true
     }
 
-    fn parameters(&self) -> Vec<(&'static str, &Var)> {
-        vec![("query", &self.query)]
+    fn parameters(&self) -> Vec<(String, &Var)> {
+        vec![("query".into(), &self.query)]
     }
 }

@@ -93,11 +93,11 @@ impl AttentionMethod for TokenAttentionHead {
         false
     }
 
-    fn parameters(&self) -> Vec<(&'static str, &Var)> {
+    fn parameters(&self) -> Vec<(String, &Var)> {
         vec![
-            ("w_query", &self.w_query),
-            ("w_key", &self.w_key),
-            ("w_value", &self.w_value),
+            ("w_query".into(), &self.w_query),
+            ("w_key".into(), &self.w_key),
+            ("w_value".into(), &self.w_value),
         ]
     }
 }

@@ -1,6 +1,8 @@
 //! The exact identities between attention modules and classical methods, the gradient flow
 //! through every module, extraction and classification.
 
+mod common;
+
 use attnum_attention::classify::{classify_rule, classify_stencil, classify_tableau};
 use attnum_attention::extract::{effective_weights, jacobian_weights};
 use attnum_attention::hard::HardMultiHeadAttention;
@@ -293,30 +295,7 @@ fn every_parameter_receives_a_gradient() {
         ("token", &token),
     ];
     for (name, module) in modules {
-        let loss = module
-            .forward(&values)
-            .unwrap()
-            .sqr()
-            .unwrap()
-            .sum_all()
-            .unwrap();
-        let grads = loss.backward().unwrap();
-        for (param, var) in module.parameters() {
-            let g = grads
-                .get(var.as_tensor())
-                .unwrap_or_else(|| panic!("{name}.{param}: no gradient"));
-            let norm = g
-                .sqr()
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .to_scalar::<f64>()
-                .unwrap();
-            assert!(
-                norm > 0.0 && norm.is_finite(),
-                "{name}.{param}: gradient {norm}"
-            );
-        }
+        common::assert_every_parameter_has_a_gradient(name, module, &values);
     }
 }
 

@@ -291,3 +291,46 @@ pub fn draw_labelled_curves<'a, DB: DrawingBackend + 'a, X: Ranged<ValueType = f
         .label_font(font(FONT_SIZE * 0.75))
         .draw()
 }
+
+/// Draw curves in given palette colours without a legend (the legend of another panel names
+/// them).
+pub fn draw_indexed_curves<'a, DB: DrawingBackend + 'a, X: Ranged<ValueType = f64>>(
+    chart: &mut Chart<'a, DB, X>,
+    curves: &[(usize, Vec<(f64, f64)>)],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    for (index, points) in curves {
+        let colour = PALETTE[index % PALETTE.len()];
+        chart.draw_series(LineSeries::new(
+            points.iter().copied(),
+            colour.stroke_width(2),
+        ))?;
+    }
+    Ok(())
+}
+
+/// A panel of loss curves against the epoch: a semi-log chart over `y_decades` with a legend,
+/// ticks every `tick_step` epochs and the y title `y_title`.
+pub fn draw_loss_panel<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    curves: &[(String, Vec<(f64, f64)>)],
+    (tick_step, y_decades, y_title): (f64, (i32, i32, usize), &str),
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let epochs = curves
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|&(x, _)| x))
+        .fold(1.0f64, f64::max);
+    let mut chart = semilog_chart(area, caption, 0.0..epochs, (y_decades.0, y_decades.1))?;
+    let shown: Vec<(&str, &[(f64, f64)])> = curves
+        .iter()
+        .map(|(l, p)| (l.as_str(), p.as_slice()))
+        .collect();
+    draw_labelled_curves(&mut chart, &shown, SeriesLabelPosition::UpperRight)?;
+    let ticks: Vec<f64> = (0..)
+        .map(|k| f64::from(k) * tick_step)
+        .take_while(|&t| t <= epochs)
+        .collect();
+    draw_semilog_axes(root, &chart, &ticks, 0, y_decades)?;
+    draw_axis_titles(root, &chart, Some("epoch"), Some(y_title))
+}

@@ -109,6 +109,9 @@ pub struct PointRecord {
     pub peak_rss_kib: u64,
     /// Its tables, by stem.
     pub stems: Vec<String>,
+    /// SHA-256 of its trained weights, for a point that trains a model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_sha256: Option<String>,
 }
 
 /// The cache key of a point: its experiment configuration, the code and the toolchain.
@@ -146,6 +149,11 @@ fn record_path(point_dir: &Path) -> PathBuf {
     point_dir.join("point.json")
 }
 
+/// The trained weights of a cached point.
+pub fn weights_path(point_dir: &Path) -> PathBuf {
+    point_dir.join("weights.safetensors")
+}
+
 /// Compute one point and write it to the cache.
 fn compute_point(
     cache: &Path,
@@ -155,14 +163,14 @@ fn compute_point(
 ) -> std::result::Result<(), String> {
     let started = SystemTime::now();
     let clock = Instant::now();
-    let tables = catch_unwind(AssertUnwindSafe(|| experiment.run())).map_err(|payload| {
+    let output = catch_unwind(AssertUnwindSafe(|| experiment.run())).map_err(|payload| {
         payload
             .downcast_ref::<String>()
             .cloned()
             .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
             .unwrap_or_else(|| "the experiment panicked".into())
     })?;
-    let tables = point_tables(tables, point);
+    let tables = point_tables(output.tables, point);
     let partial = cache.join(format!("{key}.partial-{}", std::process::id()));
     let write = || -> Result<()> {
         std::fs::create_dir_all(&partial).map_err(|e| SweepError::io(&partial, e))?;
@@ -171,6 +179,10 @@ fn compute_point(
             let (parquet, _) = table.encode(&path)?;
             std::fs::write(&path, parquet).map_err(|e| SweepError::io(&path, e))?;
         }
+        if let Some(weights) = &output.weights {
+            let path = weights_path(&partial);
+            std::fs::write(&path, weights).map_err(|e| SweepError::io(&path, e))?;
+        }
         let record = PointRecord {
             parameters: serde_json::to_value(point).expect("points serialise"),
             key: key.to_owned(),
@@ -178,6 +190,7 @@ fn compute_point(
             wall_seconds: clock.elapsed().as_secs_f64(),
             peak_rss_kib: peak_rss_kib(),
             stems: tables.iter().map(|(s, _)| s.clone()).collect(),
+            weights_sha256: output.weights.as_deref().map(sha256_hex),
         };
         let path = record_path(&partial);
         std::fs::write(
@@ -341,8 +354,8 @@ pub fn assemble_cached(sweep: &SweepFile, dir: &Path) -> Result<(StemTables, Vec
 pub fn compute_in_memory(sweep: &SweepFile) -> Result<StemTables> {
     let per_point = sweep
         .points
-        .iter()
-        .map(|(point, experiment)| point_tables(experiment.run(), point))
+        .par_iter()
+        .map(|(point, experiment)| point_tables(experiment.run().tables, point))
         .collect();
     assemble(per_point).map_err(|message| SweepError::Table {
         path: sweep.path.clone(),

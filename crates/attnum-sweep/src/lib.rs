@@ -20,6 +20,7 @@ pub mod points;
 pub mod spec;
 pub mod table;
 pub mod testfn;
+pub mod training;
 pub mod verify;
 pub mod yaml;
 
@@ -314,6 +315,9 @@ impl Workspace {
             }
             rows.insert(stem.clone(), table.height());
         }
+        for (file, sha) in write_weights(dir, &points)? {
+            outputs.insert(file, sha);
+        }
         let lock_file = self.root.join("Cargo.lock");
         let manifest = Manifest {
             sweep: sweep.spec.name.clone(),
@@ -346,4 +350,25 @@ impl Workspace {
     pub fn read_table(&self, sweep: &str, stem: &str) -> Result<Table> {
         Table::read_parquet(&self.results_dir(sweep).join(format!("{stem}.parquet")))
     }
+}
+
+/// Copy each trained point's weights from the cache to `weights/point-NN.safetensors` (`NN` the
+/// point's number in the manifest's `points`), after removing the weights of earlier runs.
+/// Returns the files, relative to `dir`, with their SHA-256.
+fn write_weights(dir: &Path, points: &[engine::PointRecord]) -> Result<Vec<(String, String)>> {
+    let weights_dir = dir.join("weights");
+    let _ = std::fs::remove_dir_all(&weights_dir);
+    let mut written = Vec::new();
+    for (i, record) in points.iter().enumerate() {
+        let Some(sha) = &record.weights_sha256 else {
+            continue;
+        };
+        std::fs::create_dir_all(&weights_dir).map_err(|e| SweepError::io(&weights_dir, e))?;
+        let source = engine::weights_path(&engine::cache_dir(dir).join(&record.key));
+        let bytes = std::fs::read(&source).map_err(|e| SweepError::io(&source, e))?;
+        let file = format!("weights/point-{:02}.safetensors", i + 1);
+        atomic::write_atomic(&dir.join(&file), &bytes)?;
+        written.push((file, sha.clone()));
+    }
+    Ok(written)
 }

@@ -266,6 +266,8 @@ mod tests {
             "quadrature_attention",
             "rk_attention",
             "learned_derivative",
+            "learned_quadrature",
+            "learned_rk",
             "seed_examples",
         ] {
             assert_eq!(code_fingerprint(kind).len(), 64, "{kind}");

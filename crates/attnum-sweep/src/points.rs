@@ -110,6 +110,55 @@ impl Variations {
     }
 }
 
+/// The experiment's parameters as a YAML value (below the kind), for reading and setting paths.
+fn parameters(experiment: &ExperimentSpec) -> Result<Value, FieldError> {
+    let kind = experiment.kind();
+    let value =
+        serde_yaml::with::singleton_map::serialize(experiment, serde_yaml::value::Serializer)
+            .map_err(|e| ("vary".to_owned(), e.to_string()))?;
+    value
+        .get(kind)
+        .cloned()
+        .ok_or_else(|| ("vary".to_owned(), "the experiment has no parameters".into()))
+}
+
+/// The parameter at a dotted `path` of `params`.
+fn parameter_mut<'a>(
+    params: &'a mut Value,
+    path: &str,
+    kind: &str,
+) -> Result<&'a mut Value, FieldError> {
+    let mut node = params;
+    for part in path.split('.') {
+        node = node.get_mut(part).ok_or_else(|| {
+            (
+                format!("vary.{path}"),
+                format!("no parameter `{path}` in experiment `{kind}`"),
+            )
+        })?;
+    }
+    Ok(node)
+}
+
+/// Give every point a value for every path that any point varies — the experiment's own value
+/// where the point leaves the path alone — so that all points' tables have the same leading
+/// columns.
+///
+/// # Errors
+/// A path that names no parameter (field `vary.PATH`).
+pub fn complete(points: &mut [Point], experiment: &ExperimentSpec) -> Result<(), FieldError> {
+    let paths: std::collections::BTreeSet<String> =
+        points.iter().flat_map(|p| p.keys().cloned()).collect();
+    let mut params = parameters(experiment)?;
+    for path in paths {
+        let value = parameter_mut(&mut params, &path, experiment.kind())?.clone();
+        for point in points.iter_mut() {
+            point.entry(path.clone()).or_insert_with(|| value.clone());
+        }
+    }
+    Ok(())
+}
+
 /// The experiment with the point's values set, validated.
 ///
 /// # Errors
@@ -120,26 +169,14 @@ pub fn apply(experiment: &ExperimentSpec, point: &Point) -> Result<ExperimentSpe
         return Ok(experiment.clone());
     }
     let kind = experiment.kind();
-    let mut value =
-        serde_yaml::with::singleton_map::serialize(experiment, serde_yaml::value::Serializer)
-            .map_err(|e| ("vary".to_owned(), e.to_string()))?;
-    let params = value
-        .get_mut(kind)
-        .ok_or_else(|| ("vary".to_owned(), "the experiment has no parameters".into()))?;
+    let mut params = parameters(experiment)?;
     for (path, v) in point {
-        let mut node = &mut *params;
-        for part in path.split('.') {
-            node = node.get_mut(part).ok_or_else(|| {
-                (
-                    format!("vary.{path}"),
-                    format!("no parameter `{path}` in experiment `{kind}`"),
-                )
-            })?;
-        }
-        *node = v.clone();
+        *parameter_mut(&mut params, path, kind)? = v.clone();
     }
-    let spec: ExperimentSpec =
-        serde_yaml::with::singleton_map::deserialize(value).map_err(|e| {
+    let mut value = serde_yaml::Mapping::new();
+    value.insert(Value::String(kind.to_owned()), params);
+    let spec: ExperimentSpec = serde_yaml::with::singleton_map::deserialize(Value::Mapping(value))
+        .map_err(|e| {
             (
                 format!("vary point {}", describe(point)),
                 format!("the point does not fit experiment `{kind}`: {e}"),

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SweepError};
 use crate::experiments::ExperimentSpec;
-use crate::points::{Point, Variations, apply};
+use crate::points::{Point, Variations, apply, complete};
 
 /// Which verification tier reruns a sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -161,10 +161,13 @@ impl SweepFile {
                 }
             }
         }
-        let points = spec
+        let mut points = spec
             .vary
             .points()
-            .map_err(|(field, message)| invalid(format!("vary.{field}"), message))?
+            .map_err(|(field, message)| invalid(format!("vary.{field}"), message))?;
+        complete(&mut points, &spec.experiment)
+            .map_err(|(field, message)| invalid(field, message))?;
+        let points = points
             .into_iter()
             .map(|point| {
                 let experiment = apply(&spec.experiment, &point)

@@ -338,6 +338,60 @@ const ATTENTION_CORPUS: &[(&str, &str, &str, &str)] = &[
         "steps: [0,",
         "experiment.rk_attention.steps[0]",
     ),
+    (
+        "learned_architectures",
+        "width: 16, heads: 2,",
+        "width: 15, heads: 2,",
+        "experiment.learned_derivative.model.transformer.width",
+    ),
+    (
+        "learned_architectures",
+        "dropout: 0.0 }",
+        "dropout: 0.9 }",
+        "experiment.learned_derivative.model.transformer.dropout",
+    ),
+    (
+        "learned_architectures",
+        "derivative: [1, 2]",
+        "derivative: [1, 3]",
+        "experiment.learned_derivative.derivative",
+    ),
+    (
+        "learned_derivative",
+        "evaluation_noise: [0.0,",
+        "evaluation_noise: [-1.0,",
+        "experiment.learned_derivative.evaluation_noise[0]",
+    ),
+    (
+        "learned_derivative",
+        "model: { token_head:",
+        "model: { token_heads:",
+        "unknown variant `token_heads`",
+    ),
+    (
+        "learned_quadrature",
+        "nodes: [2, 3,",
+        "nodes: [9, 3,",
+        "experiment.learned_quadrature.nodes",
+    ),
+    (
+        "learned_quadrature",
+        "restarts: 20",
+        "restarts: 0",
+        "experiment.learned_quadrature.restarts",
+    ),
+    (
+        "learned_rk",
+        "steps: [0.2, 0.6]",
+        "steps: [0.6, 0.2]",
+        "experiment.learned_rk.steps",
+    ),
+    (
+        "learned_rk",
+        "learning_rate: 0.03",
+        "learning_rate: 3.0",
+        "experiment.learned_rk.training.learning_rate",
+    ),
 ];
 
 #[test]

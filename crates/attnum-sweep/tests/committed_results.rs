@@ -1,10 +1,12 @@
-//! Every committed sweep: its results are deterministic and are exactly what is committed under
-//! `results/`, so that the paper is rendered from what the code produces.
+//! Every committed sweep of the quick tier: its results are deterministic and are exactly what is
+//! committed under `results/`, so that the paper is rendered from what the code produces. The
+//! full tier (the training sweeps, minutes each) is checked the same way by `just verify full`,
+//! which CI runs; the bit-identity of seeded training is tested in `attnum-attention`.
 
 use std::path::{Path, PathBuf};
 
-use attnum_sweep::Workspace;
 use attnum_sweep::engine::compute_in_memory;
+use attnum_sweep::{Tier, Workspace};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -17,6 +19,9 @@ fn every_sweep_is_deterministic_and_matches_its_committed_tables() {
     assert!(names.len() >= 4, "{names:?}");
     for name in names {
         let sweep = ws.load(&name).unwrap();
+        if sweep.spec.tier == Tier::Full {
+            continue;
+        }
         let first = compute_in_memory(&sweep).unwrap();
         assert_eq!(
             first,

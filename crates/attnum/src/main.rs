@@ -15,6 +15,12 @@ use std::io::IsTerminal;
 use attnum_sweep::{Freshness, RunOptions, Shard, SweepFile, Tier, Workspace};
 use clap::{Parser, Subcommand};
 
+/// mimalloc keeps freed blocks for reuse: the training loops allocate and free the same
+/// megabyte-sized tensors every step, which glibc's allocator maps and unmaps each time
+/// (`just bench`: one transformer training step 42 ms → see the paper's cost paragraph).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Attention as a numerical method: run the declared sweeps and build the paper.
 #[derive(Debug, Parser)]
 #[command(name = "attnum", version, about, long_about = None)]
@@ -80,8 +86,8 @@ enum SweepCommand {
         /// Recompute every point even when the results are up to date.
         #[arg(long)]
         force: bool,
-        /// Points computed at once (each on one thread).
-        #[arg(long, default_value_t = 1)]
+        /// Points computed at once (each on one thread); the machine's cores by default.
+        #[arg(long, default_value_t = available_cores())]
         jobs: usize,
         /// Compute only shard I of N (`I/N`, 1-based; `/N` reads SLURM_ARRAY_TASK_ID); assemble
         /// afterwards with `attnum sweep merge`.
@@ -121,6 +127,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The number of cores this process may use.
+fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -324,7 +335,14 @@ fn paper(workspace: &Workspace, no_pdf: bool) -> Result<()> {
         .map(|n| workspace.load(n))
         .collect::<Result<Vec<_>, _>>()?;
     for sweep in &sweeps {
-        run_sweep(workspace, sweep, &RunOptions::default())?;
+        run_sweep(
+            workspace,
+            sweep,
+            &RunOptions {
+                jobs: available_cores(),
+                ..RunOptions::default()
+            },
+        )?;
     }
     let summary = attnum_paper::render(workspace)?;
     eprintln!(

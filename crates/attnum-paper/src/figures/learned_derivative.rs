@@ -47,28 +47,16 @@ pub fn draw(results: &Results) -> Result<String> {
         let err = |e: &dyn std::fmt::Display| fail(e.to_string());
         root.fill(&WHITE).map_err(|e| err(&e))?;
         let panels = root.split_evenly((1, 2));
-        let epochs = curves
-            .iter()
-            .flat_map(|(_, p)| p.iter().map(|&(x, _)| x))
-            .fold(1.0f64, f64::max);
-        let mut chart =
-            plot::semilog_chart(&panels[0], "(a) validation loss", 0.0..epochs, (-6, 0))
-                .map_err(|e| err(&e))?;
-        let labels: Vec<String> = curves.iter().map(|(s, _)| label(s)).collect();
-        let shown: Vec<(&str, &[(f64, f64)])> = labels
-            .iter()
-            .zip(&curves)
-            .map(|(l, (_, p))| (l.as_str(), p.as_slice()))
-            .collect();
-        plot::draw_labelled_curves(&mut chart, &shown, SeriesLabelPosition::UpperRight)
-            .map_err(|e| err(&e))?;
-        let ticks: Vec<f64> = (0..=3)
-            .map(|k| k as f64 * 1000.0)
-            .filter(|&t| t <= epochs)
-            .collect();
-        plot::draw_semilog_axes(&root, &chart, &ticks, 0, (-6, 0, 1)).map_err(|e| err(&e))?;
-        plot::draw_axis_titles(&root, &chart, Some("epoch"), Some("MSE of h f'(x0)"))
-            .map_err(|e| err(&e))?;
+        let labelled: Vec<(String, Vec<(f64, f64)>)> =
+            curves.iter().map(|(s, p)| (label(s), p.clone())).collect();
+        plot::draw_loss_panel(
+            &root,
+            &panels[0],
+            "(a) validation loss",
+            &labelled,
+            (1000.0, (-6, 0, 1), "MSE of h f'(x0)"),
+        )
+        .map_err(|e| err(&e))?;
 
         let mut chart =
             plot::log_log_chart(&panels[1], "(b) error against the step", (-2, 0), (-8, 1))

@@ -8,7 +8,10 @@ mod attention_equivalence;
 mod fd_convergence;
 mod hard_attention;
 mod kernel_attention;
+mod learned_architectures;
 mod learned_derivative;
+mod learned_noise;
+mod learned_quadrature;
 mod noisy_derivative;
 mod quadrature_attention;
 mod rk_attention;
@@ -62,5 +65,17 @@ pub const FIGURES: &[Figure] = &[
     Figure {
         name: "learned_derivative",
         draw: learned_derivative::draw,
+    },
+    Figure {
+        name: "learned_architectures",
+        draw: learned_architectures::draw,
+    },
+    Figure {
+        name: "learned_noise",
+        draw: learned_noise::draw,
+    },
+    Figure {
+        name: "learned_quadrature",
+        draw: learned_quadrature::draw,
     },
 ];

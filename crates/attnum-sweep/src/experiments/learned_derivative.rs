@@ -1,75 +1,217 @@
-//! Experiment `learned_derivative`: a single attention head over `(position, value)` tokens,
-//! meta-trained to output `h f'(x₀)` from samples of random trigonometric polynomials, and what
-//! it learns.
+//! Experiment `learned_derivative`: an attention model over `(position, value)` tokens — one
+//! head, or a transformer of several heads and blocks — meta-trained to output
+//! `h^m f^{(m)}(x₀)` (`m` = 1 or 2) from samples of random trigonometric polynomials, and what it
+//! learns.
 //!
-//! Per point (one seed): the loss curve (`curve`), the test error on held-out functions of the
-//! training family and on cubic polynomials next to the central difference on the same nodes
-//! (`summary`), the learned method's effective stencil — the Jacobian of the trained head with
-//! respect to the samples, averaged over the test functions — with its Taylor moments, order and
-//! nearest classical stencil, and the spread of the Jacobian over the test functions (zero for
-//! a linear method) (`summary`, `stencil`), and the error against the step `h` of the trained
-//! head and of the central difference (`steps`): whether the learned method has an order.
+//! Per point: the loss curve (`curve`); the test error on held-out functions of the training
+//! family, on cubic polynomials and on Gaussian bumps next to the central difference on the same
+//! nodes (`summary`); the learned method's effective stencil — the Jacobian of the trained model
+//! with respect to the samples, averaged over the test functions — with its Taylor moments,
+//! order and nearest classical stencil, and the spread of the Jacobian over the test functions
+//! (zero for a linear method) (`summary`, `stencil`); the error against the step `h` of the
+//! trained model and of the central difference (`steps`): whether the learned method has an
+//! order; and, for each evaluation noise level, the error of the trained model, the central
+//! difference, the degree-2 Savitzky–Golay filter and (for `m = 1`) the derivative of kernel
+//! attention with `σ = 2h`, all on the same noisy samples (`noise`). The trained weights are the
+//! point's safetensors file.
 
 use attnum_attention::classify::classify_stencil;
-use attnum_attention::extract::jacobian_weights;
+use attnum_attention::extract::jacobian_rows;
+use attnum_attention::kernel::KernelAttention;
 use attnum_attention::learn::{
-    Dataset, Family, TrainSettings, derivative_task, generator, mse, normal, train,
+    Dataset, DerivativeTask, Family, ScaledOutput, derivative_task, generator, mse, normal,
+    target_scale, train, weights_safetensors,
 };
 use attnum_attention::token::TokenAttentionHead;
+use attnum_attention::transformer::{TokenTransformer, TransformerShape};
+use attnum_attention::{AttentionMethod, DEVICE};
 use attnum_classical::analysis;
 use attnum_classical::fd::Stencil;
+use attnum_classical::savitzky_golay::savitzky_golay;
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{FieldError, NamedTable, log_log_slope};
+use super::{FieldError, NamedTable, Output, log_log_slope};
 use crate::table::{Cell, Table};
+use crate::training::Training;
 
 /// Parameters of the `learned_derivative` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LearnedDerivative {
+    /// The model trained (`model: { token_head: {...} }` or `model: { transformer: {...} }`).
+    #[serde(with = "serde_yaml::with::singleton_map")]
+    pub model: Model,
+    /// The derivative asked for: 1 or 2.
+    pub derivative: usize,
     /// Sample offsets in units of `h` (distinct; the query sits at offset 0).
     pub offsets: Vec<f64>,
     /// The step `h` of training.
     pub step: f64,
+    /// Standard deviation of the noise on the training samples.
+    #[serde(default)]
+    pub noise: f64,
     /// Highest frequency of the trigonometric training family (1 to 10).
     pub max_frequency: usize,
-    /// Width `d` of the query and key projections (1 to 16).
-    pub width: usize,
-    /// Standard deviation of the initial weights.
-    pub init_scale: f64,
     /// Training, validation and test set sizes.
     pub sizes: [usize; 3],
     /// Optimiser settings.
     pub training: Training,
-    /// Steps at which the trained head is evaluated (the `steps` table).
+    /// Steps at which the trained model is evaluated (the `steps` table).
     pub evaluation_steps: Vec<f64>,
-    /// Seed of initialisation and data.
+    /// Noise levels at which the trained model and the classical methods are compared (the
+    /// `noise` table; none when empty).
+    #[serde(default)]
+    pub evaluation_noise: Vec<f64>,
+    /// Seed of initialisation, data and dropout.
     pub seed: u64,
 }
 
-/// Optimiser settings as written in the sweep file.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Training {
-    /// Full-batch steps at most (1 to 100000).
-    pub epochs: usize,
-    /// Initial learning rate.
-    pub learning_rate: f64,
-    /// AdamW weight decay.
-    pub weight_decay: f64,
-    /// Early-stopping patience in epochs.
-    pub patience: usize,
-    /// Keep every `record_every`-th epoch in the `curve` table.
-    pub record_every: usize,
+/// The model: a single token head, or a transformer.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Model {
+    /// One softmax head over the tokens `(1, o_i, f_i)` ([`TokenAttentionHead`]).
+    TokenHead {
+        /// Width `d` of the query and key projections (1 to 16).
+        width: usize,
+        /// Standard deviation of the initial weights.
+        init_scale: f64,
+    },
+    /// Blocks of multi-head attention and feed-forward layers ([`TokenTransformer`]).
+    Transformer {
+        /// Model width (1 to 64, a multiple of `heads`).
+        width: usize,
+        /// Heads per block (1 to 16).
+        heads: usize,
+        /// Blocks (1 to 8).
+        blocks: usize,
+        /// Dropout probability in training, in `[0, 0.5]`.
+        dropout: f64,
+    },
+}
+
+impl Model {
+    fn validate(&self) -> Result<(), FieldError> {
+        let range = |field: &str, v: usize, r: std::ops::RangeInclusive<usize>| {
+            if r.contains(&v) {
+                Ok(())
+            } else {
+                Err((
+                    format!("model.{field}"),
+                    format!("must be in {r:?}, got {v}"),
+                ))
+            }
+        };
+        match *self {
+            Self::TokenHead { width, init_scale } => {
+                range("token_head.width", width, 1..=16)?;
+                if !(init_scale.is_finite() && init_scale > 0.0 && init_scale <= 10.0) {
+                    return Err((
+                        "model.token_head.init_scale".into(),
+                        format!("must be in (0, 10], got {init_scale}"),
+                    ));
+                }
+            }
+            Self::Transformer {
+                width,
+                heads,
+                blocks,
+                dropout,
+            } => {
+                range("transformer.heads", heads, 1..=16)?;
+                range("transformer.width", width, 1..=64)?;
+                range("transformer.blocks", blocks, 1..=8)?;
+                if !width.is_multiple_of(heads) {
+                    return Err((
+                        "model.transformer.width".into(),
+                        format!("must be a multiple of the heads ({heads}), got {width}"),
+                    ));
+                }
+                if !(0.0..=0.5).contains(&dropout) {
+                    return Err((
+                        "model.transformer.dropout".into(),
+                        format!("must be in [0, 0.5], got {dropout}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The model with its initial weights drawn from `seed`'s initialisation stream and its
+    /// output multiplied by `scale`.
+    fn build(&self, offsets: &[f64], seed: u64, scale: f64) -> Box<dyn AttentionMethod> {
+        let mut init = generator(seed, 0);
+        match *self {
+            Self::TokenHead { width, init_scale } => Box::new(ScaledOutput {
+                scale,
+                inner: TokenAttentionHead::new(
+                    offsets,
+                    0.0,
+                    &normal(&mut init, 3 * width, init_scale),
+                    &normal(&mut init, 3 * width, init_scale),
+                    &normal(&mut init, 3, init_scale),
+                )
+                .expect("validated shapes"),
+            }),
+            Self::Transformer {
+                width,
+                heads,
+                blocks,
+                dropout,
+            } => Box::new(ScaledOutput {
+                scale,
+                inner: TokenTransformer::new(
+                    offsets,
+                    TransformerShape {
+                        width,
+                        heads,
+                        blocks,
+                        dropout,
+                    },
+                    &mut init,
+                )
+                .expect("validated shapes"),
+            }),
+        }
+    }
+}
+
+/// Root mean square of `(Σ_i w_i v_i − target) / h^m` over a dataset: the error in the
+/// derivative itself of the linear method `w` (stencil weights in units of `h`).
+fn linear_rms(weights: &[f64], data: &Dataset, scale: f64) -> f64 {
+    let w = Tensor::from_slice(weights, (weights.len(), 1), &DEVICE).expect("a vector");
+    let out = data
+        .inputs
+        .matmul(&w)
+        .and_then(|t| t.squeeze(1))
+        .expect("shapes");
+    let mse = (out - &data.targets)
+        .and_then(|t| t.sqr())
+        .and_then(|t| t.mean_all())
+        .and_then(|t| t.to_scalar::<f64>())
+        .expect("shapes");
+    mse.sqrt() / scale
 }
 
 impl LearnedDerivative {
     /// Check every parameter; errors carry the field path below `experiment.learned_derivative`.
     pub fn validate(&self) -> Result<(), FieldError> {
-        Stencil::on_offsets(1, &self.offsets).map_err(|e| ("offsets".into(), e.to_string()))?;
-        if !self.offsets.contains(&0.0) && self.offsets.len() < 2 {
-            return Err(("offsets".into(), "needs at least two offsets".into()));
+        self.model.validate()?;
+        if !(1..=2).contains(&self.derivative) {
+            return Err((
+                "derivative".into(),
+                format!("must be 1 or 2, got {}", self.derivative),
+            ));
+        }
+        Stencil::on_offsets(self.derivative, &self.offsets)
+            .map_err(|e| ("offsets".into(), e.to_string()))?;
+        if self.offsets.len() < 3 {
+            return Err((
+                "offsets".into(),
+                "needs at least three offsets (the degree-2 Savitzky–Golay reference)".into(),
+            ));
         }
         let positive = |field: &str, v: f64, max: f64| -> Result<(), FieldError> {
             if v.is_finite() && v > 0.0 && v <= max {
@@ -79,25 +221,23 @@ impl LearnedDerivative {
             }
         };
         positive("step", self.step, 1.0)?;
-        positive("init_scale", self.init_scale, 10.0)?;
-        positive("training.learning_rate", self.training.learning_rate, 1.0)?;
-        if !(self.training.weight_decay.is_finite() && self.training.weight_decay >= 0.0) {
-            return Err(("training.weight_decay".into(), "must be ≥ 0".into()));
-        }
-        for (field, v, range) in [
-            ("max_frequency", self.max_frequency, 1..=10),
-            ("width", self.width, 1..=16),
-            ("training.epochs", self.training.epochs, 1..=100_000),
-            ("training.patience", self.training.patience, 1..=100_000),
-            (
-                "training.record_every",
-                self.training.record_every,
-                1..=100_000,
-            ),
-        ] {
-            if !range.contains(&v) {
-                return Err((field.into(), format!("must be in {range:?}, got {v}")));
+        let noise = |field: &str, v: f64| -> Result<(), FieldError> {
+            if v.is_finite() && (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err((field.into(), format!("must be in [0, 1], got {v}")))
             }
+        };
+        noise("noise", self.noise)?;
+        for (i, &v) in self.evaluation_noise.iter().enumerate() {
+            noise(&format!("evaluation_noise[{i}]"), v)?;
+        }
+        self.training.validate()?;
+        if !(1..=10).contains(&self.max_frequency) {
+            return Err((
+                "max_frequency".into(),
+                format!("must be in 1..=10, got {}", self.max_frequency),
+            ));
         }
         for (i, &n) in self.sizes.iter().enumerate() {
             if !(8..=100_000).contains(&n) {
@@ -116,87 +256,65 @@ impl LearnedDerivative {
         Ok(())
     }
 
-    /// Run the experiment: tables `curve`, `summary`, `stencil` and `steps`.
+    /// Run the experiment: tables `curve`, `summary`, `stencil`, `steps` and `noise`, and the
+    /// trained weights.
     ///
     /// # Panics
     /// If called on a spec that [`LearnedDerivative::validate`] rejects, or if training diverges
     /// (reported as a failed point by the engine).
-    pub fn run(&self) -> Vec<NamedTable> {
+    pub fn run(&self) -> Output {
         let n = self.offsets.len();
-        let d = self.width;
-        let mut init = generator(self.seed, 0);
-        let head = TokenAttentionHead::new(
-            &self.offsets,
-            0.0,
-            &normal(&mut init, 3 * d, self.init_scale),
-            &normal(&mut init, 3 * d, self.init_scale),
-            &normal(&mut init, 3, self.init_scale),
-        )
-        .expect("validated shapes");
+        let m = self.derivative;
         let trig = Family::Trigonometric {
             max_frequency: self.max_frequency,
         };
-        let task = |family, h, count, stream| {
-            derivative_task(
-                family,
-                &self.offsets,
-                h,
-                count,
-                &mut generator(self.seed, stream),
-            )
-            .expect("tensor shapes are consistent")
+        let task = |family, h, noise, count, stream| {
+            let spec = DerivativeTask {
+                offsets: self.offsets.clone(),
+                step: h,
+                order: m,
+                noise,
+            };
+            derivative_task(family, &spec, count, &mut generator(self.seed, stream))
+                .expect("tensor shapes are consistent")
         };
         let [train_size, validation_size, test_size] = self.sizes;
-        let training = task(trig, self.step, train_size, 1);
-        let validation = task(trig, self.step, validation_size, 2);
-        let test = task(trig, self.step, test_size, 3);
-        let cubic = task(Family::Cubic, self.step, test_size, 4);
-        let settings = TrainSettings {
-            epochs: self.training.epochs,
-            learning_rate: self.training.learning_rate,
-            weight_decay: self.training.weight_decay,
-            patience: self.training.patience,
-        };
-        let curve_points = train(&head, &training, &validation, &settings)
-            .unwrap_or_else(|e| panic!("training failed: {e}"));
+        let h = self.step;
+        let training = task(trig, h, self.noise, train_size, 1);
+        let validation = task(trig, h, self.noise, validation_size, 2);
+        // The model answers in units of the training targets' size (h^m times a derivative).
+        let model = self.model.build(
+            &self.offsets,
+            self.seed,
+            target_scale(&training).expect("a dataset"),
+        );
+        let curve_points = train(
+            model.as_ref(),
+            &training,
+            &validation,
+            &self.training.settings(),
+            &mut generator(self.seed, 5),
+        )
+        .unwrap_or_else(|e| panic!("training failed: {e}"));
 
-        let mut curve = Table::new(&["epoch", "train_loss", "validation_loss", "learning_rate"]);
-        for e in curve_points
-            .iter()
-            .filter(|e| e.epoch % self.training.record_every == 0)
-        {
-            curve.push_row(vec![
-                e.epoch.into(),
-                e.train_loss.into(),
-                e.validation_loss.into(),
-                e.learning_rate.into(),
-            ]);
-        }
-
-        // The central difference on the same nodes, as a module-free reference.
-        let fd = Stencil::on_offsets(1, &self.offsets).expect("validated");
-        let fd_mse = |data: &Dataset| -> f64 {
-            let w = Tensor::from_slice(fd.weights(), (n, 1), &data.inputs.device().clone())
-                .expect("a vector");
-            let out = data
-                .inputs
-                .matmul(&w)
-                .and_then(|t| t.squeeze(1))
-                .expect("shapes");
-            (out - &data.targets)
-                .and_then(|t| t.sqr())
-                .and_then(|t| t.mean_all())
-                .and_then(|t| t.to_scalar::<f64>())
-                .expect("shapes")
-        };
+        // Errors in the derivative itself: the targets and outputs are h^m f^(m).
+        let scale = |h: f64| h.powi(m as i32);
+        let learned_rms =
+            |data: &Dataset, h: f64| mse(model.as_ref(), data).expect("shapes").sqrt() / scale(h);
+        let central = Stencil::on_offsets(m, &self.offsets).expect("validated");
+        let held_out: Vec<(Family, Dataset)> = [
+            trig,
+            Family::Polynomial { degree: 3 },
+            Family::Bumps { count: 3 },
+        ]
+        .into_iter()
+        .zip(3..)
+        .map(|(family, stream)| (family, task(family, h, 0.0, test_size, stream)))
+        .collect();
+        let test = &held_out[0].1;
 
         // The effective stencil: the Jacobian averaged over the test functions, and its spread.
-        let rows: Vec<Vec<f64>> = test.inputs.to_vec2().expect("a matrix");
-        let jacobians: Vec<Vec<f64>> = rows
-            .iter()
-            .take(256)
-            .map(|r| jacobian_weights(&head, r).expect("shapes"))
-            .collect();
+        let jacobians = jacobian_rows(model.as_ref(), &test.inputs).expect("shapes");
         let count = jacobians.len() as f64;
         let mean: Vec<f64> = (0..n)
             .map(|i| jacobians.iter().map(|j| j[i]).sum::<f64>() / count)
@@ -214,8 +332,8 @@ impl LearnedDerivative {
         let spread = spreads.iter().copied().fold(0.0f64, f64::max);
         let class = classify_stencil(&self.offsets, &mean).expect("validated nodes");
         let moments = analysis::moments(
-            &Stencil::from_weights(1, &self.offsets, &mean).expect("validated nodes"),
-            3,
+            &Stencil::from_weights(m, &self.offsets, &mean).expect("validated nodes"),
+            4,
         );
 
         let mut stencil = Table::new(&[
@@ -229,33 +347,66 @@ impl LearnedDerivative {
                 self.offsets[i].into(),
                 mean[i].into(),
                 spreads[i].into(),
-                fd.weights()[i].into(),
+                central.weights()[i].into(),
             ]);
         }
 
         let mut steps = Table::new(&["h", "learned_rms_error", "central_rms_error"]);
         let mut learned_curve = Vec::new();
-        for (k, &h) in self.evaluation_steps.iter().enumerate() {
-            let data = task(trig, h, test_size, 10 + k as u64);
-            // Errors of f'(x₀) itself: the targets and outputs are h f'.
-            let learned = mse(&head, &data).expect("shapes").sqrt() / h;
-            let central = fd_mse(&data).sqrt() / h;
-            learned_curve.push((h, learned));
-            steps.push_row(vec![h.into(), learned.into(), central.into()]);
+        for (k, &step) in self.evaluation_steps.iter().enumerate() {
+            let data = task(trig, step, 0.0, test_size, 10 + k as u64);
+            let learned = learned_rms(&data, step);
+            learned_curve.push((step, learned));
+            steps.push_row(vec![
+                step.into(),
+                learned.into(),
+                linear_rms(central.weights(), &data, scale(step)).into(),
+            ]);
         }
         let learned_slope = log_log_slope(&learned_curve);
 
+        let mut noise = Table::new(&["evaluation_noise", "method", "rms_error"]);
+        let smoothing = savitzky_golay(m, 2, &self.offsets).expect("validated: three nodes");
+        let kernel = (m == 1).then(|| {
+            KernelAttention::new(&self.offsets, 2.0)
+                .and_then(|k| {
+                    Ok(k.derivative_weights(&Tensor::new(&[0.0f64], &DEVICE)?)?
+                        .flatten_all()?
+                        .to_vec1::<f64>()?)
+                })
+                .expect("finite nodes")
+        });
+        for (k, &level) in self.evaluation_noise.iter().enumerate() {
+            let data = task(trig, h, level, test_size, 30 + k as u64);
+            let mut row = |method: &str, error: f64| {
+                noise.push_row(vec![level.into(), method.into(), error.into()]);
+            };
+            row("learned", learned_rms(&data, h));
+            row("central", linear_rms(central.weights(), &data, scale(h)));
+            row(
+                "savitzky_golay_2",
+                linear_rms(smoothing.weights(), &data, scale(h)),
+            );
+            if let Some(w) = &kernel {
+                row("kernel_sigma_2h", linear_rms(w, &data, scale(h)));
+            }
+        }
+
         let mut summary = Table::new(&[
+            "parameters",
             "train_epochs",
             "best_validation_mse",
             "test_rms_error",
             "cubic_rms_error",
+            "bumps_rms_error",
             "central_test_rms_error",
             "central_cubic_rms_error",
+            "central_bumps_rms_error",
             "moment_0",
             "moment_1",
             "moment_2",
-            "derivative",
+            "moment_3",
+            "classified_derivative",
             "order",
             "nearest",
             "nearest_distance",
@@ -266,16 +417,24 @@ impl LearnedDerivative {
             .iter()
             .map(|e| e.validation_loss)
             .fold(f64::INFINITY, f64::min);
-        summary.push_row(vec![
-            curve_points.len().into(),
-            best.into(),
-            (mse(&head, &test).expect("shapes").sqrt() / self.step).into(),
-            (mse(&head, &cubic).expect("shapes").sqrt() / self.step).into(),
-            (fd_mse(&test).sqrt() / self.step).into(),
-            (fd_mse(&cubic).sqrt() / self.step).into(),
-            moments[0].into(),
-            moments[1].into(),
-            moments[2].into(),
+        let parameters: usize = model
+            .parameters()
+            .iter()
+            .map(|(_, v)| v.as_tensor().elem_count())
+            .sum();
+        let mut row: Vec<Cell> = vec![parameters.into(), curve_points.len().into(), best.into()];
+        row.extend(
+            held_out
+                .iter()
+                .map(|(_, data)| Cell::from(learned_rms(data, h))),
+        );
+        row.extend(
+            held_out
+                .iter()
+                .map(|(_, data)| Cell::from(linear_rms(central.weights(), data, scale(h)))),
+        );
+        row.extend(moments[..4].iter().map(|&x| Cell::from(x)));
+        row.extend([
             class.deriv.map_or(Cell::Null, Cell::from),
             class.accuracy.map_or(Cell::Null, |a| Cell::from(a.order)),
             class
@@ -286,10 +445,11 @@ impl LearnedDerivative {
             spread.into(),
             learned_slope.into(),
         ]);
-        vec![
+        summary.push_row(row);
+        let mut tables = vec![
             NamedTable {
                 stem: "curve",
-                table: curve,
+                table: self.training.curve_table(&curve_points),
             },
             NamedTable {
                 stem: "summary",
@@ -303,6 +463,16 @@ impl LearnedDerivative {
                 stem: "steps",
                 table: steps,
             },
-        ]
+        ];
+        if !self.evaluation_noise.is_empty() {
+            tables.push(NamedTable {
+                stem: "noise",
+                table: noise,
+            });
+        }
+        Output {
+            tables,
+            weights: Some(weights_safetensors(model.as_ref()).expect("tensors serialise")),
+        }
     }
 }

@@ -10,6 +10,8 @@ pub mod fd_convergence;
 pub mod hard_attention;
 pub mod kernel_attention;
 pub mod learned_derivative;
+pub mod learned_quadrature;
+pub mod learned_rk;
 pub mod noisy_derivative;
 pub mod quadrature_attention;
 pub mod quadrature_rules;
@@ -47,6 +49,10 @@ pub enum ExperimentSpec {
     RkAttention(rk_attention::RkAttentionSpec),
     /// A single attention head meta-trained to differentiate, and the stencil it learns.
     LearnedDerivative(learned_derivative::LearnedDerivative),
+    /// A quadrature head with trainable node positions, from many random starts.
+    LearnedQuadrature(learned_quadrature::LearnedQuadratureSpec),
+    /// A Runge–Kutta step with trained stage attention, and the tree conditions it meets.
+    LearnedRk(learned_rk::LearnedRk),
     /// The conversation's Keras examples S3 and S4, rerun.
     SeedExamples(seed_examples::SeedExamples),
 }
@@ -58,6 +64,25 @@ pub struct NamedTable {
     pub stem: &'static str,
     /// The table.
     pub table: Table,
+}
+
+/// What one run of an experiment produces: its tables and, for a trained model, its weights as a
+/// safetensors file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// The tables.
+    pub tables: Vec<NamedTable>,
+    /// The trained weights (safetensors bytes).
+    pub weights: Option<Vec<u8>>,
+}
+
+impl From<Vec<NamedTable>> for Output {
+    fn from(tables: Vec<NamedTable>) -> Self {
+        Self {
+            tables,
+            weights: None,
+        }
+    }
 }
 
 /// A refused parameter: the field path below `experiment.KIND` and the reason.
@@ -78,6 +103,8 @@ impl ExperimentSpec {
             Self::QuadratureAttention(_) => "quadrature_attention",
             Self::RkAttention(_) => "rk_attention",
             Self::LearnedDerivative(_) => "learned_derivative",
+            Self::LearnedQuadrature(_) => "learned_quadrature",
+            Self::LearnedRk(_) => "learned_rk",
             Self::SeedExamples(_) => "seed_examples",
         }
     }
@@ -96,25 +123,29 @@ impl ExperimentSpec {
             Self::QuadratureAttention(spec) => spec.validate(),
             Self::RkAttention(spec) => spec.validate(),
             Self::LearnedDerivative(spec) => spec.validate(),
+            Self::LearnedQuadrature(spec) => spec.validate(),
+            Self::LearnedRk(spec) => spec.validate(),
             Self::SeedExamples(spec) => spec.validate(),
         }
     }
 
-    /// Run every point and return the experiment's tables.
-    pub fn run(&self) -> Vec<NamedTable> {
+    /// Run the experiment: its tables and any trained weights.
+    pub fn run(&self) -> Output {
         match self {
-            Self::FdConvergence(spec) => spec.run(),
-            Self::ButcherTrees(spec) => spec.run(),
-            Self::RkConvergence(spec) => spec.run(),
-            Self::QuadratureRules(spec) => spec.run(),
-            Self::NoisyDerivative(spec) => spec.run(),
-            Self::AttentionEquivalence(spec) => spec.run(),
-            Self::KernelAttention(spec) => spec.run(),
-            Self::HardAttention(spec) => spec.run(),
-            Self::QuadratureAttention(spec) => spec.run(),
-            Self::RkAttention(spec) => spec.run(),
+            Self::FdConvergence(spec) => spec.run().into(),
+            Self::ButcherTrees(spec) => spec.run().into(),
+            Self::RkConvergence(spec) => spec.run().into(),
+            Self::QuadratureRules(spec) => spec.run().into(),
+            Self::NoisyDerivative(spec) => spec.run().into(),
+            Self::AttentionEquivalence(spec) => spec.run().into(),
+            Self::KernelAttention(spec) => spec.run().into(),
+            Self::HardAttention(spec) => spec.run().into(),
+            Self::QuadratureAttention(spec) => spec.run().into(),
+            Self::RkAttention(spec) => spec.run().into(),
             Self::LearnedDerivative(spec) => spec.run(),
-            Self::SeedExamples(spec) => spec.run(),
+            Self::LearnedQuadrature(spec) => spec.run().into(),
+            Self::LearnedRk(spec) => spec.run().into(),
+            Self::SeedExamples(spec) => spec.run().into(),
         }
     }
 }

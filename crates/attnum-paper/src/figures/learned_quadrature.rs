@@ -1,0 +1,128 @@
+//! Figure `learned_quadrature`: a softmax head with trainable node positions — (a) the nodes of
+//! the best of the random starts for each size (dots) on the Gauss–Legendre nodes (rings),
+//! (b) the validation loss of the first start for each size.
+
+use plotters::prelude::*;
+
+use crate::error::{PaperError, Result};
+use crate::plot;
+use crate::results::Results;
+
+const WIDTH: u32 = 1000;
+const HEIGHT: u32 = 440;
+
+fn learned(t: &attnum_sweep::Table, r: usize) -> bool {
+    t.cell(r, "mode").map(ToString::to_string).as_deref() == Some("learned")
+}
+
+/// Draw the figure.
+pub fn draw(results: &Results) -> Result<String> {
+    crate::figure::register_fonts();
+    let name = "learned_quadrature";
+    let fail = |message: String| PaperError::Figure {
+        name: name.into(),
+        message,
+    };
+    let nodes = results.curves(
+        name,
+        "learned_quadrature/nodes",
+        &["nodes"],
+        ("learned_node", "nodes"),
+        learned,
+    )?;
+    let gauss = results.curves(
+        name,
+        "learned_quadrature/nodes",
+        &["nodes"],
+        ("reference_node", "nodes"),
+        learned,
+    )?;
+    let curves = results.curves(
+        name,
+        "learned_quadrature/curve",
+        &["nodes"],
+        ("epoch", "validation_loss"),
+        learned,
+    )?;
+    let sizes = nodes
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|&(_, y)| y))
+        .fold(0.0f64, f64::max);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let err = |e: &dyn std::fmt::Display| fail(e.to_string());
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let panels = root.split_evenly((1, 2));
+        let mut chart = ChartBuilder::on(&panels[0])
+            .caption(
+                "(a) learned and Gauss–Legendre nodes",
+                plot::font(plot::FONT_SIZE * 1.05),
+            )
+            .margin(8)
+            .margin_top(14)
+            .margin_right(22)
+            .x_label_area_size(66)
+            .y_label_area_size(80)
+            .build_cartesian_2d(-1.05..1.05, 1.5..sizes + 0.5)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(5)
+            .y_labels(sizes as usize)
+            .x_label_formatter(&|x| format!("{x:.1}").replace('-', "\u{2212}"))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .label_style(plot::font(plot::FONT_SIZE))
+            .x_desc("node")
+            .y_desc("n")
+            .axis_desc_style(plot::font(plot::FONT_SIZE))
+            .draw()
+            .map_err(|e| err(&e))?;
+        let ring = plot::PALETTE[7];
+        chart
+            .draw_series(
+                gauss
+                    .iter()
+                    .flat_map(|(_, p)| p.iter().copied())
+                    .map(|(x, y)| Circle::new((x, y), 11, ring.stroke_width(2))),
+            )
+            .map_err(|e| err(&e))?
+            .label("Gauss–Legendre")
+            .legend(move |(x, y)| Circle::new((x + 6, y), 7, ring.stroke_width(2)));
+        let dot = plot::PALETTE[1];
+        chart
+            .draw_series(
+                nodes
+                    .iter()
+                    .flat_map(|(_, p)| p.iter().copied())
+                    .map(|(x, y)| Circle::new((x, y), 5, dot.filled())),
+            )
+            .map_err(|e| err(&e))?
+            .label("learned (best start)")
+            .legend(move |(x, y)| Circle::new((x + 6, y), 5, dot.filled()));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.3))
+            .label_font(plot::font(plot::FONT_SIZE * 0.75))
+            .draw()
+            .map_err(|e| err(&e))?;
+
+        let labelled: Vec<(String, Vec<(f64, f64)>)> = curves
+            .iter()
+            .map(|(n, p)| (format!("n = {n}"), p.clone()))
+            .collect();
+        plot::draw_loss_panel(
+            &root,
+            &panels[1],
+            "(b) validation loss, first start",
+            &labelled,
+            (500.0, (-32, 2, 8), "MSE of the integral"),
+        )
+        .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    Ok(svg)
+}

@@ -1,0 +1,76 @@
+//! What the learned experiments share: the optimiser settings as written in a sweep file, their
+//! validation, and the loss curve as a table.
+
+use attnum_attention::learn::{Epoch, TrainSettings};
+use serde::{Deserialize, Serialize};
+
+use crate::experiments::FieldError;
+use crate::table::Table;
+
+/// Optimiser settings as written in the sweep file.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Training {
+    /// Full-batch steps at most (1 to 100000).
+    pub epochs: usize,
+    /// Initial learning rate.
+    pub learning_rate: f64,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Early-stopping patience in epochs.
+    pub patience: usize,
+    /// Keep every `record_every`-th epoch in the `curve` table.
+    pub record_every: usize,
+}
+
+impl Training {
+    /// Check the settings; field paths are relative to `training`.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if !(self.learning_rate.is_finite()
+            && self.learning_rate > 0.0
+            && self.learning_rate <= 1.0)
+        {
+            return Err((
+                "training.learning_rate".into(),
+                format!("must be in (0, 1], got {}", self.learning_rate),
+            ));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(("training.weight_decay".into(), "must be ≥ 0".into()));
+        }
+        for (field, v) in [
+            ("training.epochs", self.epochs),
+            ("training.patience", self.patience),
+            ("training.record_every", self.record_every),
+        ] {
+            if !(1..=100_000).contains(&v) {
+                return Err((field.into(), format!("must be in 1..=100000, got {v}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The settings of [`attnum_attention::learn::train`].
+    pub fn settings(&self) -> TrainSettings {
+        TrainSettings {
+            epochs: self.epochs,
+            learning_rate: self.learning_rate,
+            weight_decay: self.weight_decay,
+            patience: self.patience,
+        }
+    }
+
+    /// Every `record_every`-th epoch of a loss curve, as the `curve` table.
+    pub fn curve_table(&self, curve: &[Epoch]) -> Table {
+        let mut table = Table::new(&["epoch", "train_loss", "validation_loss", "learning_rate"]);
+        for e in curve.iter().filter(|e| e.epoch % self.record_every == 0) {
+            table.push_row(vec![
+                e.epoch.into(),
+                e.train_loss.into(),
+                e.validation_loss.into(),
+                e.learning_rate.into(),
+            ]);
+        }
+        table
+    }
+}
