@@ -17,6 +17,7 @@
 //! This crate reads results but never computes them.
 
 pub mod compile;
+pub mod environment;
 pub mod error;
 pub mod figure;
 pub mod figures;
@@ -24,6 +25,7 @@ pub mod latex;
 pub mod literature;
 pub mod numbers;
 pub mod plot;
+pub mod provenance;
 pub mod results;
 
 use std::collections::BTreeMap;
@@ -97,6 +99,10 @@ struct SweepContext {
     /// CPU model and parallelism of the run.
     cpu: String,
     jobs: usize,
+    /// Short hash of the parsed configuration.
+    config_hash: String,
+    /// The caption line linking the sweep file, its tables and its manifest (LaTeX).
+    provenance: String,
 }
 
 /// Render figures, number macros and templates into `paper/build/` (no LaTeX run).
@@ -118,6 +124,16 @@ pub fn render(workspace: &Workspace) -> Result<RenderSummary> {
     json.push(b'\n');
     summary.record(&layout.figures.join("manifest.json"), &json)?;
 
+    // The manifests, beside the sources, for `\embedfile` (and the arXiv bundle).
+    for name in results.manifests.keys() {
+        let path = workspace.results_dir(name).join("manifest.json");
+        let bytes = std::fs::read(&path).map_err(|e| PaperError::io(&path, e))?;
+        summary.record(
+            &layout.build.join("manifests").join(format!("{name}.json")),
+            &bytes,
+        )?;
+    }
+
     let macros = numbers::render_macros(&layout.source.join("numbers.yaml"), &results)?;
     summary.record(&layout.build.join("numbers.tex"), macros.as_bytes())?;
 
@@ -127,8 +143,21 @@ pub fn render(workspace: &Workspace) -> Result<RenderSummary> {
         &layout.build.join("references.bib"),
         bibliography.as_bytes(),
     )?;
-    let mut context = template_context(workspace, &results)?;
+    let commit = provenance::build_commit(workspace.root());
+    let mut context = template_context(workspace, &results, &commit)?;
     context.insert("literature", &literature);
+    // Each figure's caption line, from the tables its drawing read.
+    let figure_sources: BTreeMap<&str, String> = figures::FIGURES
+        .iter()
+        .map(|fig| {
+            let read = results.tables_read_by(fig.name);
+            (
+                fig.name,
+                provenance::line(&commit, &results.manifests, &read),
+            )
+        })
+        .collect();
+    context.insert("figure_sources", &figure_sources);
     let mut tera = latex::tera();
     let mut sources = Vec::new();
     collect_sources(&layout.source, &layout.build, &mut sources)?;
@@ -215,7 +244,11 @@ pub(crate) fn collect_sources(dir: &Path, skip: &Path, out: &mut Vec<PathBuf>) -
 /// The context of every template: `tables.SWEEP.STEM` (rows of strings; floats in `e`
 /// notation for siunitx's `\num`, nulls empty) and `sweeps.SWEEP` (the parsed sweep file as
 /// `spec`, and provenance from the manifest).
-fn template_context(workspace: &Workspace, results: &Results) -> Result<tera::Context> {
+fn template_context(
+    workspace: &Workspace,
+    results: &Results,
+    commit: &str,
+) -> Result<tera::Context> {
     let mut tables: BTreeMap<String, BTreeMap<String, Vec<BTreeMap<String, String>>>> =
         BTreeMap::new();
     for (key, table) in &results.tables {
@@ -257,6 +290,16 @@ fn template_context(workspace: &Workspace, results: &Results) -> Result<tera::Co
                 peak_rss_mib: manifest.peak_rss_kib as f64 / 1024.0,
                 cpu: manifest.machine.cpu.clone(),
                 jobs: manifest.machine.jobs,
+                config_hash: provenance::config_hash(manifest),
+                provenance: provenance::line(
+                    commit,
+                    &results.manifests,
+                    &manifest
+                        .rows
+                        .keys()
+                        .map(|stem| format!("{name}/{stem}"))
+                        .collect::<Vec<_>>(),
+                ),
             },
         );
     }
@@ -266,5 +309,16 @@ fn template_context(workspace: &Workspace, results: &Results) -> Result<tera::Co
     let names: Vec<&String> = sweeps.keys().collect();
     context.insert("sweep_names", &names);
     context.insert("sweeps", &sweeps);
+    let specs: BTreeMap<String, attnum_sweep::SweepSpec> = sweeps
+        .iter()
+        .map(|(name, s)| (name.clone(), s.spec.clone()))
+        .collect();
+    context.insert(
+        "environment",
+        &environment::collect(workspace.root(), &specs, &results.manifests),
+    );
+    context.insert("build_commit", commit);
+    context.insert("build_commit_short", &commit[..commit.len().min(12)]);
+    context.insert("repository", provenance::REPOSITORY);
     Ok(context)
 }
