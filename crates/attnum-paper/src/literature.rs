@@ -2,6 +2,8 @@
 //! literature and audit tables' template context, and the claims audit with its evidence
 //! evaluated against the results (a query that matches no row fails the build).
 
+use std::collections::BTreeMap;
+
 use std::path::Path;
 
 use attnum_literature::claims::{Claims, Evidence, EvidenceQuery};
@@ -64,6 +66,8 @@ pub struct LiteratureContext {
     themes: Vec<ThemeContext>,
     seed_citations: Vec<SeedContext>,
     claims: Vec<ClaimContext>,
+    /// The number of claims with each verdict, by the verdict's name.
+    verdicts: BTreeMap<&'static str, usize>,
 }
 
 /// `text` escaped for LaTeX with each `@ref(label)` turned into `\cref{label}`.
@@ -238,6 +242,10 @@ pub fn render(
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let mut verdicts = BTreeMap::new();
+    for c in &claims {
+        *verdicts.entry(c.verdict).or_insert(0) += 1;
+    }
     Ok((
         bibtex::render(&literature),
         LiteratureContext {
@@ -255,6 +263,7 @@ pub fn render(
             themes,
             seed_citations,
             claims,
+            verdicts,
         },
     ))
 }

@@ -49,8 +49,40 @@ impl Results {
         figure: &str,
         key: &str,
         label_columns: &[&str],
+        columns: (&str, &str),
+        keep: impl Fn(&Table, usize) -> bool,
+    ) -> Result<Vec<Curve>> {
+        self.grouped_points(figure, key, label_columns, columns, keep, |y| {
+            (y != 0.0 && y.is_finite()).then_some(y.abs())
+        })
+    }
+
+    /// [`Results::curves`] with the signed values `(x, y)`, zeros kept (for linear axes).
+    ///
+    /// # Errors
+    /// A missing table, or a kept row without `x` or `y`.
+    pub fn signed_curves(
+        &self,
+        figure: &str,
+        key: &str,
+        label_columns: &[&str],
+        columns: (&str, &str),
+        keep: impl Fn(&Table, usize) -> bool,
+    ) -> Result<Vec<Curve>> {
+        self.grouped_points(figure, key, label_columns, columns, keep, |y| {
+            y.is_finite().then_some(y)
+        })
+    }
+
+    /// Rows grouped into curves, each `y` mapped by `value` (`None` drops the point).
+    fn grouped_points(
+        &self,
+        figure: &str,
+        key: &str,
+        label_columns: &[&str],
         (x, y): (&str, &str),
         keep: impl Fn(&Table, usize) -> bool,
+        value: impl Fn(f64) -> Option<f64>,
     ) -> Result<Vec<Curve>> {
         let table = self.table_for_figure(figure, key)?;
         let mut curves: Vec<Curve> = Vec::new();
@@ -81,8 +113,8 @@ impl Results {
                     curves.len() - 1
                 }
             };
-            if py != 0.0 && py.is_finite() {
-                curves[index].1.push((px, py.abs()));
+            if let Some(v) = value(py) {
+                curves[index].1.push((px, v));
             }
         }
         Ok(curves)

@@ -12,6 +12,7 @@ mod learned_architectures;
 mod learned_derivative;
 mod learned_noise;
 mod learned_quadrature;
+mod learned_stencils;
 mod noisy_derivative;
 mod quadrature_attention;
 mod rk_attention;
@@ -69,6 +70,10 @@ pub const FIGURES: &[Figure] = &[
     Figure {
         name: "learned_architectures",
         draw: learned_architectures::draw,
+    },
+    Figure {
+        name: "learned_stencils",
+        draw: learned_stencils::draw,
     },
     Figure {
         name: "learned_noise",

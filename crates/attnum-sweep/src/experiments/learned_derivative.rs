@@ -8,14 +8,15 @@
 //! nodes (`summary`); the learned method's effective stencil — the Jacobian of the trained model
 //! with respect to the samples, averaged over the test functions — with its Taylor moments,
 //! order and nearest classical stencil, and the spread of the Jacobian over the test functions
-//! (zero for a linear method) (`summary`, `stencil`); the error against the step `h` of the
+//! (zero for a linear method) and its relative distance to the degree-2 Savitzky–Golay weights on
+//! the same nodes (`summary`, `stencil`); the error against the step `h` of the
 //! trained model and of the central difference (`steps`): whether the learned method has an
 //! order; and, for each evaluation noise level, the error of the trained model, the central
 //! difference, the degree-2 Savitzky–Golay filter and (for `m = 1`) the derivative of kernel
 //! attention with `σ = 2h`, all on the same noisy samples (`noise`). The trained weights are the
 //! point's safetensors file.
 
-use attnum_attention::classify::classify_stencil;
+use attnum_attention::classify::{classify_stencil, relative_distance};
 use attnum_attention::extract::jacobian_rows;
 use attnum_attention::kernel::KernelAttention;
 use attnum_attention::learn::{
@@ -331,6 +332,10 @@ impl LearnedDerivative {
             .collect();
         let spread = spreads.iter().copied().fold(0.0f64, f64::max);
         let class = classify_stencil(&self.offsets, &mean).expect("validated nodes");
+        // The least-squares (Savitzky–Golay, degree 2) weights on the same nodes: the smoothing
+        // filter the learned stencils are compared with.
+        let smoothing = savitzky_golay(m, 2, &self.offsets).expect("validated: three nodes");
+        let smoothing_distance = relative_distance(&mean, smoothing.weights());
         let moments = analysis::moments(
             &Stencil::from_weights(m, &self.offsets, &mean).expect("validated nodes"),
             4,
@@ -366,7 +371,6 @@ impl LearnedDerivative {
         let learned_slope = log_log_slope(&learned_curve);
 
         let mut noise = Table::new(&["evaluation_noise", "method", "rms_error"]);
-        let smoothing = savitzky_golay(m, 2, &self.offsets).expect("validated: three nodes");
         let kernel = (m == 1).then(|| {
             KernelAttention::new(&self.offsets, 2.0)
                 .and_then(|k| {
@@ -410,6 +414,7 @@ impl LearnedDerivative {
             "order",
             "nearest",
             "nearest_distance",
+            "savitzky_golay_distance",
             "jacobian_spread",
             "learned_slope_in_h",
         ]);
@@ -442,6 +447,7 @@ impl LearnedDerivative {
                 .as_ref()
                 .map_or(Cell::Null, |c| c.name.clone().into()),
             class.nearest.as_ref().map(|c| c.distance).into(),
+            smoothing_distance.into(),
             spread.into(),
             learned_slope.into(),
         ]);

@@ -1,0 +1,159 @@
+//! Figure `learned_stencils`: the effective stencils (mean Jacobians over held-out functions) of
+//! trained models next to the five-point central difference (dashed) — (a) for the first
+//! derivative: the single head (seed 1) and three transformers; (b) for the second derivative:
+//! three transformers.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::error::{PaperError, Result};
+use crate::plot;
+use crate::results::{Curve, Results};
+
+const WIDTH: u32 = 1000;
+const HEIGHT: u32 = 440;
+
+/// `(label, curve)` pairs drawn in one panel.
+type Labelled = Vec<(String, Vec<(f64, f64)>)>;
+
+/// One panel: weights against offsets on linear axes, the central difference dashed.
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    y: std::ops::Range<f64>,
+    learned: &Labelled,
+    central: &[(f64, f64)],
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, plot::font(plot::FONT_SIZE * 1.05))
+        .margin(8)
+        .margin_top(14)
+        .margin_right(22)
+        .x_label_area_size(66)
+        .y_label_area_size(90)
+        .build_cartesian_2d(-2.3..2.3, y)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(5)
+        .y_labels(6)
+        .x_label_formatter(&|x| format!("{x:.0}").replace('-', "\u{2212}"))
+        .y_label_formatter(&|v| format!("{v:.1}").replace('-', "\u{2212}"))
+        .label_style(plot::font(plot::FONT_SIZE))
+        .x_desc("offset (units of h)")
+        .y_desc("weight")
+        .axis_desc_style(plot::font(plot::FONT_SIZE))
+        .draw()?;
+    let black = plot::PALETTE[7].stroke_width(2);
+    chart
+        .draw_series(DashedLineSeries::new(central.iter().copied(), 9, 6, black))?
+        .label("central difference")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], black));
+    for (k, (label, points)) in learned.iter().enumerate() {
+        let colour = plot::PALETTE[k % 7];
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                colour.stroke_width(2),
+            ))?
+            .label(label.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(2))
+            });
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font(plot::font(plot::FONT_SIZE * 0.75))
+        .draw()
+}
+
+/// Draw the figure.
+pub fn draw(results: &Results) -> Result<String> {
+    crate::figure::register_fonts();
+    let name = "learned_stencils";
+    let fail = |message: String| PaperError::Figure {
+        name: name.into(),
+        message,
+    };
+    let number = |t: &attnum_sweep::Table, r: usize, c: &str| {
+        t.cell(r, c).and_then(attnum_sweep::Cell::as_f64)
+    };
+    let transformer = |derivative: f64, heads: f64, blocks: f64| {
+        move |t: &attnum_sweep::Table, r: usize| {
+            number(t, r, "derivative") == Some(derivative)
+                && number(t, r, "model.transformer.heads") == Some(heads)
+                && number(t, r, "model.transformer.blocks") == Some(blocks)
+                && number(t, r, "model.transformer.dropout") == Some(0.0)
+        }
+    };
+    let first = |curves: Vec<Curve>| {
+        curves
+            .into_iter()
+            .next()
+            .map(|(_, p)| p)
+            .unwrap_or_default()
+    };
+    let stencil = |keep: &dyn Fn(&attnum_sweep::Table, usize) -> bool, column: &str| {
+        results
+            .signed_curves(
+                name,
+                "learned_architectures/stencil",
+                &[],
+                ("offset", column),
+                keep,
+            )
+            .map(first)
+    };
+    let mut panels: Vec<(Labelled, Vec<(f64, f64)>)> = Vec::new();
+    for derivative in [1.0, 2.0] {
+        let mut learned: Labelled = Vec::new();
+        if derivative == 1.0 {
+            let head = results.signed_curves(
+                name,
+                "learned_derivative/stencil",
+                &[],
+                ("offset", "learned_weight"),
+                |t, r| number(t, r, "seed") == Some(1.0),
+            )?;
+            learned.push(("one head (seed 1)".into(), first(head)));
+        }
+        for (heads, blocks) in [(1.0, 1.0), (8.0, 1.0), (2.0, 4.0)] {
+            let keep = transformer(derivative, heads, blocks);
+            learned.push((
+                format!("transformer, {heads} heads, {blocks} blocks"),
+                stencil(&keep, "learned_weight")?,
+            ));
+        }
+        let central = stencil(&transformer(derivative, 1.0, 1.0), "central_weight")?;
+        panels.push((learned, central));
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let err = |e: &dyn std::fmt::Display| fail(e.to_string());
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let areas = root.split_evenly((1, 2));
+        panel(
+            &areas[0],
+            "(a) first derivative",
+            -1.0..1.0,
+            &panels[0].0,
+            &panels[0].1,
+        )
+        .map_err(|e| err(&e))?;
+        panel(
+            &areas[1],
+            "(b) second derivative",
+            -3.0..2.0,
+            &panels[1].0,
+            &panels[1].1,
+        )
+        .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    Ok(svg)
+}
