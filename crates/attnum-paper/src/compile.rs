@@ -15,15 +15,7 @@ pub const MAIN: &str = "paper";
 
 /// `git log -1 --format=%ct` at `root`, or 0 outside a git checkout.
 pub fn source_date_epoch(root: &Path) -> String {
-    Command::new("git")
-        .args(["log", "-1", "--format=%ct"])
-        .current_dir(root)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "0".into())
+    crate::provenance::git(root, &["log", "-1", "--format=%ct"]).unwrap_or_else(|| "0".into())
 }
 
 /// Run latexmk in `build_dir`; returns the PDF's path.

@@ -2,14 +2,8 @@
 //! validation loss during training for each architecture, (b) the RMS error of `f'(x₀)` against
 //! the step, with the central difference on the same nodes (dashed).
 
-use plotters::prelude::*;
-
-use crate::error::{PaperError, Result};
-use crate::plot;
-use crate::results::Results;
-
-const WIDTH: u32 = 1000;
-const HEIGHT: u32 = 460;
+use crate::error::Result;
+use crate::results::{Curve, Results};
 
 /// Rows of the first derivative only.
 fn first_derivative(t: &attnum_sweep::Table, r: usize) -> bool {
@@ -20,10 +14,6 @@ fn first_derivative(t: &attnum_sweep::Table, r: usize) -> bool {
 pub fn draw(results: &Results) -> Result<String> {
     crate::figure::register_fonts();
     let name = "learned_architectures";
-    let fail = |message: String| PaperError::Figure {
-        name: name.into(),
-        message,
-    };
     let columns = [
         "model.transformer.heads",
         "model.transformer.blocks",
@@ -79,50 +69,18 @@ pub fn draw(results: &Results) -> Result<String> {
         }
         text
     };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let err = |e: &dyn std::fmt::Display| fail(e.to_string());
-        root.fill(&WHITE).map_err(|e| err(&e))?;
-        let panels = root.split_evenly((1, 2));
-        let labels: Vec<String> = curves.iter().map(|(k, _)| label(k)).collect();
-        let shown = |set: &[(String, Vec<(f64, f64)>)]| -> Vec<(usize, Vec<(f64, f64)>)> {
-            set.iter()
-                .map(|(k, p)| {
-                    let index = curves.iter().position(|(c, _)| c == k).unwrap_or(0);
-                    (index, p.clone())
-                })
-                .collect()
-        };
-
-        let labelled: Vec<(String, Vec<(f64, f64)>)> = labels
-            .iter()
-            .zip(&curves)
-            .map(|(l, (_, p))| (l.clone(), p.clone()))
-            .collect();
-        plot::draw_loss_panel(
-            &root,
-            &panels[0],
-            "(a) validation loss",
-            &labelled,
-            (200.0, (-6, 0, 1), "MSE of h f'(x0)"),
-        )
-        .map_err(|e| err(&e))?;
-
-        let mut chart =
-            plot::log_log_chart(&panels[1], "(b) error against the step", (-2, 0), (-8, 1))
-                .map_err(|e| err(&e))?;
-        let dashed: Vec<plot::TheoryCurve<'_>> = central
-            .iter()
-            .map(|(_, p)| ("central difference", p.as_slice(), 7))
-            .collect();
-        plot::draw_theory_curves(&mut chart, &dashed).map_err(|e| err(&e))?;
-        plot::draw_indexed_curves(&mut chart, &shown(&steps)).map_err(|e| err(&e))?;
-        plot::draw_decade_axes(&root, &chart, (-2, 0, 1), (-8, 0, 2)).map_err(|e| err(&e))?;
-        plot::draw_axis_titles(&root, &chart, Some("h"), Some("RMS error of f'(x0)"))
-            .map_err(|e| err(&e))?;
-
-        root.present().map_err(|e| err(&e))?;
-    }
-    Ok(svg)
+    let relabel =
+        |set: Vec<Curve>| -> Vec<Curve> { set.into_iter().map(|(k, p)| (label(&k), p)).collect() };
+    let central = central
+        .into_iter()
+        .next()
+        .map(|(_, p)| p)
+        .unwrap_or_default();
+    super::learned_derivative::training_figure(
+        name,
+        &relabel(curves),
+        &relabel(steps),
+        &central,
+        200.0,
+    )
 }

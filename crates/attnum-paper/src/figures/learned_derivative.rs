@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use crate::error::{PaperError, Result};
 use crate::plot;
-use crate::results::Results;
+use crate::results::{Curve, Results};
 
 const WIDTH: u32 = 1000;
 const HEIGHT: u32 = 440;
@@ -14,10 +14,6 @@ const HEIGHT: u32 = 440;
 /// Draw the figure.
 pub fn draw(results: &Results) -> Result<String> {
     crate::figure::register_fonts();
-    let fail = |message: String| PaperError::Figure {
-        name: "learned_derivative".into(),
-        message,
-    };
     let name = "learned_derivative";
     let curves = results.curves(
         name,
@@ -41,38 +37,65 @@ pub fn draw(results: &Results) -> Result<String> {
         |t, r| t.cell(r, "seed").and_then(attnum_sweep::Cell::as_f64) == Some(1.0),
     )?;
     let label = |seed: &str| format!("seed {seed}");
+    let curves: Vec<Curve> = curves.iter().map(|(s, p)| (label(s), p.clone())).collect();
+    let learned: Vec<Curve> = learned.iter().map(|(s, p)| (label(s), p.clone())).collect();
+    let central = central
+        .into_iter()
+        .next()
+        .map(|(_, p)| p)
+        .unwrap_or_default();
+    training_figure(name, &curves, &learned, &central, 1000.0)
+}
+
+/// The two-panel figure of a trained derivative: (a) the validation loss of each labelled run
+/// (ticks every `tick_step` epochs), with the legend; (b) its RMS error of `f'(x₀)` against the
+/// step in the same colours, with the central difference (dashed). `steps` has the labels of
+/// `curves`.
+pub(super) fn training_figure(
+    name: &str,
+    curves: &[Curve],
+    steps: &[Curve],
+    central: &[(f64, f64)],
+    tick_step: f64,
+) -> Result<String> {
+    let fail = |message: String| PaperError::Figure {
+        name: name.into(),
+        message,
+    };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         let err = |e: &dyn std::fmt::Display| fail(e.to_string());
         root.fill(&WHITE).map_err(|e| err(&e))?;
         let panels = root.split_evenly((1, 2));
-        let labelled: Vec<(String, Vec<(f64, f64)>)> =
-            curves.iter().map(|(s, p)| (label(s), p.clone())).collect();
         plot::draw_loss_panel(
             &root,
             &panels[0],
             "(a) validation loss",
-            &labelled,
-            (1000.0, (-6, 0, 1), "MSE of h f'(x0)"),
+            curves,
+            (tick_step, (-6, 0, 1), "MSE of h f'(x0)"),
         )
         .map_err(|e| err(&e))?;
-
         let mut chart =
             plot::log_log_chart(&panels[1], "(b) error against the step", (-2, 0), (-8, 1))
                 .map_err(|e| err(&e))?;
-        let dashed: Vec<plot::TheoryCurve<'_>> = central
+        plot::draw_theory_curves(&mut chart, &[("central difference", central, 7)])
+            .map_err(|e| err(&e))?;
+        let indexed: Vec<(usize, Vec<(f64, f64)>)> = steps
             .iter()
-            .map(|(_, p)| ("central difference", p.as_slice(), 7))
+            .map(|(label, p)| {
+                let index = curves.iter().position(|(c, _)| c == label).unwrap_or(0);
+                (index, p.clone())
+            })
             .collect();
-        plot::draw_theory_curves(&mut chart, &dashed).map_err(|e| err(&e))?;
-        let labels: Vec<String> = learned.iter().map(|(s, _)| label(s)).collect();
-        let shown: Vec<(&str, &[(f64, f64)])> = labels
-            .iter()
-            .zip(&learned)
-            .map(|(l, (_, p))| (l.as_str(), p.as_slice()))
-            .collect();
-        plot::draw_labelled_curves(&mut chart, &shown, SeriesLabelPosition::LowerRight)
+        plot::draw_indexed_curves(&mut chart, &indexed).map_err(|e| err(&e))?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.3))
+            .label_font(plot::font(plot::FONT_SIZE * 0.75))
+            .draw()
             .map_err(|e| err(&e))?;
         plot::draw_decade_axes(&root, &chart, (-2, 0, 1), (-8, 0, 2)).map_err(|e| err(&e))?;
         plot::draw_axis_titles(&root, &chart, Some("h"), Some("RMS error of f'(x0)"))
