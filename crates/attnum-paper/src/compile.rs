@@ -15,7 +15,9 @@ pub const MAIN: &str = "paper";
 
 /// `git log -1 --format=%ct` at `root`, or 0 outside a git checkout.
 pub fn source_date_epoch(root: &Path) -> String {
-    crate::provenance::git(root, &["log", "-1", "--format=%ct"]).unwrap_or_else(|| "0".into())
+    attnum_sweep::manifest::git_output(root, &["log", "-1", "--format=%ct"])
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "0".into())
 }
 
 /// Run latexmk in `build_dir`; returns the PDF's path.

@@ -283,9 +283,17 @@ pub fn draw_labelled_curves<'a, DB: DrawingBackend + 'a, X: Ranged<ValueType = f
                 PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(2))
             });
     }
+    draw_legend(chart, legend)
+}
+
+/// The legend of the series drawn on `chart` so far, at `position`, in the figures' one style.
+pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     chart
         .configure_series_labels()
-        .position(legend)
+        .position(position)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK.mix(0.3))
         .label_font(font(FONT_SIZE * 0.75))

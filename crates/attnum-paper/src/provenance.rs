@@ -7,29 +7,18 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
-use attnum_sweep::manifest::{Manifest, sha256_hex};
+use attnum_sweep::manifest::{Manifest, git_output, sha256_hex};
 
 /// The repository the links point into (the workspace's `repository`).
 pub const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
 
-/// The trimmed standard output of `git ARGS` at `root`, if git succeeds with some output.
-pub(crate) fn git(root: &Path, args: &[&str]) -> Option<String> {
-    Command::new("git")
-        .args(args)
-        .current_dir(root)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .filter(|s| !s.is_empty())
-}
-
 /// `git rev-parse HEAD` at `root`, or `main` outside a git checkout (links then follow the
 /// branch).
 pub fn build_commit(root: &Path) -> String {
-    git(root, &["rev-parse", "HEAD"]).unwrap_or_else(|| "main".into())
+    git_output(root, &["rev-parse", "HEAD"])
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "main".into())
 }
 
 /// The first 12 hex digits of the SHA-256 of a manifest's parsed configuration.

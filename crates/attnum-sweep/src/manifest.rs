@@ -164,17 +164,20 @@ impl Manifest {
     }
 }
 
+/// The trimmed standard output of `git ARGS` at `root`, if git runs and succeeds.
+pub fn git_output(root: &Path, args: &[&str]) -> Option<String> {
+    Command::new("git")
+        .args(args)
+        .current_dir(root)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+}
+
 /// The git commit and dirty flag of the checkout at `root`.
 pub fn git_state(root: &Path) -> (String, bool) {
-    let run = |args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .current_dir(root)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-    };
+    let run = |args: &[&str]| git_output(root, args);
     match run(&["rev-parse", "HEAD"]) {
         Some(commit) => {
             let dirty = run(&["status", "--porcelain", "--untracked-files=no"])

@@ -89,14 +89,7 @@ pub(super) fn training_figure(
             })
             .collect();
         plot::draw_indexed_curves(&mut chart, &indexed).map_err(|e| err(&e))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .label_font(plot::font(plot::FONT_SIZE * 0.75))
-            .draw()
-            .map_err(|e| err(&e))?;
+        plot::draw_legend(&mut chart, SeriesLabelPosition::LowerRight).map_err(|e| err(&e))?;
         plot::draw_decade_axes(&root, &chart, (-2, 0, 1), (-8, 0, 2)).map_err(|e| err(&e))?;
         plot::draw_axis_titles(&root, &chart, Some("h"), Some("RMS error of f'(x0)"))
             .map_err(|e| err(&e))?;

@@ -101,14 +101,7 @@ pub fn draw(results: &Results) -> Result<String> {
             .map_err(|e| err(&e))?
             .label("learned (best start)")
             .legend(move |(x, y)| Circle::new((x + 6, y), 5, dot.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .label_font(plot::font(plot::FONT_SIZE * 0.75))
-            .draw()
-            .map_err(|e| err(&e))?;
+        plot::draw_legend(&mut chart, SeriesLabelPosition::UpperLeft).map_err(|e| err(&e))?;
 
         let labelled: Vec<(String, Vec<(f64, f64)>)> = curves
             .iter()

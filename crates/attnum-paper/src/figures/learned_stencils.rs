@@ -62,13 +62,7 @@ fn panel<DB: DrawingBackend>(
             });
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.3))
-        .label_font(plot::font(plot::FONT_SIZE * 0.75))
-        .draw()
+    plot::draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 /// Draw the figure.
