@@ -286,6 +286,31 @@ pub fn draw_labelled_curves<'a, DB: DrawingBackend + 'a, X: Ranged<ValueType = f
     draw_legend(chart, legend)
 }
 
+/// Draw measured curves as markers in palette order, with a legend at `legend`: where a dashed
+/// prediction of [`draw_theory_curves`] agrees with its measurement, a line would cover the dashes,
+/// while the dashes stay visible between markers.
+pub fn draw_measured_points<'a, DB: DrawingBackend + 'a, X: Ranged<ValueType = f64>>(
+    chart: &mut Chart<'a, DB, X>,
+    curves: &[(&str, &[(f64, f64)])],
+    legend: SeriesLabelPosition,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    for (k, (label, points)) in curves.iter().enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|&p| Circle::new(p, MARKER_RADIUS, colour.stroke_width(2))),
+            )?
+            .label(*label)
+            .legend(move |(x, y)| Circle::new((x + 12, y), MARKER_RADIUS, colour.stroke_width(2)));
+    }
+    draw_legend(chart, legend)
+}
+
+/// Radius in pixels of a measured point drawn by [`draw_measured_points`].
+const MARKER_RADIUS: i32 = 3;
+
 /// The legend of the series drawn on `chart` so far, at `position`, in the figures' one style.
 pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,

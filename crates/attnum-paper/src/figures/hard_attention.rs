@@ -64,7 +64,7 @@ pub fn draw(results: &Results) -> Result<String> {
                 .iter()
                 .map(|(l, points)| (l.as_str(), points.as_slice()))
                 .collect();
-            plot::draw_labelled_curves(&mut chart, &shown, SeriesLabelPosition::UpperRight)
+            plot::draw_measured_points(&mut chart, &shown, SeriesLabelPosition::UpperRight)
                 .map_err(|e| err(&e))?;
             let ticks: Vec<f64> = (0..=4).map(|k| 10.0 * k as f64).collect();
             plot::draw_semilog_axes(&root, &chart, &ticks, 0, (-16, 0, 2)).map_err(|e| err(&e))?;

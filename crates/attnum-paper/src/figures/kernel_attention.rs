@@ -45,7 +45,7 @@ pub fn draw(results: &Results) -> Result<String> {
             .map_err(|e| err(&e))?;
         plot::draw_theory_curves(&mut chart, &[("(1 − exp(−σ²/2)) |cos q|", &bias_model, 1)])
             .map_err(|e| err(&e))?;
-        plot::draw_labelled_curves(&mut chart, &[("|m'(q) − cos q|", &bias)], legend.clone())
+        plot::draw_measured_points(&mut chart, &[("|m'(q) − cos q|", &bias)], legend.clone())
             .map_err(|e| err(&e))?;
         plot::draw_decade_axes(&root, &chart, (-3, 0, 1), (-7, 0, 1)).map_err(|e| err(&e))?;
         plot::draw_axis_titles(&root, &chart, Some("σ"), Some("error")).map_err(|e| err(&e))?;
@@ -54,7 +54,7 @@ pub fn draw(results: &Results) -> Result<String> {
             .map_err(|e| err(&e))?;
         plot::draw_theory_curves(&mut chart, &[("Poisson, |k| < 2", &poisson, 1)])
             .map_err(|e| err(&e))?;
-        plot::draw_labelled_curves(
+        plot::draw_measured_points(
             &mut chart,
             &[("|m' − exp(−σ²/2) cos q|", &aliasing)],
             SeriesLabelPosition::UpperRight,
@@ -73,7 +73,7 @@ pub fn draw(results: &Results) -> Result<String> {
         .map_err(|e| err(&e))?;
         plot::draw_theory_curves(&mut chart, &[("λ(z)(z + λ(z))", &truncated, 1)])
             .map_err(|e| err(&e))?;
-        plot::draw_labelled_curves(
+        plot::draw_measured_points(
             &mut chart,
             &[("|m'(q) − 1|", &boundary)],
             SeriesLabelPosition::UpperRight,
@@ -88,7 +88,7 @@ pub fn draw(results: &Results) -> Result<String> {
                 .map_err(|e| err(&e))?;
         plot::draw_theory_curves(&mut chart, &[("bias at σ = 0.5", &refinement_bias, 1)])
             .map_err(|e| err(&e))?;
-        plot::draw_labelled_curves(
+        plot::draw_measured_points(
             &mut chart,
             &[("|m'(q) − cos q|", &refinement)],
             SeriesLabelPosition::UpperLeft,

@@ -54,7 +54,7 @@ pub fn draw(results: &Results) -> Result<String> {
             .iter()
             .map(|(m, points)| (m.as_str(), points.as_slice()))
             .collect();
-        plot::draw_labelled_curves(&mut chart, &shown, SeriesLabelPosition::LowerRight)
+        plot::draw_measured_points(&mut chart, &shown, SeriesLabelPosition::LowerRight)
             .map_err(|e| err(&e))?;
         plot::draw_decade_axes(&root, &chart, (-3, 0, 1), (-14, 2, 2)).map_err(|e| err(&e))?;
         plot::draw_axis_titles(&root, &chart, Some("h"), Some("error after one period"))

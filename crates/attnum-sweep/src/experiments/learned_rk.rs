@@ -10,7 +10,9 @@
 //! Tables: each start's final loss, its tableau, `max |Φ(t) − 1/γ(t)|` over the trees of each
 //! order 1–5, its order at the tolerance of the sweep, the nearest named method and the observed
 //! order of its global error on a held-out problem (`restarts`); the best start per stage count
-//! (`summary`); and the loss curve of the first start (`curve`).
+//! (`summary`); the loss curve of the first start (`curve`); and the terms of the proposition on
+//! the consistency of a fitted step, evaluated on the training problems (`consistency`: the
+//! least-squares one-stage weight `b*`, its first-order prediction, the remainder and its bound).
 
 use attnum_attention::classify::classify_tableau;
 use attnum_attention::learn::{Dataset, generator, mse, normal, train};
@@ -77,6 +79,89 @@ fn problems(count: usize, steps: [f64; 2], seed: u64, stream: u64) -> Dataset {
         inputs: Tensor::from_vec(rows, (count, PROBLEM_COLUMNS), &attnum_attention::DEVICE)
             .expect("a matrix"),
         targets: Tensor::from_vec(targets, 2 * count, &attnum_attention::DEVICE).expect("a vector"),
+    }
+}
+
+/// The one-stage weight that minimises the training loss, `b* = Σ⟨f, Δ⟩ / Σ|f|²`, against its
+/// expansion `1 + Σ h⟨f, f′f⟩ / (2Σ|f|²) + ρ`, with the bound `|ρ| ≤ Σ h²|f| M / (6Σ|f|²)`,
+/// where `M` is the largest `|y‴|` over the reference trajectory of the step (sampled at its 256
+/// substeps). Sums run over the problems of `data`; norms are Euclidean.
+struct EulerConsistency {
+    least_squares: f64,
+    first_order: f64,
+    bound: f64,
+    mean_h: f64,
+    mean_h2: f64,
+}
+
+fn euler_consistency(data: &Dataset) -> EulerConsistency {
+    let rows: Vec<Vec<f64>> = data.inputs.to_vec2().expect("a matrix");
+    let targets: Vec<f64> = data.targets.to_vec1().expect("a vector");
+    let reference = named_method("rk4").expect("a named method").tableau;
+    let dot = |a: &[f64; 2], b: &[f64; 2]| a[0] * b[0] + a[1] * b[1];
+    let (mut ff, mut f_delta, mut f_jf, mut remainder, mut h_sum, mut h2_sum) =
+        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for (problem, delta) in rows.iter().zip(targets.chunks(2)) {
+        let h = problem[2];
+        let field = |y: &[f64]| {
+            let mut dy = [0.0; 2];
+            problem_field(problem, y, &mut dy);
+            dy
+        };
+        // f′(y)u = M u + Q(u ⊗ y + y ⊗ u) and f″(y)(u, v) = Q(u ⊗ v + v ⊗ u).
+        let (m, q) = (&problem[3..7], &problem[7..15]);
+        let quadratic = |u: &[f64; 2], v: &[f64; 2]| {
+            let sym = [
+                2.0 * u[0] * v[0],
+                u[0] * v[1] + v[0] * u[1],
+                u[1] * v[0] + v[1] * u[0],
+                2.0 * u[1] * v[1],
+            ];
+            [0, 1].map(|i| (0..4).map(|j| q[4 * i + j] * sym[j]).sum::<f64>())
+        };
+        let jacobian = |y: &[f64; 2], u: &[f64; 2]| {
+            let bilinear = quadratic(y, u);
+            [0, 1].map(|i| m[2 * i] * u[0] + m[2 * i + 1] * u[1] + bilinear[i])
+        };
+        let third = |y: &[f64; 2]| {
+            let f = field(y);
+            let jf = jacobian(y, &f);
+            let jjf = jacobian(y, &jf);
+            let curvature = quadratic(&f, &f);
+            [curvature[0] + jjf[0], curvature[1] + jjf[1]]
+        };
+        let y0 = [problem[0], problem[1]];
+        let f = field(&y0);
+        let jf = jacobian(&y0, &f);
+        let substeps = 256;
+        let mut y = y0;
+        let mut largest_third = dot(&third(&y), &third(&y)).sqrt();
+        for n in 0..substeps {
+            let t = h * n as f64 / substeps as f64;
+            let next = reference.integrate(
+                &mut |_, y, dy| problem_field(problem, y, dy),
+                t,
+                &y,
+                t + h / substeps as f64,
+                1,
+            );
+            y = [next[0], next[1]];
+            largest_third = largest_third.max(dot(&third(&y), &third(&y)).sqrt());
+        }
+        ff += dot(&f, &f);
+        f_delta += dot(&f, &[delta[0], delta[1]]);
+        f_jf += h * dot(&f, &jf);
+        remainder += h * h * dot(&f, &f).sqrt() * largest_third;
+        h_sum += h;
+        h2_sum += h * h;
+    }
+    let count = rows.len() as f64;
+    EulerConsistency {
+        least_squares: f_delta / ff,
+        first_order: 1.0 + f_jf / (2.0 * ff),
+        bound: remainder / (6.0 * ff),
+        mean_h: h_sum / count,
+        mean_h2: h2_sum / count,
     }
 }
 
@@ -175,7 +260,7 @@ impl LearnedRk {
             "b",
         ]);
         let mut first_curve = Vec::new();
-        let mut results: Vec<(usize, f64, f64)> = Vec::new();
+        let mut results: Vec<(usize, f64, f64, f64)> = Vec::new();
         for index in 0..self.restarts {
             let mut start = generator(self.seed, 100 + index as u64);
             let scores = normal(&mut start, s * (s - 1) / 2 + s, 1.0);
@@ -196,7 +281,7 @@ impl LearnedRk {
             let order = trees::order_of(&tableau, MAX_TREE_ORDER, self.tolerance);
             let loss = mse(&model, &validation).expect("shapes");
             let observed = observed_order(&tableau, &held_out);
-            results.push((order, loss, observed));
+            results.push((order, loss, observed, tableau.b().iter().sum()));
             let mut row: Vec<Cell> = vec![(index + 1).into(), loss.into(), order.into()];
             row.extend(class.residuals.iter().map(|&r| Cell::from(r)));
             row.extend([
@@ -233,10 +318,39 @@ impl LearnedRk {
             best.0.into(),
             best.2.into(),
         ]);
+        let mut consistency = Table::new(&[
+            "problems",
+            "sum_b_best",
+            "b_least_squares",
+            "b_first_order",
+            "remainder",
+            "remainder_bound",
+            "mean_h",
+            "mean_h2",
+        ]);
+        // Training selects the parameters of the epoch with the smallest validation loss, so the
+        // validation set's optimum matters as much as the training set's.
+        for (name, data) in [("training", &training), ("validation", &validation)] {
+            let euler = euler_consistency(data);
+            consistency.push_row(vec![
+                name.into(),
+                best.3.into(),
+                euler.least_squares.into(),
+                euler.first_order.into(),
+                (euler.least_squares - euler.first_order).into(),
+                euler.bound.into(),
+                euler.mean_h.into(),
+                euler.mean_h2.into(),
+            ]);
+        }
         vec![
             NamedTable {
                 stem: "restarts",
                 table,
+            },
+            NamedTable {
+                stem: "consistency",
+                table: consistency,
             },
             NamedTable {
                 stem: "summary",

@@ -6,7 +6,9 @@
 //! root-mean-square error recorded, beside the model
 //! `√((M_{1+p} f^{(1+p)}(x0) h^p)² + σ² Σ w_i² / h²)` (truncation and noise variance). The `best`
 //! table gives, for each method and noise level, the step with the smallest measured RMS error,
-//! the model there and their ratio, and the noise gain `√(Σ w_i²)`.
+//! the model there and their ratio, the noise gain `√(Σ w_i²)`, and the model's own optimum:
+//! the step `h* = (σ² Σ w_i² / (p T²))^{1/(2p+2)}` with `T = |M_{1+p} f^{(1+p)}(x0)|`, its error
+//! `E(h*) = √(1 + p) T (h*)^p`, and the ratio of the best measured error to `E(h*)`.
 //!
 //! The standard normal draws `z` come from a ChaCha8 generator seeded from the sweep's `seed` and
 //! the replicate index; every method, step and noise level reuses the same draws (common random
@@ -201,6 +203,9 @@ impl NoisyDerivative {
             "model_rms",
             "model_ratio",
             "noise_gain",
+            "model_optimal_h",
+            "model_optimal_rms",
+            "optimum_ratio",
         ]);
         for (label, stencil) in &methods {
             // Kernel attention is not a consistent stencil: it has no order and no error model.
@@ -255,6 +260,13 @@ impl NoisyDerivative {
                     }
                 }
                 let (h, rms, model) = best_row.expect("the grid has steps");
+                // The minimiser of E(h)² = T² h^{2p} + σ² Σw² / h² satisfies p T² h^{2p} = σ² Σw² / h²,
+                // so E(h*)² = (1 + p) T² (h*)^{2p}.
+                let optimum = leading.zip(order).map(|(c, p)| {
+                    let p = p as f64;
+                    let h_opt = (sigma * sigma * sum_w2 / (p * c * c)).powf(1.0 / (2.0 * p + 2.0));
+                    (h_opt, (1.0 + p).sqrt() * c.abs() * h_opt.powf(p))
+                });
                 best.push_row(vec![
                     label.as_str().into(),
                     stencil.len().into(),
@@ -265,6 +277,9 @@ impl NoisyDerivative {
                     model.into(),
                     model.map(|m| m / rms).into(),
                     sum_w2.sqrt().into(),
+                    optimum.map(|(h_opt, _)| h_opt).into(),
+                    optimum.map(|(_, e)| e).into(),
+                    optimum.map(|(_, e)| rms / e).into(),
                 ]);
             }
         }
