@@ -145,47 +145,6 @@ impl RootedTree {
     pub fn residual(&self, tableau: &Tableau) -> f64 {
         self.elementary_weight(tableau) - 1.0 / self.gamma() as f64
     }
-
-    /// Drawing layout: leaves at consecutive integers, each parent centred over its children.
-    pub fn layout(&self) -> TreeLayout {
-        let children = self.children();
-        let mut x = vec![0.0; self.order()];
-        let mut next_leaf = 0.0;
-        fn place(node: usize, children: &[Vec<usize>], x: &mut [f64], next_leaf: &mut f64) {
-            if children[node].is_empty() {
-                x[node] = *next_leaf;
-                *next_leaf += 1.0;
-                return;
-            }
-            for &c in &children[node] {
-                place(c, children, x, next_leaf);
-            }
-            let first = x[children[node][0]];
-            let last = x[*children[node].last().expect("non-empty")];
-            x[node] = (first + last) / 2.0;
-        }
-        place(0, &children, &mut x, &mut next_leaf);
-        let nodes = x
-            .into_iter()
-            .zip(&self.levels)
-            .map(|(xi, &l)| (xi, l as f64))
-            .collect();
-        let edges = children
-            .iter()
-            .enumerate()
-            .flat_map(|(p, kids)| kids.iter().map(move |&c| (p, c)))
-            .collect();
-        TreeLayout { nodes, edges }
-    }
-}
-
-/// Where to draw a tree: node positions and edges.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TreeLayout {
-    /// `(x, depth)` of each node, in level-sequence order.
-    pub nodes: Vec<(f64, f64)>,
-    /// `(parent, child)` index pairs.
-    pub edges: Vec<(usize, usize)>,
 }
 
 fn children_of(levels: &[usize]) -> Vec<Vec<usize>> {
@@ -408,15 +367,5 @@ mod tests {
             5,
         );
         assert!(q[..4].iter().all(|r| r.abs() < 1e-15) && q[4].abs() > 1e-3);
-    }
-
-    #[test]
-    fn layout_centres_parents() {
-        let t = RootedTree::from_levels(&[0, 1, 2, 2, 1]).unwrap();
-        let TreeLayout { nodes, edges } = t.layout();
-        assert_eq!(edges.len(), t.order() - 1);
-        assert_eq!(nodes[0].1, 0.0);
-        let kids: Vec<f64> = t.children()[0].iter().map(|&c| nodes[c].0).collect();
-        assert_eq!(nodes[0].0, (kids[0] + kids[kids.len() - 1]) / 2.0);
     }
 }

@@ -64,7 +64,7 @@ fn tree_tikz(levels: &str) -> tera::TeraResult<Value> {
             "tree_tikz: `{levels}` is not a valid level sequence"
         ))
     })?;
-    let layout = tree.layout();
+    let layout = TreeLayout::of(&tree);
     let mut out = String::from(r"\begin{tikzpicture}[baseline=0pt,x=0.6em,y=0.55em]");
     for &(p, c) in &layout.edges {
         let ((x0, y0), (x1, y1)) = (layout.nodes[p], layout.nodes[c]);
@@ -77,10 +77,64 @@ fn tree_tikz(levels: &str) -> tera::TeraResult<Value> {
     Ok(Value::safe_string(&out))
 }
 
+/// Where to draw a tree: leaves at consecutive integers, each parent centred over its
+/// children, depth upwards.
+#[derive(Debug, Clone, PartialEq)]
+struct TreeLayout {
+    /// `(x, depth)` of each node, in level-sequence order.
+    nodes: Vec<(f64, f64)>,
+    /// `(parent, child)` index pairs.
+    edges: Vec<(usize, usize)>,
+}
+
+impl TreeLayout {
+    fn of(tree: &RootedTree) -> Self {
+        fn place(node: usize, children: &[Vec<usize>], x: &mut [f64], next_leaf: &mut f64) {
+            if children[node].is_empty() {
+                x[node] = *next_leaf;
+                *next_leaf += 1.0;
+                return;
+            }
+            for &c in &children[node] {
+                place(c, children, x, next_leaf);
+            }
+            let first = x[children[node][0]];
+            let last = x[children[node][children[node].len() - 1]];
+            x[node] = (first + last) / 2.0;
+        }
+        let children = tree.children();
+        let mut x = vec![0.0; tree.order()];
+        place(0, &children, &mut x, &mut 0.0);
+        let nodes = x
+            .into_iter()
+            .zip(tree.levels())
+            .map(|(xi, &l)| (xi, l as f64))
+            .collect();
+        let edges = children
+            .iter()
+            .enumerate()
+            .flat_map(|(p, kids)| kids.iter().map(move |&c| (p, c)))
+            .collect();
+        Self { nodes, edges }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tera::Context;
+
+    #[test]
+    fn tree_layout_centres_parents_over_their_children() {
+        let tree = RootedTree::from_levels(&[0, 1, 2, 2, 1]).unwrap();
+        let TreeLayout { nodes, edges } = TreeLayout::of(&tree);
+        assert_eq!(edges, vec![(0, 1), (0, 4), (1, 2), (1, 3)]);
+        // Leaves 2, 3, 4 at x = 0, 1, 2; node 1 over 2 and 3; the root over 1 and 4.
+        assert_eq!(
+            nodes,
+            vec![(1.25, 0.0), (0.5, 1.0), (0.0, 2.0), (1.0, 2.0), (2.0, 1.0)]
+        );
+    }
 
     #[test]
     fn every_special_character_is_escaped() {

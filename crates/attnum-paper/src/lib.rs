@@ -113,7 +113,7 @@ pub fn render(workspace: &Workspace) -> Result<RenderSummary> {
 
     let mut provenance = BTreeMap::new();
     for fig in figures::FIGURES {
-        let svg = (fig.draw)(&results)?;
+        let svg = fig.draw(&results)?;
         let pdf = figure::svg_to_pdf(fig.name, &svg)?;
         let file = format!("{}.pdf", fig.name);
         summary.record(&layout.figures.join(&file), &pdf)?;

@@ -26,15 +26,6 @@ impl TestFunction {
         }
     }
 
-    /// The function in LaTeX math.
-    pub fn latex(self) -> &'static str {
-        match self {
-            Self::Sin => r"\sin x",
-            Self::Exp => r"e^{x}",
-            Self::Quadratic => r"x^2+2x-3",
-        }
-    }
-
     /// The value of the function.
     pub fn value(self, x: f64) -> f64 {
         self.derivative(0, x)

@@ -5,23 +5,13 @@
 use attnum_sweep::Cell;
 use plotters::prelude::*;
 
-use crate::error::{PaperError, Result};
+use super::{Canvas, Drawn, Sources};
 use crate::plot;
-use crate::results::Results;
 
-const WIDTH: u32 = 620;
-const HEIGHT: u32 = 480;
+pub(super) const SIZE: (u32, u32) = (620, 480);
 
-/// Draw the figure.
-pub fn draw(results: &Results) -> Result<String> {
-    crate::figure::register_fonts();
-    let fail = |message: String| PaperError::Figure {
-        name: "attention_equivalence".into(),
-        message,
-    };
-    let curves = results.curves(
-        "attention_equivalence",
-        "attention_equivalence/table",
+pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
+    let curves = sources.curves("attention_equivalence/table",
         &["construction", "derivative"],
         ("nodes", "residual"),
         // The hard and softmax heads hold the weights themselves: their residuals are at
@@ -36,32 +26,24 @@ pub fn draw(results: &Results) -> Result<String> {
         format!("{}, d = {d}", construction.replace('_', " "))
     };
     let labels: Vec<String> = curves.iter().map(|(k, _)| label(k)).collect();
-    let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let err = |e: &dyn std::fmt::Display| fail(e.to_string());
-        root.fill(&WHITE).map_err(|e| err(&e))?;
         let mut chart =
-            plot::semilog_chart(&root, "central stencils in attention", 2.0..32.0, (-17, 1))
-                .map_err(|e| err(&e))?;
+            plot::semilog_chart(root, "central stencils in attention", 2.0..32.0, (-17, 1))?;
         let shown: Vec<(&str, &[(f64, f64)])> = labels
             .iter()
             .zip(&curves)
             .filter(|(_, (_, points))| !points.is_empty())
             .map(|(l, (_, points))| (l.as_str(), points.as_slice()))
             .collect();
-        plot::draw_labelled_curves(&mut chart, &shown, SeriesLabelPosition::UpperLeft)
-            .map_err(|e| err(&e))?;
+        plot::draw_labelled_curves(&mut chart, &shown, SeriesLabelPosition::UpperLeft)?;
         let ticks: Vec<f64> = (1..=6).map(|k| 5.0 * k as f64).collect();
-        plot::draw_semilog_axes(&root, &chart, &ticks, 0, (-16, 0, 2)).map_err(|e| err(&e))?;
+        plot::draw_semilog_axes(root, &chart, &ticks, 0, (-16, 0, 2))?;
         plot::draw_axis_titles(
-            &root,
+            root,
             &chart,
             Some("nodes"),
             Some("relative weight residual"),
-        )
-        .map_err(|e| err(&e))?;
-        root.present().map_err(|e| err(&e))?;
+        )?;
     }
-    Ok(svg)
+    Ok(())
 }

@@ -7,15 +7,13 @@ use std::collections::BTreeMap;
 use attnum_sweep::{Cell, Table};
 use plotters::prelude::*;
 
-use crate::error::{PaperError, Result};
+use super::{Canvas, Drawn, Sources};
 use crate::plot::{self, FONT_SIZE, PALETTE};
-use crate::results::Results;
 
 const FUNCTION: &str = "sin";
 const FAMILIES: [&str; 3] = ["central", "forward", "backward"];
 const DERIVATIVES: [i64; 2] = [1, 2];
-const WIDTH: u32 = 1000;
-const HEIGHT: u32 = 760;
+pub(super) const SIZE: (u32, u32) = (1000, 760);
 
 fn text(cell: Option<&Cell>) -> &str {
     match cell {
@@ -31,11 +29,9 @@ fn number(cell: Option<&Cell>) -> Option<f64> {
 /// One curve: accuracy order → (h, error) points.
 type Curves = BTreeMap<i64, Vec<(f64, f64)>>;
 
-/// Draw the figure.
-pub fn draw(results: &Results) -> Result<String> {
-    crate::figure::register_fonts();
-    let points = results.table_for_figure("fd_convergence", "fd_convergence/table")?;
-    let orders = results.table_for_figure("fd_convergence", "fd_convergence/orders")?;
+pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
+    let points = sources.table("fd_convergence/table")?;
+    let orders = sources.table("fd_convergence/orders")?;
     let mut curves: BTreeMap<(i64, String), Curves> = BTreeMap::new();
     for r in 0..points.height() {
         if text(points.cell(r, "function")) != FUNCTION {
@@ -56,15 +52,8 @@ pub fn draw(results: &Results) -> Result<String> {
             .or_default()
             .push((h, e));
     }
-    let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let fail = |e: String| PaperError::Figure {
-            name: "fd_convergence".into(),
-            message: e,
-        };
-        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-        let (body, legend_area) = root.split_vertically(HEIGHT - 50);
+        let (body, legend_area) = root.split_vertically(SIZE.1 - 50);
         let panels = body.split_evenly((DERIVATIVES.len(), FAMILIES.len()));
         let all_orders: Vec<i64> = {
             let set: std::collections::BTreeSet<i64> =
@@ -77,12 +66,13 @@ pub fn draw(results: &Results) -> Result<String> {
             for (j, family) in FAMILIES.iter().enumerate() {
                 let area = &panels[i * FAMILIES.len() + j];
                 let caption = format!("{family}, derivative {d}");
-                let mut chart = plot::log_log_chart(area, &caption, (-10, 0), (-16, 4))
-                    .map_err(|e| fail(e.to_string()))?;
+                let mut chart = plot::log_log_chart(area, &caption, (-10, 0), (-16, 4))?;
                 let Some(by_order) = curves.get(&(d, (*family).to_owned())) else {
-                    return Err(fail(format!(
-                        "no {family} curves for derivative {d} of {FUNCTION}"
-                    )));
+                    return Err(sources
+                        .error(format!(
+                            "no {family} curves for derivative {d} of {FUNCTION}"
+                        ))
+                        .into());
                 };
                 for (&p, pts) in by_order {
                     let colour = colour_of(p);
@@ -92,26 +82,21 @@ pub fn draw(results: &Results) -> Result<String> {
                         .filter(|&(_, e)| e > 0.0 && e.is_finite())
                         .collect();
                     chart
-                        .draw_series(LineSeries::new(visible.clone(), colour.stroke_width(2)))
-                        .map_err(|e| fail(e.to_string()))?;
+                        .draw_series(LineSeries::new(visible.clone(), colour.stroke_width(2)))?;
                     if let Some(line) = reference_line(orders, d, family, p, &visible) {
                         chart
-                            .draw_series(DashedLineSeries::new(line, 6, 5, colour.stroke_width(1)))
-                            .map_err(|e| fail(e.to_string()))?;
+                            .draw_series(DashedLineSeries::new(line, 6, 5, colour.stroke_width(1)))?;
                     }
                 }
-                plot::draw_decade_axes(&root, &chart, (-10, 0, 5), (-16, 0, 4))
-                    .map_err(|e| fail(e.to_string()))?;
+                plot::draw_decade_axes(root, &chart, (-10, 0, 5), (-16, 0, 4))?;
                 let x_title = (i + 1 == DERIVATIVES.len()).then_some("h");
                 let y_title = (j == 0).then_some("absolute error");
-                plot::draw_axis_titles(&root, &chart, x_title, y_title)
-                    .map_err(|e| fail(e.to_string()))?;
+                plot::draw_axis_titles(root, &chart, x_title, y_title)?;
             }
         }
-        draw_legend(&legend_area, &all_orders).map_err(|e| fail(e.to_string()))?;
-        root.present().map_err(|e| fail(e.to_string()))?;
+        draw_legend(&legend_area, &all_orders)?;
     }
-    Ok(svg)
+    Ok(())
 }
 
 /// A line `C h^p` through the curve's point at the top of its fitted range, over that range

@@ -2,32 +2,30 @@
 //! validation loss during training for each architecture, (b) the RMS error of `f'(x₀)` against
 //! the step, with the central difference on the same nodes (dashed).
 
-use crate::error::Result;
-use crate::results::{Curve, Results};
+use super::{Canvas, Drawn, Sources};
+use crate::results::Curve;
+
+/// The canvas of the shared two-panel training figure.
+pub(super) const SIZE: (u32, u32) = super::learned_derivative::SIZE;
 
 /// Rows of the first derivative only.
 fn first_derivative(t: &attnum_sweep::Table, r: usize) -> bool {
     t.cell(r, "derivative").and_then(attnum_sweep::Cell::as_f64) == Some(1.0)
 }
 
-/// Draw the figure.
-pub fn draw(results: &Results) -> Result<String> {
-    crate::figure::register_fonts();
-    let name = "learned_architectures";
+pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
     let columns = [
         "model.transformer.heads",
         "model.transformer.blocks",
         "model.transformer.dropout",
     ];
-    let curves = results.curves(
-        name,
+    let curves = sources.curves(
         "learned_architectures/curve",
         &columns,
         ("epoch", "validation_loss"),
         first_derivative,
     )?;
-    let steps = results.curves(
-        name,
+    let steps = sources.curves(
         "learned_architectures/steps",
         &columns,
         ("h", "learned_rms_error"),
@@ -39,8 +37,7 @@ pub fn draw(results: &Results) -> Result<String> {
                 .and_then(attnum_sweep::Cell::as_f64)
                 == Some(1.0)
     };
-    let central = results.curves(
-        name,
+    let central = sources.curves(
         "learned_architectures/steps",
         &[],
         ("h", "central_rms_error"),
@@ -77,7 +74,7 @@ pub fn draw(results: &Results) -> Result<String> {
         .map(|(_, p)| p)
         .unwrap_or_default();
     super::learned_derivative::training_figure(
-        name,
+        root,
         &relabel(curves),
         &relabel(steps),
         &central,

@@ -4,33 +4,26 @@
 
 use plotters::prelude::*;
 
-use crate::error::{PaperError, Result};
+use super::{Canvas, Drawn, Sources};
 use crate::plot;
-use crate::results::{Curve, Results};
+use crate::results::Curve;
 
-const WIDTH: u32 = 1000;
-const HEIGHT: u32 = 440;
+pub(super) const SIZE: (u32, u32) = (1000, 440);
 
-/// Draw the figure.
-pub fn draw(results: &Results) -> Result<String> {
-    crate::figure::register_fonts();
-    let name = "learned_derivative";
-    let curves = results.curves(
-        name,
+pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
+    let curves = sources.curves(
         "learned_derivative/curve",
         &["seed"],
         ("epoch", "validation_loss"),
         |_, _| true,
     )?;
-    let learned = results.curves(
-        name,
+    let learned = sources.curves(
         "learned_derivative/steps",
         &["seed"],
         ("h", "learned_rms_error"),
         |_, _| true,
     )?;
-    let central = results.curves(
-        name,
+    let central = sources.curves(
         "learned_derivative/steps",
         &[],
         ("h", "central_rms_error"),
@@ -44,7 +37,7 @@ pub fn draw(results: &Results) -> Result<String> {
         .next()
         .map(|(_, p)| p)
         .unwrap_or_default();
-    training_figure(name, &curves, &learned, &central, 1000.0)
+    training_figure(root, &curves, &learned, &central, 1000.0)
 }
 
 /// The two-panel figure of a trained derivative: (a) the validation loss of each labelled run
@@ -52,35 +45,24 @@ pub fn draw(results: &Results) -> Result<String> {
 /// step in the same colours, with the central difference (dashed). `steps` has the labels of
 /// `curves`.
 pub(super) fn training_figure(
-    name: &str,
+    root: &Canvas<'_>,
     curves: &[Curve],
     steps: &[Curve],
     central: &[(f64, f64)],
     tick_step: f64,
-) -> Result<String> {
-    let fail = |message: String| PaperError::Figure {
-        name: name.into(),
-        message,
-    };
-    let mut svg = String::new();
+) -> Drawn {
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let err = |e: &dyn std::fmt::Display| fail(e.to_string());
-        root.fill(&WHITE).map_err(|e| err(&e))?;
         let panels = root.split_evenly((1, 2));
         plot::draw_loss_panel(
-            &root,
+            root,
             &panels[0],
             "(a) validation loss",
             curves,
             (tick_step, (-6, 0, 1), "MSE of h f'(x0)"),
-        )
-        .map_err(|e| err(&e))?;
+        )?;
         let mut chart =
-            plot::log_log_chart(&panels[1], "(b) error against the step", (-2, 0), (-8, 1))
-                .map_err(|e| err(&e))?;
-        plot::draw_theory_curves(&mut chart, &[("central difference", central, 7)])
-            .map_err(|e| err(&e))?;
+            plot::log_log_chart(&panels[1], "(b) error against the step", (-2, 0), (-8, 1))?;
+        plot::draw_theory_curves(&mut chart, &[("central difference", central, 7)])?;
         let indexed: Vec<(usize, Vec<(f64, f64)>)> = steps
             .iter()
             .map(|(label, p)| {
@@ -88,12 +70,10 @@ pub(super) fn training_figure(
                 (index, p.clone())
             })
             .collect();
-        plot::draw_indexed_curves(&mut chart, &indexed).map_err(|e| err(&e))?;
-        plot::draw_legend(&mut chart, SeriesLabelPosition::LowerRight).map_err(|e| err(&e))?;
-        plot::draw_decade_axes(&root, &chart, (-2, 0, 1), (-8, 0, 2)).map_err(|e| err(&e))?;
-        plot::draw_axis_titles(&root, &chart, Some("h"), Some("RMS error of f'(x0)"))
-            .map_err(|e| err(&e))?;
-        root.present().map_err(|e| err(&e))?;
+        plot::draw_indexed_curves(&mut chart, &indexed)?;
+        plot::draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+        plot::draw_decade_axes(root, &chart, (-2, 0, 1), (-8, 0, 2))?;
+        plot::draw_axis_titles(root, &chart, Some("h"), Some("RMS error of f'(x0)"))?;
     }
-    Ok(svg)
+    Ok(())
 }

@@ -5,21 +5,12 @@
 
 use plotters::prelude::*;
 
-use crate::error::{PaperError, Result};
+use super::{Canvas, Drawn, Sources};
 use crate::plot;
-use crate::results::Results;
 
-const WIDTH: u32 = 640;
-const HEIGHT: u32 = 480;
+pub(super) const SIZE: (u32, u32) = (640, 480);
 
-/// Draw the figure.
-pub fn draw(results: &Results) -> Result<String> {
-    crate::figure::register_fonts();
-    let name = "learned_noise";
-    let fail = |message: String| PaperError::Figure {
-        name: name.into(),
-        message,
-    };
+pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
     let number = |t: &attnum_sweep::Table, r: usize, c: &str| {
         t.cell(r, c).and_then(attnum_sweep::Cell::as_f64)
     };
@@ -32,8 +23,7 @@ pub fn draw(results: &Results) -> Result<String> {
         number(t, r, "evaluation_noise").is_some_and(|x| x > 0.0)
     };
     let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-    let head = results.curves(
-        name,
+    let head = sources.curves(
         "learned_derivative/noise",
         &["method"],
         ("evaluation_noise", "rms_error"),
@@ -48,8 +38,7 @@ pub fn draw(results: &Results) -> Result<String> {
         series.push((text, points));
     }
     for (heads, blocks) in [(8.0, 1.0), (2.0, 4.0)] {
-        let learned = results.curves(
-            name,
+        let learned = sources.curves(
             "learned_architectures/noise",
             &[],
             ("evaluation_noise", "rms_error"),
@@ -77,28 +66,20 @@ pub fn draw(results: &Results) -> Result<String> {
     };
     let series: Vec<(String, Vec<(f64, f64)>)> =
         series.into_iter().map(|(l, p)| (rename(&l), p)).collect();
-    let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let err = |e: &dyn std::fmt::Display| fail(e.to_string());
-        root.fill(&WHITE).map_err(|e| err(&e))?;
-        let mut chart = plot::log_log_chart(&root, "error against noise", (-4, -1), (-3, 2))
-            .map_err(|e| err(&e))?;
+        let mut chart = plot::log_log_chart(root, "error against noise", (-4, -1), (-3, 2))?;
         let shown: Vec<(&str, &[(f64, f64)])> = series
             .iter()
             .map(|(l, p)| (l.as_str(), p.as_slice()))
             .collect();
-        plot::draw_labelled_curves(&mut chart, &shown, SeriesLabelPosition::UpperLeft)
-            .map_err(|e| err(&e))?;
-        plot::draw_decade_axes(&root, &chart, (-4, -1, 1), (-3, 2, 1)).map_err(|e| err(&e))?;
+        plot::draw_labelled_curves(&mut chart, &shown, SeriesLabelPosition::UpperLeft)?;
+        plot::draw_decade_axes(root, &chart, (-4, -1, 1), (-3, 2, 1))?;
         plot::draw_axis_titles(
-            &root,
+            root,
             &chart,
             Some("noise standard deviation"),
             Some("RMS error of f'(x0)"),
-        )
-        .map_err(|e| err(&e))?;
-        root.present().map_err(|e| err(&e))?;
+        )?;
     }
-    Ok(svg)
+    Ok(())
 }

@@ -4,41 +4,29 @@
 
 use plotters::prelude::*;
 
-use crate::error::{PaperError, Result};
+use super::{Canvas, Drawn, Sources};
 use crate::plot;
-use crate::results::Results;
 
-const WIDTH: u32 = 1000;
-const HEIGHT: u32 = 440;
+pub(super) const SIZE: (u32, u32) = (1000, 440);
 
 fn learned(t: &attnum_sweep::Table, r: usize) -> bool {
     t.cell(r, "mode").map(ToString::to_string).as_deref() == Some("learned")
 }
 
-/// Draw the figure.
-pub fn draw(results: &Results) -> Result<String> {
-    crate::figure::register_fonts();
-    let name = "learned_quadrature";
-    let fail = |message: String| PaperError::Figure {
-        name: name.into(),
-        message,
-    };
-    let nodes = results.curves(
-        name,
+pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
+    let nodes = sources.curves(
         "learned_quadrature/nodes",
         &["nodes"],
         ("learned_node", "nodes"),
         learned,
     )?;
-    let gauss = results.curves(
-        name,
+    let gauss = sources.curves(
         "learned_quadrature/nodes",
         &["nodes"],
         ("reference_node", "nodes"),
         learned,
     )?;
-    let curves = results.curves(
-        name,
+    let curves = sources.curves(
         "learned_quadrature/curve",
         &["nodes"],
         ("epoch", "validation_loss"),
@@ -48,11 +36,7 @@ pub fn draw(results: &Results) -> Result<String> {
         .iter()
         .flat_map(|(_, p)| p.iter().map(|&(_, y)| y))
         .fold(0.0f64, f64::max);
-    let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let err = |e: &dyn std::fmt::Display| fail(e.to_string());
-        root.fill(&WHITE).map_err(|e| err(&e))?;
         let panels = root.split_evenly((1, 2));
         let mut chart = ChartBuilder::on(&panels[0])
             .caption(
@@ -64,8 +48,7 @@ pub fn draw(results: &Results) -> Result<String> {
             .margin_right(22)
             .x_label_area_size(66)
             .y_label_area_size(80)
-            .build_cartesian_2d(-1.05..1.05, 1.5..sizes + 0.5)
-            .map_err(|e| err(&e))?;
+            .build_cartesian_2d(-1.05..1.05, 1.5..sizes + 0.5)?;
         chart
             .configure_mesh()
             .disable_mesh()
@@ -77,8 +60,7 @@ pub fn draw(results: &Results) -> Result<String> {
             .x_desc("node")
             .y_desc("n")
             .axis_desc_style(plot::font(plot::FONT_SIZE))
-            .draw()
-            .map_err(|e| err(&e))?;
+            .draw()?;
         let ring = plot::PALETTE[7];
         chart
             .draw_series(
@@ -86,8 +68,7 @@ pub fn draw(results: &Results) -> Result<String> {
                     .iter()
                     .flat_map(|(_, p)| p.iter().copied())
                     .map(|(x, y)| Circle::new((x, y), 11, ring.stroke_width(2))),
-            )
-            .map_err(|e| err(&e))?
+            )?
             .label("Gauss–Legendre")
             .legend(move |(x, y)| Circle::new((x + 6, y), 7, ring.stroke_width(2)));
         let dot = plot::PALETTE[1];
@@ -97,25 +78,22 @@ pub fn draw(results: &Results) -> Result<String> {
                     .iter()
                     .flat_map(|(_, p)| p.iter().copied())
                     .map(|(x, y)| Circle::new((x, y), 5, dot.filled())),
-            )
-            .map_err(|e| err(&e))?
+            )?
             .label("learned (best start)")
             .legend(move |(x, y)| Circle::new((x + 6, y), 5, dot.filled()));
-        plot::draw_legend(&mut chart, SeriesLabelPosition::UpperLeft).map_err(|e| err(&e))?;
+        plot::draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
 
         let labelled: Vec<(String, Vec<(f64, f64)>)> = curves
             .iter()
             .map(|(n, p)| (format!("n = {n}"), p.clone()))
             .collect();
         plot::draw_loss_panel(
-            &root,
+            root,
             &panels[1],
             "(b) validation loss, first start",
             &labelled,
             (500.0, (-32, 2, 8), "MSE of the integral"),
-        )
-        .map_err(|e| err(&e))?;
-        root.present().map_err(|e| err(&e))?;
+        )?;
     }
-    Ok(svg)
+    Ok(())
 }

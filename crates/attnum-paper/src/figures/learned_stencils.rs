@@ -6,12 +6,11 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::error::{PaperError, Result};
+use super::{Canvas, Drawn, Sources};
 use crate::plot;
-use crate::results::{Curve, Results};
+use crate::results::Curve;
 
-const WIDTH: u32 = 1000;
-const HEIGHT: u32 = 440;
+pub(super) const SIZE: (u32, u32) = (1000, 440);
 
 /// `(label, curve)` pairs drawn in one panel.
 type Labelled = Vec<(String, Vec<(f64, f64)>)>;
@@ -65,14 +64,7 @@ fn panel<DB: DrawingBackend>(
     plot::draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
-/// Draw the figure.
-pub fn draw(results: &Results) -> Result<String> {
-    crate::figure::register_fonts();
-    let name = "learned_stencils";
-    let fail = |message: String| PaperError::Figure {
-        name: name.into(),
-        message,
-    };
+pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
     let number = |t: &attnum_sweep::Table, r: usize, c: &str| {
         t.cell(r, c).and_then(attnum_sweep::Cell::as_f64)
     };
@@ -92,9 +84,8 @@ pub fn draw(results: &Results) -> Result<String> {
             .unwrap_or_default()
     };
     let stencil = |keep: &dyn Fn(&attnum_sweep::Table, usize) -> bool, column: &str| {
-        results
+        sources
             .signed_curves(
-                name,
                 "learned_architectures/stencil",
                 &[],
                 ("offset", column),
@@ -106,8 +97,7 @@ pub fn draw(results: &Results) -> Result<String> {
     for derivative in [1.0, 2.0] {
         let mut learned: Labelled = Vec::new();
         if derivative == 1.0 {
-            let head = results.signed_curves(
-                name,
+            let head = sources.signed_curves(
                 "learned_derivative/stencil",
                 &[],
                 ("offset", "learned_weight"),
@@ -125,11 +115,7 @@ pub fn draw(results: &Results) -> Result<String> {
         let central = stencil(&transformer(derivative, 1.0, 1.0), "central_weight")?;
         panels.push((learned, central));
     }
-    let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let err = |e: &dyn std::fmt::Display| fail(e.to_string());
-        root.fill(&WHITE).map_err(|e| err(&e))?;
         let areas = root.split_evenly((1, 2));
         panel(
             &areas[0],
@@ -137,17 +123,14 @@ pub fn draw(results: &Results) -> Result<String> {
             -1.0..1.0,
             &panels[0].0,
             &panels[0].1,
-        )
-        .map_err(|e| err(&e))?;
+        )?;
         panel(
             &areas[1],
             "(b) second derivative",
             -3.0..2.0,
             &panels[1].0,
             &panels[1].1,
-        )
-        .map_err(|e| err(&e))?;
-        root.present().map_err(|e| err(&e))?;
+        )?;
     }
-    Ok(svg)
+    Ok(())
 }

@@ -6,12 +6,10 @@ use std::collections::BTreeMap;
 use attnum_sweep::Cell;
 use plotters::prelude::*;
 
-use crate::error::{PaperError, Result};
+use super::{Canvas, Drawn, Sources};
 use crate::plot;
-use crate::results::Results;
 
-const WIDTH: u32 = 1000;
-const HEIGHT: u32 = 400;
+pub(super) const SIZE: (u32, u32) = (1000, 400);
 /// Panels: title, formal orders shown, and where the legend does not hide a curve.
 const PANELS: [(&str, &[i64], SeriesLabelPosition); 3] = [
     ("orders 1 and 2", &[1, 2], SeriesLabelPosition::LowerRight),
@@ -26,14 +24,8 @@ struct Curve {
     points: Vec<(f64, f64)>,
 }
 
-/// Draw the figure.
-pub fn draw(results: &Results) -> Result<String> {
-    crate::figure::register_fonts();
-    let fail = |message: String| PaperError::Figure {
-        name: "rk_convergence".into(),
-        message,
-    };
-    let table = results.table_for_figure("rk_convergence", "rk_convergence/table")?;
+pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
+    let table = sources.table("rk_convergence/table")?;
     let mut curves: Vec<Curve> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for r in 0..table.height() {
@@ -43,9 +35,9 @@ pub fn draw(results: &Results) -> Result<String> {
             table.cell(r, "h").and_then(Cell::as_f64),
             table.cell(r, "error").and_then(Cell::as_f64),
         ) else {
-            return Err(fail(format!(
-                "row {r} lacks method, formal_order, h or error"
-            )));
+            return Err(sources
+                .error(format!("row {r} lacks method, formal_order, h or error"))
+                .into());
         };
         let i = *index.entry(method.clone()).or_insert_with(|| {
             curves.push(Curve {
@@ -59,31 +51,25 @@ pub fn draw(results: &Results) -> Result<String> {
             curves[i].points.push((h, e));
         }
     }
-    let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let err = |e: &dyn std::fmt::Display| fail(e.to_string());
-        root.fill(&WHITE).map_err(|e| err(&e))?;
         let panels = root.split_evenly((1, PANELS.len()));
         for (j, (title, orders, legend)) in PANELS.iter().enumerate() {
             let mut chart =
-                plot::log_log_chart(&panels[j], title, (-5, 0), (-14, 2)).map_err(|e| err(&e))?;
+                plot::log_log_chart(&panels[j], title, (-5, 0), (-14, 2))?;
             let shown: Vec<(&str, &[(f64, f64)])> = curves
                 .iter()
                 .filter(|c| orders.contains(&c.order))
                 .map(|c| (c.method.as_str(), c.points.as_slice()))
                 .collect();
-            plot::draw_labelled_curves(&mut chart, &shown, legend.clone()).map_err(|e| err(&e))?;
-            plot::draw_decade_axes(&root, &chart, (-5, 0, 1), (-14, -2, 4)).map_err(|e| err(&e))?;
+            plot::draw_labelled_curves(&mut chart, &shown, legend.clone())?;
+            plot::draw_decade_axes(root, &chart, (-5, 0, 1), (-14, -2, 4))?;
             plot::draw_axis_titles(
-                &root,
+                root,
                 &chart,
                 Some("h"),
                 (j == 0).then_some("error after one period"),
-            )
-            .map_err(|e| err(&e))?;
+            )?;
         }
-        root.present().map_err(|e| err(&e))?;
     }
-    Ok(svg)
+    Ok(())
 }
