@@ -139,9 +139,7 @@ pub fn unbalanced_braces(text: &str) -> Option<String> {
             _ => {}
         }
     }
-    (depth > 0).then(|| {
-        format!("unbalanced braces: {depth} `{{` never closed (BibTeX would fail)")
-    })
+    (depth > 0).then(|| format!("unbalanced braces: {depth} `{{` never closed (BibTeX would fail)"))
 }
 
 /// What is missing from the searches recorded for a "not found" verdict, if anything.
@@ -415,7 +413,10 @@ pub fn literature(literature: &Literature, text: &str, cited: &[String]) -> Vec<
                 message,
             });
         }
-        let mut texts = vec![("cited_as".to_owned(), &s.cited_as), ("note".to_owned(), &s.note)];
+        let mut texts = vec![
+            ("cited_as".to_owned(), &s.cited_as),
+            ("note".to_owned(), &s.note),
+        ];
         for (j, search) in s.searched.iter().enumerate() {
             for (name, value) in [
                 ("query", &search.query),

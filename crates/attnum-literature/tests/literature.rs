@@ -358,7 +358,11 @@ const CORPUS: &[(&str, &str, &str)] = &[
         "    query: ''",
         "seed_citations[1] (f).searched[1].query: must not be empty",
     ),
-    ("strategy: related", "strategy: guessed", "unknown variant `guessed`"),
+    (
+        "strategy: related",
+        "strategy: guessed",
+        "unknown variant `guessed`",
+    ),
     (
         "    result: no hit\n  - strategy: claimed_content",
         "    result: no hit\n    found: nothing\n  - strategy: claimed_content",
@@ -472,10 +476,48 @@ fn listings_books_and_balanced_braces_reach_bibtex_intact() {
             .find(|f| f.key.v == name)
             .map(|f| format!("{:?}", f.value.v))
     };
-    assert!(field("wand1995kernel", "isbn").unwrap().contains("978-0-412-55270-0"));
+    assert!(
+        field("wand1995kernel", "isbn")
+            .unwrap()
+            .contains("978-0-412-55270-0")
+    );
     assert!(field("wand1995kernel", "title").unwrap().contains("Braces"));
     // A listing has no authors; natbib shows its `key` (the title) in their place.
     assert!(field("singularities", "author").is_none());
-    assert!(field("singularities", "key").unwrap().contains("singularities"));
+    assert!(
+        field("singularities", "key")
+            .unwrap()
+            .contains("singularities")
+    );
     assert!(text.contains("@misc{singularities,"), "{text}");
+}
+
+#[test]
+fn isbns_are_checked_by_their_check_digit_and_braces_by_their_depth() {
+    use attnum_literature::validate::{is_isbn, unbalanced_braces};
+    for good in [
+        "978-0-412-98321-4",
+        "9780412552700",
+        "0-412-98321-4",
+        "0-8044-2957-X",
+    ] {
+        assert!(is_isbn(good), "{good}");
+    }
+    for bad in [
+        "978-0-412-98321-5",
+        "0-8044-2957-x",
+        "X-8044-2957-0",
+        "978--0-412-98321-4",
+        "-9780412552700",
+        "97804125527",
+    ] {
+        assert!(!is_isbn(bad), "{bad}");
+    }
+    assert_eq!(unbalanced_braces("{a} {b {c}}"), None);
+    assert!(unbalanced_braces("a}{").unwrap().contains("character 2"));
+    assert!(
+        unbalanced_braces("{{a}")
+            .unwrap()
+            .contains("1 `{` never closed")
+    );
 }
