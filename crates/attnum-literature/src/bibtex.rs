@@ -1,10 +1,12 @@
 //! The bibliography for natbib (`plainnat`): one BibTeX entry per literature entry.
 //!
 //! Papers become `@article` (journal = venue), books `@book` (publisher = venue), preprints,
-//! blogs and software `@misc`. Identifiers go into `doi`, `eprint` (with
-//! `archiveprefix = {arXiv}`) and `url`. Every text field is escaped for LaTeX ([`escape`]), the title is
-//! braced so BibTeX keeps its capitals, and the authors (comma-separated in the data) are joined
-//! with `and`.
+//! blogs, software and listings `@misc`. Identifiers go into `doi`, `eprint` (with
+//! `archiveprefix = {arXiv}`), `isbn` and `url`. Every text field is escaped for LaTeX
+//! ([`escape`]), the title is braced so BibTeX keeps its capitals, and the authors
+//! (comma-separated in the data) are joined with `and`; a listing without authors gets its
+//! title as `key`, which natbib shows in their place. Escaped braces still count for BibTeX:
+//! [`crate::validate`] refuses unbalanced ones before they get here.
 
 use std::fmt::Write;
 
@@ -25,12 +27,13 @@ fn entry(e: &Entry, out: &mut String) {
     let kind = match e.kind {
         Kind::Paper => "article",
         Kind::Book => "book",
-        Kind::Preprint | Kind::Blog | Kind::Software => "misc",
+        Kind::Preprint | Kind::Blog | Kind::Software | Kind::Listing => "misc",
     };
-    let mut fields: Vec<(&str, String)> = vec![
-        ("author", authors(&e.authors)),
-        ("title", format!("{{{}}}", escape(&e.title))),
-    ];
+    let mut fields: Vec<(&str, String)> = match &e.authors {
+        Some(list) => vec![("author", authors(list))],
+        None => vec![("key", escape(&e.title))],
+    };
+    fields.push(("title", format!("{{{}}}", escape(&e.title))));
     let venue = e.venue.as_deref().map(escape);
     match (e.kind, venue) {
         (Kind::Paper, Some(v)) => fields.push(("journal", v)),
@@ -51,6 +54,9 @@ fn entry(e: &Entry, out: &mut String) {
     if let Some(a) = &e.arxiv {
         fields.push(("eprint", a.clone()));
         fields.push(("archiveprefix", "arXiv".into()));
+    }
+    if let Some(i) = &e.isbn {
+        fields.push(("isbn", i.clone()));
     }
     if let Some(u) = &e.url {
         fields.push(("url", u.clone()));

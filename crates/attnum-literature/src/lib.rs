@@ -2,10 +2,11 @@
 //!
 //! `data/literature.yaml` holds the themes, the entries (each with a verifiable identifier: an
 //! arXiv id, a DOI, or a stable URL for blogs and software) and the audit of the works the seed
-//! conversation cited; `data/claims.yaml` holds the audit of the conversation's checkable claims.
-//! This crate parses both (one YAML entry point each, `deny_unknown_fields`, errors with
-//! `file:line:column`), validates them ([`validate`]: required fields per type, identifier
-//! syntax, duplicates, years, themes, citation keys) and renders the bibliography
+//! conversation cited (a "not found" records the searches behind it); `data/claims.yaml` holds
+//! the audit of the conversation's checkable claims. This crate parses both (one YAML entry
+//! point each, `deny_unknown_fields`, errors with `file:line:column`), validates them
+//! ([`validate`]: required fields per type, identifier syntax, duplicates, years, themes,
+//! balanced braces, search records, citation keys) and renders the bibliography
 //! ([`bibtex`]). Rendering into the paper and evaluating the evidence queries of the claims is
 //! the paper crate's job.
 
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 pub use claims::Claims;
-pub use model::{Entry, Kind, Literature, SeedCitation, Theme, Verdict};
+pub use model::{Entry, Kind, Literature, Search, SeedCitation, Strategy, Theme, Verdict};
 
 /// Escape `text` so that LaTeX typesets it literally: the ten special characters, `< > |` (as
 /// text commands, independent of the font encoding), and the mathematical symbols that data

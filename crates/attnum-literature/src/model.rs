@@ -44,6 +44,10 @@ pub enum Kind {
     Blog,
     /// Software (a URL is required).
     Software,
+    /// A work known only from an index's record of its title and abstract: its authors, year
+    /// and identifier were not seen, so a URL to the record is required and the rest may be
+    /// absent.
+    Listing,
 }
 
 impl Kind {
@@ -55,6 +59,7 @@ impl Kind {
             Self::Book => "book",
             Self::Blog => "blog",
             Self::Software => "software",
+            Self::Listing => "listing",
         }
     }
 }
@@ -68,8 +73,10 @@ pub struct Entry {
     /// Kind of work.
     #[serde(rename = "type")]
     pub kind: Kind,
-    /// Authors as written in the work, comma-separated.
-    pub authors: String,
+    /// Authors as written in the work, comma-separated (absent only for a listing whose
+    /// authors were not seen).
+    #[serde(default)]
+    pub authors: Option<String>,
     /// Title.
     pub title: String,
     /// Year (required except for software and blogs).
@@ -87,6 +94,9 @@ pub struct Entry {
     /// A stable URL.
     #[serde(default)]
     pub url: Option<String>,
+    /// ISBN-10 or ISBN-13 of a book (hyphens allowed, checksum checked).
+    #[serde(default)]
+    pub isbn: Option<String>,
     /// The theme's id.
     pub theme: String,
     /// Which of the paper's three questions it informs (1, 2, 3).
@@ -138,6 +148,53 @@ pub struct SeedCitation {
     pub entry: Option<String>,
     /// How the verdict was reached.
     pub note: String,
+    /// The searches made for it: required for a `not_found` verdict (at least
+    /// [`validate::NOT_FOUND_STRATEGIES`] different strategies, the exact title among them).
+    #[serde(default)]
+    pub searched: Vec<Search>,
+}
+
+/// How a cited work was looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// The title exactly as cited.
+    ExactTitle,
+    /// A distinctive phrase of what the conversation says the work contains.
+    ClaimedContent,
+    /// Authors: those cited, or those of a follow-up or related work.
+    Authors,
+    /// The venue or site the conversation linked (journal, publisher, index).
+    Venue,
+    /// A follow-up, a citing work or the nearest related work.
+    Related,
+}
+
+impl Strategy {
+    /// The strategy in words.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ExactTitle => "exact title",
+            Self::ClaimedContent => "claimed content",
+            Self::Authors => "authors",
+            Self::Venue => "venue",
+            Self::Related => "related work",
+        }
+    }
+}
+
+/// One search made for a cited work.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Search {
+    /// What kind of search it was.
+    pub strategy: Strategy,
+    /// The query as typed.
+    pub query: String,
+    /// Where it was run (index or corpus), e.g. `web pages, documentation, code, issues`.
+    pub corpora: String,
+    /// What it found.
+    pub result: String,
 }
 
 impl Literature {

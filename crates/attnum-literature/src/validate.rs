@@ -3,14 +3,20 @@
 //!
 //! Every entry of the file is shown in the paper's long table, so no entry can be orphaned; what
 //! is checked is that each entry can be trusted and found: required fields per type,
-//! identifier syntax (new- and old-style arXiv ids, DOI, URL), no duplicate keys or identifiers,
-//! a plausible year, a known theme, questions among 1–3, well-formed cross-references, every
-//! theme used, a consistent seed-citation audit, and every key the paper cites present.
+//! identifier syntax (new- and old-style arXiv ids, DOI, URL, ISBN with its checksum), no
+//! duplicate keys or identifiers, a plausible year, a known theme, questions among 1–3,
+//! well-formed cross-references, balanced braces in every text (BibTeX counts braces even when
+//! they are escaped, so one stray `}` breaks the bibliography), every theme used, a consistent
+//! seed-citation audit in which every "not found" records the searches behind it, and every key
+//! the paper cites present.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Entry, Kind, Literature, Verdict};
+use crate::model::{Entry, Kind, Literature, Search, Strategy, Verdict};
 use crate::{Problem, line_of};
+
+/// How many different search strategies a "not found" verdict needs, the exact title among them.
+pub const NOT_FOUND_STRATEGIES: usize = 3;
 
 /// The latest year an entry may carry.
 pub const LATEST_YEAR: u16 = 2027;
@@ -83,6 +89,91 @@ pub fn is_url(url: &str) -> bool {
     })
 }
 
+/// Whether `isbn` is an ISBN-10 or ISBN-13 (digits and hyphens, final `X` allowed in an
+/// ISBN-10) with a valid check digit.
+pub fn is_isbn(isbn: &str) -> bool {
+    if isbn.starts_with('-') || isbn.ends_with('-') || isbn.contains("--") {
+        return false;
+    }
+    let symbols: Vec<char> = isbn.chars().filter(|&c| c != '-').collect();
+    let digit = |c: char| c.to_digit(10);
+    match symbols.len() {
+        10 => {
+            let mut sum = 0;
+            for (i, &c) in symbols.iter().enumerate() {
+                let value = match (digit(c), c, i) {
+                    (Some(d), _, _) => d,
+                    (None, 'X', 9) => 10,
+                    _ => return false,
+                };
+                sum += (10 - i as u32) * value;
+            }
+            sum % 11 == 0
+        }
+        13 => {
+            let mut sum = 0;
+            for (i, &c) in symbols.iter().enumerate() {
+                let Some(d) = digit(c) else { return false };
+                sum += if i % 2 == 0 { d } else { 3 * d };
+            }
+            sum % 10 == 0
+        }
+        _ => false,
+    }
+}
+
+/// What is wrong with the braces of `text`, if anything. BibTeX counts `{` and `}` whether or
+/// not a backslash precedes them, so the escaped text of a field must still balance.
+pub fn unbalanced_braces(text: &str) -> Option<String> {
+    let mut depth = 0usize;
+    for (i, c) in text.chars().enumerate() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                return Some(format!(
+                    "unbalanced braces: the `}}` at character {} closes no `{{` (BibTeX would fail)",
+                    i + 1
+                ));
+            }
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    (depth > 0).then(|| format!("unbalanced braces: {depth} `{{` never closed (BibTeX would fail)"))
+}
+
+/// What is missing from the searches recorded for a "not found" verdict, if anything.
+pub fn missing_searches(searched: &[Search]) -> Option<String> {
+    let strategies: BTreeSet<Strategy> = searched.iter().map(|s| s.strategy).collect();
+    let names = || {
+        strategies
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if searched.is_empty() {
+        Some(format!(
+            "a `not found` verdict needs the searches behind it: at least \
+             {NOT_FOUND_STRATEGIES} strategies (exact_title, claimed_content, authors, venue, \
+             related), each with query, corpora and result"
+        ))
+    } else if !strategies.contains(&Strategy::ExactTitle) {
+        Some(format!(
+            "a `not found` verdict needs an exact_title search (recorded: {})",
+            names()
+        ))
+    } else if strategies.len() < NOT_FOUND_STRATEGIES {
+        Some(format!(
+            "a `not found` verdict needs at least {NOT_FOUND_STRATEGIES} different search \
+             strategies (recorded: {})",
+            names()
+        ))
+    } else {
+        None
+    }
+}
+
 /// The labels of the `@ref(label)` cross-references in `text`, or an error message.
 pub fn references(text: &str) -> Result<Vec<&str>, String> {
     let mut labels = Vec::new();
@@ -119,13 +210,32 @@ fn check_entry(e: &Entry, mut problem: impl FnMut(&str, String)) {
         );
     }
     for (field, value) in [
-        ("authors", &e.authors),
         ("title", &e.title),
         ("shows", &e.shows),
         ("relation", &e.relation),
     ] {
         if value.trim().is_empty() {
             problem(field, "must not be empty".into());
+        }
+    }
+    match &e.authors {
+        Some(a) if a.trim().is_empty() => problem("authors", "must not be empty".into()),
+        None if e.kind != Kind::Listing => {
+            problem("authors", format!("a {} needs its authors", e.kind.name()))
+        }
+        _ => {}
+    }
+    // The arXiv id, URL and ISBN checks already refuse braces; a DOI suffix may contain them.
+    for (field, value) in [
+        ("authors", e.authors.as_deref()),
+        ("title", Some(e.title.as_str())),
+        ("venue", e.venue.as_deref()),
+        ("doi", e.doi.as_deref()),
+        ("shows", Some(e.shows.as_str())),
+        ("relation", Some(e.relation.as_str())),
+    ] {
+        if let Some(message) = value.and_then(unbalanced_braces) {
+            problem(field, message);
         }
     }
     match e.year {
@@ -159,6 +269,14 @@ fn check_entry(e: &Entry, mut problem: impl FnMut(&str, String)) {
     {
         problem("url", format!("`{u}` is not an absolute http(s) URL"));
     }
+    if let Some(i) = &e.isbn
+        && !is_isbn(i)
+    {
+        problem(
+            "isbn",
+            format!("`{i}` is not an ISBN-10 or ISBN-13 with a valid check digit"),
+        );
+    }
     let needs = |what: &str| format!("a {} needs {what}", e.kind.name());
     match e.kind {
         Kind::Preprint if e.arxiv.is_none() => problem("arxiv", needs("an arXiv id")),
@@ -168,8 +286,11 @@ fn check_entry(e: &Entry, mut problem: impl FnMut(&str, String)) {
         Kind::Paper if e.doi.is_none() && e.arxiv.is_none() && e.url.is_none() => {
             problem("doi", needs("a DOI, an arXiv id or a URL"))
         }
-        Kind::Book if e.doi.is_none() && e.url.is_none() => problem("doi", needs("a DOI or a URL")),
+        Kind::Book if e.doi.is_none() && e.isbn.is_none() && e.url.is_none() => {
+            problem("doi", needs("a DOI, an ISBN or a URL"))
+        }
         Kind::Blog | Kind::Software if e.url.is_none() => problem("url", needs("a URL")),
+        Kind::Listing if e.url.is_none() => problem("url", needs("the URL of the record")),
         _ => {}
     }
     if e.questions.is_empty() || e.questions.iter().any(|q| !(1..=3).contains(q)) {
@@ -188,12 +309,22 @@ pub fn literature(literature: &Literature, text: &str, cited: &[String]) -> Vec<
     let mut problems = Vec::new();
     let mut themes = BTreeSet::new();
     for (i, t) in literature.themes.iter().enumerate() {
+        let line = line_of(text, "id", &t.id);
         if !themes.insert(t.id.as_str()) {
             problems.push(Problem {
-                line: line_of(text, "id", &t.id),
+                line,
                 field: format!("themes[{i}].id"),
                 message: format!("theme `{}` is defined twice", t.id),
             });
+        }
+        for (field, value) in [("title", &t.title), ("scope", &t.scope)] {
+            if let Some(message) = unbalanced_braces(value) {
+                problems.push(Problem {
+                    line,
+                    field: format!("themes[{i}] ({}).{field}", t.id),
+                    message,
+                });
+            }
         }
     }
     let mut keys: BTreeMap<&str, usize> = BTreeMap::new();
@@ -213,9 +344,17 @@ pub fn literature(literature: &Literature, text: &str, cited: &[String]) -> Vec<
         if let Some(first) = keys.insert(e.key.as_str(), i) {
             problem("key", format!("duplicate key: also entries[{first}]"));
         }
-        for (kind, value) in [("arxiv", &e.arxiv), ("doi", &e.doi), ("url", &e.url)] {
+        for (kind, value) in [
+            ("arxiv", &e.arxiv),
+            ("doi", &e.doi),
+            ("url", &e.url),
+            ("isbn", &e.isbn),
+        ] {
             if let Some(v) = value {
-                let normalised = v.trim_end_matches('/').to_ascii_lowercase();
+                let mut normalised = v.trim_end_matches('/').to_ascii_lowercase();
+                if kind == "isbn" {
+                    normalised.retain(|c| c != '-');
+                }
                 if let Some(other) = identifiers.insert((kind.to_owned(), normalised), &e.key) {
                     problem(kind, format!("`{v}` is also the {kind} of `{other}`"));
                 }
@@ -264,6 +403,44 @@ pub fn literature(literature: &Literature, text: &str, cited: &[String]) -> Vec<
                 message: format!("no entry `{key}`"),
             }),
             _ => {}
+        }
+        if s.verdict == Verdict::NotFound
+            && let Some(message) = missing_searches(&s.searched)
+        {
+            problems.push(Problem {
+                line,
+                field: field("searched"),
+                message,
+            });
+        }
+        let mut texts = vec![
+            ("cited_as".to_owned(), &s.cited_as),
+            ("note".to_owned(), &s.note),
+        ];
+        for (j, search) in s.searched.iter().enumerate() {
+            for (name, value) in [
+                ("query", &search.query),
+                ("corpora", &search.corpora),
+                ("result", &search.result),
+            ] {
+                if value.trim().is_empty() {
+                    problems.push(Problem {
+                        line,
+                        field: field(&format!("searched[{j}].{name}")),
+                        message: "must not be empty".into(),
+                    });
+                }
+                texts.push((format!("searched[{j}].{name}"), value));
+            }
+        }
+        for (name, value) in texts {
+            if let Some(message) = unbalanced_braces(value) {
+                problems.push(Problem {
+                    line,
+                    field: field(&name),
+                    message,
+                });
+            }
         }
     }
     for key in cited {

@@ -34,9 +34,15 @@ fn the_committed_files_are_valid_and_large_enough() {
         .filter(|s| s.verdict == attnum_literature::Verdict::NotFound)
         .count();
     assert_eq!(
-        not_found, 4,
-        "four of the conversation's citations cannot be found"
+        not_found, 3,
+        "three of the conversation's citations cannot be found (the fourth, g, exists)"
     );
+    let g = literature
+        .seed_citations
+        .iter()
+        .find(|s| s.id == "g")
+        .unwrap();
+    assert_eq!(g.verdict, attnum_literature::Verdict::Exists);
     Claims::load(&root().join("data/claims.yaml"), &literature).unwrap();
 }
 
@@ -76,6 +82,25 @@ entries:
   questions: [1]
   shows: Finite-difference coefficients.
   relation: Reference weights.
+- key: wand1995kernel
+  type: book
+  authors: M. P. Wand, M. C. Jones
+  title: Kernel Smoothing
+  year: 1995
+  venue: Chapman & Hall
+  isbn: 978-0-412-55270-0
+  theme: kernel
+  questions: [2]
+  shows: Kernel regression, its bias and its boundary effects.
+  relation: Textbook kernel regression.
+- key: singularities
+  type: listing
+  title: Numerical integration rules with improved accuracy close to singularities
+  url: https://deepai.com/publication/numerical-integration-rules-with-improved-accuracy-close-to-singularities
+  theme: kernel
+  questions: [2]
+  shows: Corrected quadrature near known jumps.
+  relation: Cited by the conversation.
 seed_citations:
 - id: a
   cited_as: Attention Is All You Need
@@ -86,6 +111,24 @@ seed_citations:
   cited_as: Learning Numerical Integration Rules via Attention
   verdict: not_found
   note: Not found anywhere.
+  searched:
+  - strategy: exact_title
+    query: Learning Numerical Integration Rules via Attention
+    corpora: web pages
+    result: no hit
+  - strategy: claimed_content
+    query: attention learns adaptive quadrature rules
+    corpora: web pages
+    result: no hit
+  - strategy: related
+    query: learned quadrature weights neural network
+    corpora: documentation
+    result: a graph-network quadrature learner
+- id: g
+  cited_as: Numerical integration rules with improved accuracy close to singularities
+  verdict: exists
+  entry: singularities
+  note: Abstract indexed by DeepAI.
 "#;
 
 fn error_of(text: &str, cited: &[&str]) -> String {
@@ -217,6 +260,114 @@ const CORPUS: &[(&str, &str, &str)] = &[
     ),
     ("type: software", "type: code", "unknown variant `code`"),
     ("year: 1964", "year: nineteen", "invalid type"),
+    // Braces: BibTeX counts escaped braces too, so every text must balance.
+    (
+        "title: On estimating regression",
+        "title: On estimating regression}",
+        "data/literature.yaml:6: entries[0] (nadaraya1964).title: unbalanced braces: the `}` at character 25 closes no `{`",
+    ),
+    (
+        "shows: The transformer.",
+        "shows: The {transformer.",
+        "entries[1] (vaswani2017attention).shows: unbalanced braces: 1 `{` never closed",
+    ),
+    (
+        "authors: maroba",
+        "authors: '}maroba{'",
+        "entries[2] (findiff).authors: unbalanced braces",
+    ),
+    (
+        "venue: Chapman & Hall",
+        "venue: Chapman & Hall}",
+        "entries[3] (wand1995kernel).venue: unbalanced braces",
+    ),
+    (
+        "doi: 10.1137/1109020",
+        "doi: 10.1137/1109020}",
+        "entries[0] (nadaraya1964).doi: unbalanced braces",
+    ),
+    (
+        "relation: Reference weights.",
+        "relation: Reference {weights}}.",
+        "entries[2] (findiff).relation: unbalanced braces",
+    ),
+    (
+        "  title: Kernel view",
+        "  title: Kernel view}",
+        "data/literature.yaml:2: themes[0] (kernel).title: unbalanced braces",
+    ),
+    (
+        "  note: Not found anywhere.",
+        "  note: Not found {anywhere.",
+        "seed_citations[1] (f).note: unbalanced braces",
+    ),
+    (
+        "    result: no hit\n  - strategy: related",
+        "    result: no hit}\n  - strategy: related",
+        "seed_citations[1] (f).searched[1].result: unbalanced braces",
+    ),
+    // Identifiers and kinds added with the ISBN and the listing.
+    (
+        "isbn: 978-0-412-55270-0",
+        "isbn: 978-0-412-55270-1",
+        "entries[3] (wand1995kernel).isbn: `978-0-412-55270-1` is not an ISBN-10 or ISBN-13",
+    ),
+    (
+        "isbn: 978-0-412-55270-0",
+        "isbn: 0-412-5527",
+        "is not an ISBN-10 or ISBN-13",
+    ),
+    (
+        "  isbn: 978-0-412-55270-0\n",
+        "",
+        "entries[3] (wand1995kernel).doi: a book needs a DOI, an ISBN or a URL",
+    ),
+    (
+        "  url: https://deepai.com/publication/numerical-integration-rules-with-improved-accuracy-close-to-singularities\n",
+        "",
+        "entries[4] (singularities).url: a listing needs the URL of the record",
+    ),
+    (
+        "  authors: maroba\n",
+        "",
+        "entries[2] (findiff).authors: a software needs its authors",
+    ),
+    (
+        "type: listing",
+        "type: paper",
+        "entries[4] (singularities).authors: a paper needs its authors",
+    ),
+    // A "not found" verdict records the searches behind it.
+    (
+        "  searched:\n  - strategy: exact_title\n    query: Learning Numerical Integration Rules via Attention\n    corpora: web pages\n    result: no hit\n  - strategy: claimed_content\n    query: attention learns adaptive quadrature rules\n    corpora: web pages\n    result: no hit\n  - strategy: related\n    query: learned quadrature weights neural network\n    corpora: documentation\n    result: a graph-network quadrature learner\n",
+        "",
+        "data/literature.yaml:61: seed_citations[1] (f).searched: a `not found` verdict needs the searches behind it",
+    ),
+    (
+        "  - strategy: related",
+        "  - strategy: claimed_content",
+        "seed_citations[1] (f).searched: a `not found` verdict needs at least 3 different search strategies (recorded: exact title, claimed content)",
+    ),
+    (
+        "  - strategy: exact_title",
+        "  - strategy: authors",
+        "seed_citations[1] (f).searched: a `not found` verdict needs an exact_title search",
+    ),
+    (
+        "    query: attention learns adaptive quadrature rules",
+        "    query: ''",
+        "seed_citations[1] (f).searched[1].query: must not be empty",
+    ),
+    (
+        "strategy: related",
+        "strategy: guessed",
+        "unknown variant `guessed`",
+    ),
+    (
+        "    result: no hit\n  - strategy: claimed_content",
+        "    result: no hit\n    found: nothing\n  - strategy: claimed_content",
+        "unknown field `found`",
+    ),
 ];
 
 #[test]
@@ -300,5 +451,73 @@ fn bibtex_escapes_every_special_character() {
     assert_eq!(
         attnum_literature::escape(r"a & b % c $ d # e _ f ~ g ^ h \ i { j }"),
         r"a \& b \% c \$ d \# e \_ f \textasciitilde{} g \textasciicircum{} h \textbackslash{} i \{ j \}"
+    );
+}
+
+#[test]
+fn listings_books_and_balanced_braces_reach_bibtex_intact() {
+    let with_braces = VALID.replace(
+        "title: Kernel Smoothing",
+        "title: Kernel Smoothing {and} Its Braces",
+    );
+    let literature = Literature::parse(Path::new("x.yaml"), &with_braces, &[]).unwrap();
+    let text = bibtex::render(&literature);
+    let bibliography = biblatex::RawBibliography::parse(&text).expect("valid BibTeX");
+    let field = |key: &str, name: &str| {
+        let entry = bibliography
+            .entries
+            .iter()
+            .find(|e| e.v.key.v == key)
+            .unwrap_or_else(|| panic!("no entry {key}"));
+        entry
+            .v
+            .fields
+            .iter()
+            .find(|f| f.key.v == name)
+            .map(|f| format!("{:?}", f.value.v))
+    };
+    assert!(
+        field("wand1995kernel", "isbn")
+            .unwrap()
+            .contains("978-0-412-55270-0")
+    );
+    assert!(field("wand1995kernel", "title").unwrap().contains("Braces"));
+    // A listing has no authors; natbib shows its `key` (the title) in their place.
+    assert!(field("singularities", "author").is_none());
+    assert!(
+        field("singularities", "key")
+            .unwrap()
+            .contains("singularities")
+    );
+    assert!(text.contains("@misc{singularities,"), "{text}");
+}
+
+#[test]
+fn isbns_are_checked_by_their_check_digit_and_braces_by_their_depth() {
+    use attnum_literature::validate::{is_isbn, unbalanced_braces};
+    for good in [
+        "978-0-412-98321-4",
+        "9780412552700",
+        "0-412-98321-4",
+        "0-8044-2957-X",
+    ] {
+        assert!(is_isbn(good), "{good}");
+    }
+    for bad in [
+        "978-0-412-98321-5",
+        "0-8044-2957-x",
+        "X-8044-2957-0",
+        "978--0-412-98321-4",
+        "-9780412552700",
+        "97804125527",
+    ] {
+        assert!(!is_isbn(bad), "{bad}");
+    }
+    assert_eq!(unbalanced_braces("{a} {b {c}}"), None);
+    assert!(unbalanced_braces("a}{").unwrap().contains("character 2"));
+    assert!(
+        unbalanced_braces("{{a}")
+            .unwrap()
+            .contains("1 `{` never closed")
     );
 }

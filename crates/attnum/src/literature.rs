@@ -33,11 +33,19 @@ pub fn run(workspace: &Workspace, command: LitCommand) -> Result<()> {
     match command {
         LitCommand::Check => {
             let claims = Claims::load(&workspace.root().join("data/claims.yaml"), &literature)?;
+            let not_found: Vec<_> = literature
+                .seed_citations
+                .iter()
+                .filter(|s| s.verdict == attnum_literature::Verdict::NotFound)
+                .collect();
             println!(
-                "data/literature.yaml: {} entries in {} themes, {} seed citations: valid",
+                "data/literature.yaml: {} entries in {} themes, {} seed citations ({} not found, \
+                 after {} recorded searches): valid",
                 literature.entries.len(),
                 literature.themes.len(),
-                literature.seed_citations.len()
+                literature.seed_citations.len(),
+                not_found.len(),
+                not_found.iter().map(|s| s.searched.len()).sum::<usize>()
             );
             println!("data/claims.yaml: {} claims: valid", claims.claims.len());
             Ok(())
