@@ -257,22 +257,7 @@ mod tests {
 
     #[test]
     fn every_experiment_kind_has_a_fingerprint() {
-        for kind in [
-            "fd_convergence",
-            "noisy_derivative",
-            "quadrature_rules",
-            "rk_convergence",
-            "butcher_trees",
-            "attention_equivalence",
-            "kernel_attention",
-            "hard_attention",
-            "quadrature_attention",
-            "rk_attention",
-            "learned_derivative",
-            "learned_quadrature",
-            "learned_rk",
-            "seed_examples",
-        ] {
+        for (kind, _) in crate::experiments::KINDS {
             assert_eq!(code_fingerprint(kind).len(), 64, "{kind}");
         }
         assert_ne!(

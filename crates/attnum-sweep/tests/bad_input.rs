@@ -495,3 +495,22 @@ fn the_schema_reference_names_every_experiment_kind() {
         );
     }
 }
+
+#[test]
+fn noisy_derivative_and_seed_examples_refuse_bad_parameters() {
+    let noisy = include_str!("../../../data/sweeps/noisy_derivative.yaml");
+    let err = error_of_named(
+        "noisy_derivative",
+        &noisy.replace("noise: [1.0e-12,", "noise: [-1.0e-12,"),
+    );
+    assert!(
+        err.contains("experiment.noisy_derivative.noise[0]"),
+        "{err}"
+    );
+    let seed = include_str!("../../../data/sweeps/seed_examples.yaml");
+    let err = error_of_named(
+        "seed_examples",
+        &seed.replace("seeds: [1, 2, 3, 4, 5]", "seeds: []"),
+    );
+    assert!(err.contains("experiment.seed_examples.seeds"), "{err}");
+}
