@@ -53,7 +53,7 @@ pub enum ExperimentSpec {
     LearnedQuadrature(learned_quadrature::LearnedQuadratureSpec),
     /// A Runge–Kutta step with trained stage attention, and the tree conditions it meets.
     LearnedRk(learned_rk::LearnedRk),
-    /// The conversation's Keras examples S3 and S4, rerun.
+    /// The conversation's trained examples S2 to S6, rerun, and their printed traces checked.
     SeedExamples(seed_examples::SeedExamples),
 }
 
