@@ -581,7 +581,10 @@ fn epoch_zero(example: &str, draw: &Draw) -> f64 {
 fn train(example: &str, draw: &Draw) -> candle_core::Result<Rerun> {
     match draw {
         Draw::PyTorch(start, weights) => Ok(rerun_pytorch(start, *weights)),
-        Draw::Single(start) => rerun_single(if example == "S3" { &s3() } else { &s4() }, start),
+        Draw::Single(start) => {
+            let single = if example == "S3" { s3() } else { s4() };
+            rerun_single(&single, start)
+        }
         Draw::Multi(start, weights) => {
             let stack = if example == "S5" {
                 Stack::Dense
