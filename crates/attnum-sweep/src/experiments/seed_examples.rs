@@ -316,7 +316,12 @@ impl MhaWeights {
 
     /// S6's output: `LN(q + attention)`, `Dense(1)`, `LN(q + ·)`, each layer norm over one feature.
     fn s6(&self, query: f64, value: &[f64], key: &[f64]) -> f64 {
-        let norm = |x: f64| (x - x) / (0.0f64 + 1e-3).sqrt();
+        // Over one feature the mean is the input and the variance 0 (γ = 1, β = 0, ε = 1e-3).
+        let norm = |x: f64| {
+            let mean = x;
+            let variance = 0.0;
+            (x - mean) / (variance + 1e-3f64).sqrt()
+        };
         let first = norm(query + self.attention(query, value, key));
         norm(query + self.dense.0 * first + self.dense.1)
     }
@@ -544,7 +549,7 @@ fn start_bounds(example: &str) -> (Option<f64>, Option<f64>) {
 enum Draw {
     PyTorch(Vec<f64>, [f64; 4]),
     Single(Vec<f64>),
-    Multi(Vec<f64>, MhaWeights),
+    Multi(Vec<f64>, Box<MhaWeights>),
 }
 
 fn draw(example: &str, rng: &mut ChaCha8Rng) -> Draw {
@@ -557,7 +562,7 @@ fn draw(example: &str, rng: &mut ChaCha8Rng) -> Draw {
         "S4" => Draw::Single(positions(0.95, 0.1, rng)),
         _ => {
             let (start, weights) = multihead_draw(rng);
-            Draw::Multi(start, weights)
+            Draw::Multi(start, Box::new(weights))
         }
     }
 }
