@@ -76,7 +76,7 @@ experiments! {
     RkAttention(rk_attention::RkAttentionSpec):
         "Runge–Kutta steps as causal attention over stage derivatives",
     SeedExamples(seed_examples::SeedExamples):
-        "the conversation's trained examples S2–S6 rerun",
+        "the conversation's trained examples S2–S6 rerun with the calls as PyTorch and Keras define them (Keras: `[query, value, key]`), the epoch-0 output over many draws of each initialisation, and every printed line's loss checked against its printed output",
     LearnedDerivative(learned_derivative::LearnedDerivative):
         "a token head or a transformer meta-trained to differentiate (first or second derivative, optional noise), and the stencil it learns",
     LearnedQuadrature(learned_quadrature::LearnedQuadratureSpec):
