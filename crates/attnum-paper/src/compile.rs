@@ -62,7 +62,10 @@ pub fn latexmk(root: &Path, build_dir: &Path) -> Result<PathBuf> {
                 .filter(|l| !l.trim().is_empty())
                 .collect();
             tail = tail.split_off(tail.len().saturating_sub(20));
-            format!("no error in {MAIN}.log; the last lines of latexmk:\n{}", tail.join("\n"))
+            format!(
+                "no error in {MAIN}.log; the last lines of latexmk:\n{}",
+                tail.join("\n")
+            )
         } else {
             errors.join("\n")
         };
@@ -88,35 +91,56 @@ pub fn latexmk(root: &Path, build_dir: &Path) -> Result<PathBuf> {
 }
 
 /// The errors of a failed LaTeX run, from its log: each `! …` line or `FILE:LINE: …` line
-/// (`-file-line-error`) with the lines of context TeX prints after it (up to the next blank
-/// line, at most [`ERROR_CONTEXT_LINES`]), the first [`MAX_ERRORS`] of them.
+/// (`-file-line-error`) with the lines of context TeX prints after it (up to the input line
+/// `l.N …` and its continuation, a blank line, or [`ERROR_CONTEXT_LINES`] lines), the first
+/// [`MAX_ERRORS`] of them; TeX's closing "Fatal error occurred" only when nothing else is found.
 pub fn log_errors(log: &str) -> Vec<String> {
     let lines: Vec<&str> = log.lines().collect();
     let is_error = |line: &str| {
         line.starts_with('!')
             || line.split_once(".tex:").is_some_and(|(file, rest)| {
                 !file.contains(' ')
-                    && rest
-                        .split_once(':')
-                        .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                    && rest.split_once(':').is_some_and(|(n, _)| {
+                        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                    })
             })
     };
+    let is_input_line = |line: &str| {
+        line.strip_prefix("l.")
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    };
     let mut errors = Vec::new();
+    let mut fatal = Vec::new();
     let mut i = 0;
     while i < lines.len() && errors.len() < MAX_ERRORS {
-        if is_error(lines[i]) {
-            let end = (i + 1..lines.len())
-                .take(ERROR_CONTEXT_LINES)
-                .take_while(|&j| !lines[j].trim().is_empty() && !is_error(lines[j]))
-                .last()
-                .map_or(i + 1, |j| j + 1);
-            errors.push(lines[i..end].join("\n"));
-            i = end;
-        } else {
+        if !is_error(lines[i]) {
             i += 1;
+            continue;
         }
+        let mut end = i + 1;
+        while end < lines.len()
+            && end <= i + ERROR_CONTEXT_LINES
+            && !lines[end].trim().is_empty()
+            && !is_error(lines[end])
+        {
+            end += 1;
+            if is_input_line(lines[end - 1]) {
+                // The input line and its continuation end TeX's context.
+                if end < lines.len() && !lines[end].trim().is_empty() {
+                    end += 1;
+                }
+                break;
+            }
+        }
+        let error = lines[i..end].join("\n");
+        if lines[i].contains("==> Fatal error occurred") {
+            fatal.push(error);
+        } else {
+            errors.push(error);
+        }
+        i = end;
     }
-    errors
+    if errors.is_empty() { fatal } else { errors }
 }
 
 /// At most this many errors of a failed run are reported.
@@ -190,8 +214,11 @@ Overfull \\hbox (1.0pt too wide) in paragraph at lines 1--2
 ";
         let errors = log_errors(log);
         assert_eq!(errors.len(), 2, "{errors:#?}");
-        assert!(errors[0].starts_with("./sections/compute.tex:12: Undefined control sequence.\nl.12 \\foo"));
-        assert!(errors[0].contains("The control sequence"));
+        assert_eq!(errors[0].lines().count(), 3, "{errors:#?}");
+        assert!(
+            errors[0]
+                .starts_with("./sections/compute.tex:12: Undefined control sequence.\nl.12 \\foo")
+        );
         assert!(errors[1].starts_with("! LaTeX Error: File `nosuch.sty' not found."));
         assert!(log_errors("(./paper.tex\nOutput written on paper.pdf\n").is_empty());
     }

@@ -257,15 +257,23 @@ pub fn verify_figures(workspace: &Workspace) -> Result<attnum_sweep::verify::Rep
     let manifest_path = layout.figures.join("manifest.json");
     let records: BTreeMap<String, FigureRecord> = match std::fs::read(&manifest_path) {
         Err(_) => {
-            report.artifact("manifest.json", "-", Some("missing: run `attnum paper`".into()));
-            report.skipped.push("everything else: there is no figure manifest".into());
+            report.artifact(
+                "manifest.json",
+                "-",
+                Some("missing: run `attnum paper`".into()),
+            );
+            report
+                .skipped
+                .push("everything else: there is no figure manifest".into());
             return Ok(report);
         }
         Ok(bytes) => match serde_json::from_slice(&bytes) {
             Ok(records) => records,
             Err(e) => {
                 report.artifact("manifest.json", "-", Some(format!("unreadable: {e}")));
-                report.skipped.push("everything else: the figure manifest cannot vouch for any file".into());
+                report
+                    .skipped
+                    .push("everything else: the figure manifest cannot vouch for any file".into());
                 return Ok(report);
             }
         },
@@ -275,10 +283,13 @@ pub fn verify_figures(workspace: &Workspace) -> Result<attnum_sweep::verify::Rep
         report.artifact(
             "manifest.json",
             "-",
-            Some(format!("lists `{name}`, which is not a figure of the paper")),
+            Some(format!(
+                "lists `{name}`, which is not a figure of the paper"
+            )),
         );
     }
-    let entries = std::fs::read_dir(&layout.figures).map_err(|e| PaperError::io(&layout.figures, e))?;
+    let entries =
+        std::fs::read_dir(&layout.figures).map_err(|e| PaperError::io(&layout.figures, e))?;
     let mut stray: Vec<String> = entries
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -293,7 +304,11 @@ pub fn verify_figures(workspace: &Workspace) -> Result<attnum_sweep::verify::Rep
     for name in &known {
         let file = format!("{name}.pdf");
         let Some(record) = records.get(*name) else {
-            report.artifact(&file, "sha256", Some("not in results/figures/manifest.json".into()));
+            report.artifact(
+                &file,
+                "sha256",
+                Some("not in results/figures/manifest.json".into()),
+            );
             continue;
         };
         let failure = if record.pdf != format!("results/figures/{file}") {
@@ -303,7 +318,7 @@ pub fn verify_figures(workspace: &Workspace) -> Result<attnum_sweep::verify::Rep
                 Err(_) => Some("missing".into()),
                 Ok(bytes) => {
                     let actual = sha256_hex(&bytes);
-                    committed.insert(name, bytes);
+                    committed.insert(*name, bytes);
                     (actual != record.sha256).then(|| {
                         format!(
                             "tampered: sha256 {} but the manifest records {}",
@@ -317,16 +332,17 @@ pub fn verify_figures(workspace: &Workspace) -> Result<attnum_sweep::verify::Rep
         report.artifact(&file, "sha256", failure);
         let mut stale = Vec::new();
         for (key, input) in &record.tables {
-            let (sweep, stem) = key.split_once('/').unwrap_or((key, ""));
+            let (sweep, stem) = key.split_once('/').unwrap_or((key.as_str(), ""));
             if input.file != format!("results/{sweep}/{stem}.parquet") {
                 stale.push(format!("`{key}` names the file `{}`", input.file));
                 continue;
             }
             let manifest = manifests.entry(sweep.to_owned()).or_insert_with(|| {
-                workspace
-                    .open(sweep)
-                    .ok()
-                    .and_then(|_| Manifest::read(&workspace.results_dir(sweep).join("manifest.json")).ok().flatten())
+                workspace.open(sweep).ok().and_then(|_| {
+                    Manifest::read(&workspace.results_dir(sweep).join("manifest.json"))
+                        .ok()
+                        .flatten()
+                })
             });
             let current = manifest
                 .as_ref()
@@ -339,7 +355,10 @@ pub fn verify_figures(workspace: &Workspace) -> Result<attnum_sweep::verify::Rep
             &file,
             "its tables' hashes",
             (!stale.is_empty()).then(|| {
-                format!("drawn from other results ({}); run `attnum paper`", stale.join("; "))
+                format!(
+                    "drawn from other results ({}); run `attnum paper`",
+                    stale.join("; ")
+                )
             }),
         );
     }

@@ -114,7 +114,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .and_then(|()| file.sync_all())
         .map_err(|e| SweepError::io(&tmp, e));
     drop(file);
-    let renamed = written.and_then(|()| fs::rename(&tmp, path).map_err(|e| SweepError::io(path, e)));
+    let renamed =
+        written.and_then(|()| fs::rename(&tmp, path).map_err(|e| SweepError::io(path, e)));
     if renamed.is_err() {
         let _ = fs::remove_file(&tmp);
     }
@@ -152,7 +153,11 @@ mod tests {
         assert!(!write_if_changed(&path, b"one").unwrap());
         assert!(write_if_changed(&path, b"two").unwrap());
         assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert_eq!(names(path.parent().unwrap()), ["b.txt"], "no temporary files remain");
+        assert_eq!(
+            names(path.parent().unwrap()),
+            ["b.txt"],
+            "no temporary files remain"
+        );
     }
 
     #[test]
@@ -174,7 +179,12 @@ mod tests {
         let dead_tmp = format!(".table.csv.{}-{dead}.tmp", host());
         let live_tmp = format!(".table.csv.{}.tmp", process_tag());
         let foreign_tmp = ".table.csv.elsewhere-1.tmp";
-        for name in [dead_tmp.as_str(), live_tmp.as_str(), foreign_tmp, "table.csv"] {
+        for name in [
+            dead_tmp.as_str(),
+            live_tmp.as_str(),
+            foreign_tmp,
+            "table.csv",
+        ] {
             fs::write(dir.path().join(name), b"x").unwrap();
         }
         assert_eq!(remove_dead_temporaries(dir.path()), 1);

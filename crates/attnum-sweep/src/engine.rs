@@ -327,7 +327,8 @@ pub fn compute(sweep: &SweepFile, dir: &Path, options: &RunOptions) -> Result<Co
                 while let Some(&(i, point)) = todo.get(next.fetch_add(1, Ordering::Relaxed)) {
                     bar.set_message(describe(&point.values));
                     if let Err(message) = compute_point(&cache, point) {
-                        let line = format!("  point {} ({}): {message}", i + 1, describe(&point.values));
+                        let line =
+                            format!("  point {} ({}): {message}", i + 1, describe(&point.values));
                         failures
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)

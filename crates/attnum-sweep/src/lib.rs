@@ -446,12 +446,11 @@ impl Workspace {
     /// results folder, e.g. a stem read from a file that names another folder, or a link).
     pub fn read_table(&self, sweep: &str, stem: &str) -> Result<Table> {
         let dir = self.results_dir(sweep);
-        let path = inside(&dir, &format!("{stem}.parquet")).map_err(|message| {
-            SweepError::Table {
+        let path =
+            inside(&dir, &format!("{stem}.parquet")).map_err(|message| SweepError::Table {
                 path: dir.join(format!("{stem}.parquet")),
                 message,
-            }
-        })?;
+            })?;
         Table::read_parquet(&path)
     }
 }

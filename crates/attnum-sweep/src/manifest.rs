@@ -154,9 +154,7 @@ pub fn inside(dir: &Path, relative: &str) -> std::result::Result<PathBuf, String
     let rel = Path::new(relative);
     if relative.is_empty()
         || relative.contains('\\')
-        || !rel
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
+        || !rel.components().all(|c| matches!(c, Component::Normal(_)))
     {
         return Err(format!(
             "`{relative}` is not a relative path inside the results folder"

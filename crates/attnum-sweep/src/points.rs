@@ -197,17 +197,25 @@ fn experiment_source(kind: &str) -> Option<&'static str> {
 }
 
 /// The names of the columns that experiments of `kind` write: the string literals of every
-/// `Table::new(&[…])` in its module. Read from the code itself so that the list cannot fall
-/// behind it (`tests/bad_input.rs` checks it against every committed table).
+/// `Table::new(&[…])` in its module, and in `training.rs` for a module that builds its `curve`
+/// table there (`curve_table`). Read from the code itself so that the list cannot fall behind
+/// it (`tests/bad_input.rs` checks it against every committed table).
 pub fn written_columns(kind: &str) -> std::collections::BTreeSet<&'static str> {
     let mut columns = std::collections::BTreeSet::new();
-    let Some(mut rest) = experiment_source(kind) else {
+    let Some(source) = experiment_source(kind) else {
         return columns;
     };
-    while let Some(at) = rest.find("Table::new(&[") {
-        rest = &rest[at + "Table::new(&[".len()..];
-        let list = &rest[..rest.find(']').unwrap_or(rest.len())];
-        columns.extend(list.split('"').skip(1).step_by(2));
+    let mut sources = vec![source];
+    if source.contains("curve_table(") {
+        sources.push(include_str!("training.rs"));
+    }
+    for source in sources {
+        let mut rest = source;
+        while let Some(at) = rest.find("Table::new(&[") {
+            rest = &rest[at + "Table::new(&[".len()..];
+            let list = &rest[..rest.find(']').unwrap_or(rest.len())];
+            columns.extend(list.split('"').skip(1).step_by(2));
+        }
     }
     columns
 }

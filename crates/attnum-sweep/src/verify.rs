@@ -61,7 +61,11 @@ impl Report {
             sweep: self.subject.clone(),
             table: file.to_owned(),
             column: "-".into(),
-            max_deviation: if failure.is_some() { f64::INFINITY } else { 0.0 },
+            max_deviation: if failure.is_some() {
+                f64::INFINITY
+            } else {
+                0.0
+            },
             tolerance: tolerance.to_owned(),
             pass: failure.is_none(),
             note: failure.unwrap_or_default(),
@@ -217,9 +221,9 @@ pub fn verify(workspace: &Workspace, sweep: &SweepFile) -> Result<Report> {
     ));
 
     if !other.is_empty() {
-        report.skipped.push(
-            "the recomputation: the committed results are of another configuration".into(),
-        );
+        report
+            .skipped
+            .push("the recomputation: the committed results are of another configuration".into());
         return Ok(report);
     }
     let fresh_tables = compute_in_memory(sweep)?;

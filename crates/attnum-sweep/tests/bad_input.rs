@@ -556,7 +556,9 @@ fn max_points_raises_the_limit_within_its_ceiling() {
     assert_eq!(sweep.point_count, 10_100);
     assert_eq!(sweep.points().unwrap().len(), 10_100);
     drop(dir);
-    let err = kepler_with("max_points: 2000000\n").unwrap_err().to_string();
+    let err = kepler_with("max_points: 2000000\n")
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("field `max_points`: must be between 1 and 1000000"),
         "{err}"
@@ -608,7 +610,10 @@ fn duplicate_points_are_refused_naming_both() {
 #[test]
 fn a_varied_parameter_that_is_also_a_column_is_refused_before_computing() {
     let err = error_of(&format!("{GOOD}vary:\n  grid:\n    x0: [0.5, 1.0]\n"));
-    assert!(err.contains("fd_convergence.yaml: field `vary.x0`"), "{err}");
+    assert!(
+        err.contains("fd_convergence.yaml: field `vary.x0`"),
+        "{err}"
+    );
     assert!(
         err.contains("experiment `fd_convergence` writes a column `x0` itself"),
         "{err}"
@@ -658,7 +663,10 @@ fn names_that_are_paths_or_reserved_are_no_sweeps() {
         let err = ws.load(name).unwrap_err().to_string();
         assert!(err.starts_with("no sweep named"), "{name}: {err}");
     }
-    let err = error_of_named("figures", &GOOD.replace("name: fd_convergence", "name: figures"));
+    let err = error_of_named(
+        "figures",
+        &GOOD.replace("name: fd_convergence", "name: figures"),
+    );
     assert!(err.contains("`figures` is reserved"), "{err}");
 }
 
@@ -680,7 +688,10 @@ fn a_manifest_naming_files_outside_its_folder_is_refused() {
             .unwrap_err()
             .to_string();
         assert!(err.contains("manifest.json"), "{err}");
-        assert!(err.contains("inside the results folder") || err.contains("plain file name"), "{err}");
+        assert!(
+            err.contains("inside the results folder") || err.contains("plain file name"),
+            "{err}"
+        );
         let why = ws.explain(&sweep).unwrap();
         assert_eq!(why.len(), 1, "{why:?}");
     }
@@ -689,11 +700,20 @@ fn a_manifest_naming_files_outside_its_folder_is_refused() {
     let table = ws.results_dir("fd_convergence").join("orders.parquet");
     std::fs::remove_file(&table).unwrap();
     std::os::unix::fs::symlink("/etc/hostname", &table).unwrap();
-    let err = ws.read_table("fd_convergence", "orders").unwrap_err().to_string();
+    let err = ws
+        .read_table("fd_convergence", "orders")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("outside the results folder"), "{err}");
-    let why: Vec<String> = ws.explain(&sweep).unwrap().iter().map(ToString::to_string).collect();
+    let why: Vec<String> = ws
+        .explain(&sweep)
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert!(
-        why.iter().any(|r| r.contains("orders.parquet") && r.contains("outside the results folder")),
+        why.iter()
+            .any(|r| r.contains("orders.parquet") && r.contains("outside the results folder")),
         "{why:?}"
     );
 }

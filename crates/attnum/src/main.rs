@@ -392,14 +392,15 @@ fn verify(workspace: &Workspace, tier: TierArg, names: Vec<String>) -> Result<()
         }
     }
     for name in &skipped_sweeps {
-        println!(
-            "{name}: skipped: everything (tier full; `--tier full` or naming it checks it)"
-        );
+        println!("{name}: skipped: everything (tier full; `--tier full` or naming it checks it)");
     }
     if named && !figures {
         println!("figures: skipped: everything (name `figures` or name no sweep to check them)");
     }
-    let failed: usize = reports.iter().map(attnum_sweep::verify::Report::failures).sum();
+    let failed: usize = reports
+        .iter()
+        .map(attnum_sweep::verify::Report::failures)
+        .sum();
     let checks: usize = reports.iter().map(|r| r.checks.len()).sum();
     if failed > 0 {
         anyhow::bail!("{failed} check(s) failed");

@@ -166,8 +166,15 @@ fn verify_passes_on_fresh_results_and_names_a_tampered_file() {
             .any(|l| l.contains("orders.csv") && l.contains("FAIL (tampered")),
         "{report}"
     );
+    // The CSV file no longer is its Parquet table either.
     assert!(
-        stderr(&out).contains("1 check(s) failed"),
+        report
+            .lines()
+            .any(|l| l.contains("orders.csv") && l.contains("FAIL (differs from orders.parquet)")),
+        "{report}"
+    );
+    assert!(
+        stderr(&out).contains("2 check(s) failed"),
         "{}",
         stderr(&out)
     );
@@ -229,7 +236,11 @@ fn why_names_a_code_change_and_accepts_a_result_file() {
 /// a model, and candle's matrix products run on rayon inside it.
 fn learned_sweep(seeds: &str) -> String {
     let text = include_str!("../../../data/sweeps/learned_derivative.yaml");
-    for part in ["epochs: 3000", "sizes: [512, 256, 1024]", "seed: [1, 2, 3, 4, 5]"] {
+    for part in [
+        "epochs: 3000",
+        "sizes: [512, 256, 1024]",
+        "seed: [1, 2, 3, 4, 5]",
+    ] {
         assert!(text.contains(part), "`{part}` is in the committed file");
     }
     text.replace("epochs: 3000", "epochs: 600")
@@ -280,7 +291,10 @@ fn leftovers(dir: &Path) -> Vec<String> {
 
 #[test]
 fn with_one_job_a_killed_run_keeps_every_point_it_finished() {
-    let ws = workspace_named("learned_derivative", &learned_sweep("1, 2, 3, 4"));
+    let ws = workspace_named(
+        "learned_derivative",
+        &learned_sweep("1, 2, 3, 4, 5, 6, 7, 8"),
+    );
     let dir = ws.path().join("results/learned_derivative");
     let mut child = Command::new(env!("CARGO_BIN_EXE_attnum"))
         .arg("--root")
@@ -301,7 +315,7 @@ fn with_one_job_a_killed_run_keeps_every_point_it_finished() {
     let done = completed_seeds(ws.path());
     // One point at a time, in order: the first point saved is the first point of the sweep.
     assert_eq!(done.first(), Some(&1), "saved when killed: seeds {done:?}");
-    assert!(done.len() < 4, "killed before the end: seeds {done:?}");
+    assert!(done.len() < 8, "killed before the end: seeds {done:?}");
     // Leftovers of a dead process (a partial point, a temporary file) as a kill leaves them.
     let mut dead = Command::new("true").spawn().unwrap();
     let dead_pid = dead.id();
@@ -310,7 +324,13 @@ fn with_one_job_a_killed_run_keeps_every_point_it_finished() {
     let host: String = host
         .trim()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let tag = format!("{host}-{dead_pid}");
     std::fs::create_dir_all(dir.join(format!(".points/{}.partial-{tag}", "0".repeat(64)))).unwrap();
@@ -330,7 +350,7 @@ fn with_one_job_a_killed_run_keeps_every_point_it_finished() {
     assert!(
         stderr(&out).contains(&format!(
             "{} point(s) computed, {reused} reused",
-            4 - reused
+            8 - reused
         )),
         "{}",
         stderr(&out)
@@ -345,7 +365,10 @@ fn with_one_job_a_killed_run_keeps_every_point_it_finished() {
         .map(|p| p["wall_seconds"].as_f64().unwrap())
         .sum();
     let run = manifest["wall_seconds"].as_f64().unwrap();
-    assert!(computed_now <= run, "points {computed_now} s in a run of {run} s");
+    assert!(
+        computed_now <= run,
+        "points {computed_now} s in a run of {run} s"
+    );
 }
 
 /// `attnum verify ARGS…` in `root`: success, the report (stdout) and stderr.
@@ -362,16 +385,26 @@ fn verify(root: &Path, args: &[&str]) -> (bool, String, String) {
 
 #[test]
 fn verify_checks_a_named_sweep_of_another_tier_and_lists_what_it_skipped() {
-    let text = include_str!("../../../data/sweeps/rk_convergence.yaml").replace("tier: quick", "tier: full");
+    let text = include_str!("../../../data/sweeps/rk_convergence.yaml")
+        .replace("tier: quick", "tier: full");
     let ws = workspace_with(&text);
-    assert!(attnum(ws.path(), &["sweep", "run", "rk_convergence"]).status.success());
+    assert!(
+        attnum(ws.path(), &["sweep", "run", "rk_convergence"])
+            .status
+            .success()
+    );
     let (ok, report, err) = verify(ws.path(), &["--tier", "quick", "rk_convergence"]);
     assert!(ok, "{report}\n{err}");
     assert!(
-        report.lines().any(|l| l.starts_with("rk_convergence") && l.contains("orders") && l.contains("pass")),
+        report
+            .lines()
+            .any(|l| l.starts_with("rk_convergence") && l.contains("orders") && l.contains("pass")),
         "the named sweep is checked: {report}"
     );
-    assert!(report.contains("note: tier full, checked because it was named"), "{report}");
+    assert!(
+        report.contains("note: tier full, checked because it was named"),
+        "{report}"
+    );
     assert!(report.contains("figures: skipped: everything"), "{report}");
     // Unnamed, a sweep of another tier is skipped, and the report and the verdict say so.
     let (ok, report, err) = verify(ws.path(), &["--tier", "quick"]);
@@ -396,12 +429,20 @@ fn verify_checks_a_named_sweep_of_another_tier_and_lists_what_it_skipped() {
 #[test]
 fn verify_compares_csv_files_with_their_tables_even_with_updated_hashes() {
     let ws = workspace_with(include_str!("../../../data/sweeps/rk_convergence.yaml"));
-    assert!(attnum(ws.path(), &["sweep", "run", "rk_convergence"]).status.success());
+    assert!(
+        attnum(ws.path(), &["sweep", "run", "rk_convergence"])
+            .status
+            .success()
+    );
     let dir = ws.path().join("results/rk_convergence");
     let csv = std::fs::read_to_string(dir.join("orders.csv")).unwrap();
     let row = csv.lines().nth(1).unwrap();
     let last = row.rsplit(',').next().unwrap();
-    let tampered = csv.replacen(row, &format!("{}{}", &row[..row.len() - last.len()], "9.99"), 1);
+    let tampered = csv.replacen(
+        row,
+        &format!("{}{}", &row[..row.len() - last.len()], "9.99"),
+        1,
+    );
     assert_ne!(tampered, csv);
     std::fs::write(dir.join("orders.csv"), &tampered).unwrap();
     let path = dir.join("manifest.json");
@@ -423,7 +464,11 @@ fn verify_compares_csv_files_with_their_tables_even_with_updated_hashes() {
 #[test]
 fn verify_never_reads_a_file_outside_the_results_folder() {
     let ws = workspace_with(include_str!("../../../data/sweeps/rk_convergence.yaml"));
-    assert!(attnum(ws.path(), &["sweep", "run", "rk_convergence"]).status.success());
+    assert!(
+        attnum(ws.path(), &["sweep", "run", "rk_convergence"])
+            .status
+            .success()
+    );
     let path = ws.path().join("results/rk_convergence/manifest.json");
     let mut manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -433,9 +478,18 @@ fn verify_never_reads_a_file_outside_the_results_folder() {
     std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
     let (ok, report, _) = verify(ws.path(), &["rk_convergence"]);
     assert!(!ok, "{report}");
-    assert!(report.contains("is not a path inside the results folder"), "{report}");
-    assert!(!report.lines().any(|l| l.contains("etc/hostname") && l.contains("pass")), "{report}");
-    let why = String::from_utf8_lossy(&attnum(ws.path(), &["why", "rk_convergence"]).stdout).into_owned();
+    assert!(
+        report.contains("is not a path inside the results folder"),
+        "{report}"
+    );
+    assert!(
+        !report
+            .lines()
+            .any(|l| l.contains("etc/hostname") && l.contains("pass")),
+        "{report}"
+    );
+    let why =
+        String::from_utf8_lossy(&attnum(ws.path(), &["why", "rk_convergence"]).stdout).into_owned();
     assert!(why.contains("rk_convergence: stale"), "{why}");
 }
 
@@ -443,7 +497,11 @@ fn verify_never_reads_a_file_outside_the_results_folder() {
 fn verify_says_when_the_results_are_of_another_configuration() {
     let text = include_str!("../../../data/sweeps/rk_convergence.yaml");
     let ws = workspace_with(text);
-    assert!(attnum(ws.path(), &["sweep", "run", "rk_convergence"]).status.success());
+    assert!(
+        attnum(ws.path(), &["sweep", "run", "rk_convergence"])
+            .status
+            .success()
+    );
     std::fs::write(
         ws.path().join("data/sweeps/rk_convergence.yaml"),
         text.replace("eccentricity: 0.5", "eccentricity: 0.4"),
@@ -457,7 +515,9 @@ fn verify_says_when_the_results_are_of_another_configuration() {
         "{report}"
     );
     assert!(
-        report.contains("skipped: the recomputation: the committed results are of another configuration"),
+        report.contains(
+            "skipped: the recomputation: the committed results are of another configuration"
+        ),
         "{report}"
     );
 }
@@ -470,10 +530,16 @@ fn committed_copy() -> tempfile::TempDir {
         let status = Command::new("cp")
             .arg("-r")
             .arg(root.join(sub))
-            .arg(dir.path().join(sub).parent().map(|p| {
-                std::fs::create_dir_all(p).unwrap();
-                p.to_owned()
-            }).unwrap())
+            .arg(
+                dir.path()
+                    .join(sub)
+                    .parent()
+                    .map(|p| {
+                        std::fs::create_dir_all(p).unwrap();
+                        p.to_owned()
+                    })
+                    .unwrap(),
+            )
             .status()
             .unwrap();
         assert!(status.success());
@@ -506,11 +572,15 @@ fn verify_checks_the_figure_pdfs_against_their_manifest_and_a_fresh_drawing() {
     let (ok, after, _) = verify(ws.path(), &["figures"]);
     assert!(!ok, "{after}");
     assert!(
-        figure_checks(&after, "fd_convergence.pdf").iter().any(|c| c.contains("FAIL (missing)")),
+        figure_checks(&after, "fd_convergence.pdf")
+            .iter()
+            .any(|c| c.contains("FAIL (missing)")),
         "{after}"
     );
     assert!(
-        figure_checks(&after, "rk_convergence.pdf").iter().any(|c| c.contains("FAIL (tampered")),
+        figure_checks(&after, "rk_convergence.pdf")
+            .iter()
+            .any(|c| c.contains("FAIL (tampered")),
         "{after}"
     );
     // With its hash updated in the figure manifest, the altered figure still differs from a
@@ -523,7 +593,9 @@ fn verify_checks_the_figure_pdfs_against_their_manifest_and_a_fresh_drawing() {
     let (_, after, _) = verify(ws.path(), &["figures"]);
     let checks = figure_checks(&after, "rk_convergence.pdf");
     assert!(
-        checks.iter().any(|c| c.contains("FAIL (differs from a fresh drawing")),
+        checks
+            .iter()
+            .any(|c| c.contains("FAIL (differs from a fresh drawing")),
         "{checks:?}"
     );
     // The other figures' results are what they were before.

@@ -23,6 +23,7 @@ const MACHINES: &[(&str, &str)] = &[
         r"Odd & 100% $cpu #1 _x_ {braces} ~tilde^ back\slash <less> |bar| ünïcödé ® ™ 中文 🚀 σ≈β",
     ),
     ("tab", "a\tcontrol\u{7}character and (TM) marks(R)"),
+    ("unicode", "ünïcödé 中文 🚀 σ≈β ® ™ Ωmega-Kern™ Łódź"),
 ];
 
 /// The preamble of `paper/paper.tex` (class, packages, siunitx settings).
@@ -44,8 +45,8 @@ fn the_compute_appendix_fits_any_machine_strings() {
     let ws = tempfile::tempdir().unwrap();
     let sweeps = ws.path().join("data/sweeps");
     std::fs::create_dir_all(&sweeps).unwrap();
-    let sweep = std::fs::read_to_string(Path::new(ROOT).join("data/sweeps/fd_convergence.yaml"))
-        .unwrap();
+    let sweep =
+        std::fs::read_to_string(Path::new(ROOT).join("data/sweeps/fd_convergence.yaml")).unwrap();
     std::fs::write(sweeps.join("fd_convergence.yaml"), &sweep).unwrap();
     let workspace = Workspace::at(ws.path()).unwrap();
     workspace
@@ -85,6 +86,11 @@ fn the_compute_appendix_fits_any_machine_strings() {
     let appendix = attnum_paper::render_template(&workspace, "sections/compute.tex")
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(appendix.contains(r"Odd \&"), "escaped: {appendix}");
+    assert!(
+        appendix.contains(r"\ensuremath{\sigma}"),
+        "kept: {appendix}"
+    );
+    assert!(!appendix.contains('中'), "replaced: {appendix}");
     let build = ws.path().join("build");
     std::fs::create_dir_all(&build).unwrap();
     std::fs::write(build.join("compute.tex"), &appendix).unwrap();
@@ -111,5 +117,6 @@ fn a_latex_error_is_shown_with_its_lines() {
     std::fs::write(dir.path().join("paper.tex"), document).unwrap();
     let err = latexmk(Path::new("."), dir.path()).unwrap_err().to_string();
     assert!(err.contains("Undefined control sequence"), "{err}");
-    assert!(err.contains(r"l.6 \undefinedmacro"), "{err}");
+    assert!(err.contains(r"l.5 \undefinedmacro"), "{err}");
+    assert!(!err.contains("Fatal error occurred"), "{err}");
 }

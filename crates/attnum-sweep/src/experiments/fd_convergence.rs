@@ -173,7 +173,9 @@ impl FdConvergence {
                 "needs at least one stencil family".into(),
             ));
         }
-        if let Some(i) = (1..self.functions.len()).find(|&i| self.functions[..i].contains(&self.functions[i])) {
+        if let Some(i) =
+            (1..self.functions.len()).find(|&i| self.functions[..i].contains(&self.functions[i]))
+        {
             return Err((
                 format!("functions[{i}]"),
                 format!("`{:?}` is listed twice", self.functions[i]),
@@ -199,7 +201,9 @@ impl FdConvergence {
             .stencils
             .iter()
             .map(|family| match family {
-                StencilFamily::Central(o) | StencilFamily::Forward(o) | StencilFamily::Backward(o) => o.len(),
+                StencilFamily::Central(o)
+                | StencilFamily::Forward(o)
+                | StencilFamily::Backward(o) => o.len(),
                 StencilFamily::Offsets(_) => 1,
             })
             .sum();
