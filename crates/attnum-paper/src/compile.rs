@@ -36,30 +36,36 @@ pub fn latexmk(root: &Path, build_dir: &Path) -> Result<PathBuf> {
         .current_dir(build_dir)
         .env("SOURCE_DATE_EPOCH", source_date_epoch(root))
         .env("FORCE_SOURCE_DATE", "1")
+        // Unwrapped log lines: an error or warning line is never cut at column 79.
+        .env("max_print_line", "100000")
         .output()
         .map_err(|e| PaperError::Latex {
             message: format!(
                 "cannot run latexmk ({e}); install the TeX Live packages with `just setup`"
             ),
         })?;
+    // A log may hold bytes that are not UTF-8 (TeX writes some characters as bytes): read it
+    // lossily, never as "no log", or the checks below would pass on an empty text.
+    let log_path = build_dir.join(format!("{MAIN}.log"));
+    let log = std::fs::read(&log_path).map(|b| String::from_utf8_lossy(&b).into_owned());
     if !output.status.success() {
-        let log =
-            std::fs::read_to_string(build_dir.join(format!("{MAIN}.log"))).unwrap_or_default();
-        let errors: Vec<&str> = log
-            .lines()
-            .filter(|l| l.starts_with('!') || l.contains(".tex:"))
-            .take(10)
-            .collect();
+        let errors = log.as_deref().map(log_errors).unwrap_or_default();
         let detail = if errors.is_empty() {
-            String::from_utf8_lossy(&output.stdout)
-                .lines()
-                .rev()
-                .take(15)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join("\n")
+            let mut tail: Vec<String> = [&output.stdout, &output.stderr]
+                .iter()
+                .flat_map(|o| {
+                    String::from_utf8_lossy(o)
+                        .lines()
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
+                })
+                .filter(|l| !l.trim().is_empty())
+                .collect();
+            tail = tail.split_off(tail.len().saturating_sub(20));
+            format!(
+                "no error in {MAIN}.log; the last lines of latexmk:\n{}",
+                tail.join("\n")
+            )
         } else {
             errors.join("\n")
         };
@@ -70,7 +76,7 @@ pub fn latexmk(root: &Path, build_dir: &Path) -> Result<PathBuf> {
             ),
         });
     }
-    let log = std::fs::read_to_string(build_dir.join(format!("{MAIN}.log"))).unwrap_or_default();
+    let log = log.map_err(|e| PaperError::io(&log_path, e))?;
     let problems = log_problems(&log);
     if !problems.is_empty() {
         return Err(PaperError::Latex {
@@ -83,6 +89,65 @@ pub fn latexmk(root: &Path, build_dir: &Path) -> Result<PathBuf> {
     }
     Ok(build_dir.join(format!("{MAIN}.pdf")))
 }
+
+/// The errors of a failed LaTeX run, from its log: each `! …` line or `FILE:LINE: …` line
+/// (`-file-line-error`) with the lines of context TeX prints after it (up to the input line
+/// `l.N …` and its continuation, a blank line, or [`ERROR_CONTEXT_LINES`] lines), the first
+/// [`MAX_ERRORS`] of them; TeX's closing "Fatal error occurred" only when nothing else is found.
+pub fn log_errors(log: &str) -> Vec<String> {
+    let lines: Vec<&str> = log.lines().collect();
+    let is_error = |line: &str| {
+        line.starts_with('!')
+            || line.split_once(".tex:").is_some_and(|(file, rest)| {
+                !file.contains(' ')
+                    && rest.split_once(':').is_some_and(|(n, _)| {
+                        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                    })
+            })
+    };
+    let is_input_line = |line: &str| {
+        line.strip_prefix("l.")
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    };
+    let mut errors = Vec::new();
+    let mut fatal = Vec::new();
+    let mut i = 0;
+    while i < lines.len() && errors.len() < MAX_ERRORS {
+        if !is_error(lines[i]) {
+            i += 1;
+            continue;
+        }
+        let mut end = i + 1;
+        while end < lines.len()
+            && end <= i + ERROR_CONTEXT_LINES
+            && !lines[end].trim().is_empty()
+            && !is_error(lines[end])
+        {
+            end += 1;
+            if is_input_line(lines[end - 1]) {
+                // The input line and its continuation end TeX's context.
+                if end < lines.len() && !lines[end].trim().is_empty() {
+                    end += 1;
+                }
+                break;
+            }
+        }
+        let error = lines[i..end].join("\n");
+        if lines[i].contains("==> Fatal error occurred") {
+            fatal.push(error);
+        } else {
+            errors.push(error);
+        }
+        i = end;
+    }
+    if errors.is_empty() { fatal } else { errors }
+}
+
+/// At most this many errors of a failed run are reported.
+pub const MAX_ERRORS: usize = 3;
+
+/// Lines of TeX's context shown after an error line.
+pub const ERROR_CONTEXT_LINES: usize = 4;
 
 /// The widest overfull box the paper may have, in points: a few points are invisible, more is
 /// text in the margin.
@@ -132,5 +197,29 @@ Underfull \\hbox (badness 10000) in paragraph at lines 89--89
         assert!(problems[1].contains("78.84927pt"));
         assert!(problems[3].contains("12.0pt too high"));
         assert!(log_problems("Overfull \\hbox (2.9pt too wide)\n").is_empty());
+    }
+
+    #[test]
+    fn errors_come_with_their_context() {
+        let log = "\
+(./sections/compute.tex
+./sections/compute.tex:12: Undefined control sequence.
+l.12 \\foo
+            {bar}
+The control sequence at the end of the top line
+
+! LaTeX Error: File `nosuch.sty' not found.
+Type X to quit or <RETURN> to proceed,
+Overfull \\hbox (1.0pt too wide) in paragraph at lines 1--2
+";
+        let errors = log_errors(log);
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert_eq!(errors[0].lines().count(), 3, "{errors:#?}");
+        assert!(
+            errors[0]
+                .starts_with("./sections/compute.tex:12: Undefined control sequence.\nl.12 \\foo")
+        );
+        assert!(errors[1].starts_with("! LaTeX Error: File `nosuch.sty' not found."));
+        assert!(log_errors("(./paper.tex\nOutput written on paper.pdf\n").is_empty());
     }
 }

@@ -99,6 +99,10 @@ struct SweepContext {
     /// CPU model and parallelism of the run.
     cpu: String,
     jobs: usize,
+    /// The CPU model as LaTeX that wraps in any column ([`environment::machine_text`]).
+    cpu_tex: String,
+    /// The sweep's name as breakable typewriter LaTeX ([`environment::breakable_name`]).
+    name_tex: String,
     /// Short hash of the parsed configuration.
     config_hash: String,
     /// The caption line linking the sweep file, its tables and its manifest (LaTeX).
@@ -110,6 +114,15 @@ pub fn render(workspace: &Workspace) -> Result<RenderSummary> {
     let layout = PaperLayout::of(workspace);
     let results = Results::load(workspace)?;
     let mut summary = RenderSummary::default();
+    for dir in [
+        &layout.figures,
+        &layout.build,
+        &layout.build.join("figures"),
+        &layout.build.join("manifests"),
+        &layout.build.join("sections"),
+    ] {
+        attnum_sweep::atomic::remove_dead_temporaries(dir);
+    }
 
     let mut provenance = BTreeMap::new();
     for fig in figures::FIGURES {
@@ -182,6 +195,200 @@ pub fn render(workspace: &Workspace) -> Result<RenderSummary> {
         }
     }
     Ok(summary)
+}
+
+/// Render one template of `paper/` (e.g. `sections/compute.tex`) with the results of
+/// `workspace` and return the LaTeX, writing nothing: the context has the tables, the sweeps
+/// and the environment, but not the related work or the figures' provenance lines.
+///
+/// # Errors
+/// Missing results, or a template that fails to parse or render.
+pub fn render_template(workspace: &Workspace, name: &str) -> Result<String> {
+    let layout = PaperLayout::of(workspace);
+    let results = Results::load(workspace)?;
+    let commit = provenance::build_commit(workspace.root());
+    let context = template_context(workspace, &results, &commit)?;
+    let path = layout.source.join(name);
+    let mut tera = latex::tera();
+    tera.add_template_file(&path, Some(name))
+        .map_err(|e| PaperError::Template {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+    tera.render(name, &context)
+        .map_err(|e| PaperError::Template {
+            path,
+            message: error_chain(&e),
+        })
+}
+
+/// One figure as `results/figures/manifest.json` records it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FigureRecord {
+    pdf: String,
+    sha256: String,
+    tables: BTreeMap<String, FigureInput>,
+}
+
+/// A table a figure was drawn from, as the figure manifest records it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // provenance for readers; `verify` compares `file` and `sha256`
+struct FigureInput {
+    file: String,
+    sha256: String,
+    sweep_file: String,
+    sweep_file_sha256: String,
+    code_fingerprint: String,
+}
+
+/// `attnum verify`'s check of the figures: every figure of the paper is listed in
+/// `results/figures/manifest.json`, its PDF has the recorded hash, it was drawn from the tables
+/// committed now (their hashes in the sweeps' manifests), and it is byte for byte what drawing
+/// those tables gives now. Stray PDFs and unknown entries fail.
+///
+/// # Errors
+/// An unreadable figures folder.
+pub fn verify_figures(workspace: &Workspace) -> Result<attnum_sweep::verify::Report> {
+    use attnum_sweep::manifest::{Manifest, sha256_hex};
+    let layout = PaperLayout::of(workspace);
+    let mut report = attnum_sweep::verify::Report::new("figures");
+    let manifest_path = layout.figures.join("manifest.json");
+    let records: BTreeMap<String, FigureRecord> = match std::fs::read(&manifest_path) {
+        Err(_) => {
+            report.artifact(
+                "manifest.json",
+                "-",
+                Some("missing: run `attnum paper`".into()),
+            );
+            report
+                .skipped
+                .push("everything else: there is no figure manifest".into());
+            return Ok(report);
+        }
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(records) => records,
+            Err(e) => {
+                report.artifact("manifest.json", "-", Some(format!("unreadable: {e}")));
+                report
+                    .skipped
+                    .push("everything else: the figure manifest cannot vouch for any file".into());
+                return Ok(report);
+            }
+        },
+    };
+    let known: Vec<&str> = figures::FIGURES.iter().map(|f| f.name).collect();
+    for name in records.keys().filter(|n| !known.contains(&n.as_str())) {
+        report.artifact(
+            "manifest.json",
+            "-",
+            Some(format!(
+                "lists `{name}`, which is not a figure of the paper"
+            )),
+        );
+    }
+    let entries =
+        std::fs::read_dir(&layout.figures).map_err(|e| PaperError::io(&layout.figures, e))?;
+    let mut stray: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".pdf") && !known.contains(&f.trim_end_matches(".pdf")))
+        .collect();
+    stray.sort();
+    for file in stray {
+        report.artifact(&file, "-", Some("not a figure of the paper".into()));
+    }
+    let mut manifests: BTreeMap<String, Option<Manifest>> = BTreeMap::new();
+    let mut committed: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+    for name in &known {
+        let file = format!("{name}.pdf");
+        let Some(record) = records.get(*name) else {
+            report.artifact(
+                &file,
+                "sha256",
+                Some("not in results/figures/manifest.json".into()),
+            );
+            continue;
+        };
+        let failure = if record.pdf != format!("results/figures/{file}") {
+            Some(format!("the manifest names `{}` for it", record.pdf))
+        } else {
+            match std::fs::read(layout.figures.join(&file)) {
+                Err(_) => Some("missing".into()),
+                Ok(bytes) => {
+                    let actual = sha256_hex(&bytes);
+                    committed.insert(*name, bytes);
+                    (actual != record.sha256).then(|| {
+                        format!(
+                            "tampered: sha256 {} but the manifest records {}",
+                            &actual[..12],
+                            &record.sha256[..12.min(record.sha256.len())]
+                        )
+                    })
+                }
+            }
+        };
+        report.artifact(&file, "sha256", failure);
+        let mut stale = Vec::new();
+        for (key, input) in &record.tables {
+            let (sweep, stem) = key.split_once('/').unwrap_or((key.as_str(), ""));
+            if input.file != format!("results/{sweep}/{stem}.parquet") {
+                stale.push(format!("`{key}` names the file `{}`", input.file));
+                continue;
+            }
+            let manifest = manifests.entry(sweep.to_owned()).or_insert_with(|| {
+                workspace.open(sweep).ok().and_then(|_| {
+                    Manifest::read(&workspace.results_dir(sweep).join("manifest.json"))
+                        .ok()
+                        .flatten()
+                })
+            });
+            let current = manifest
+                .as_ref()
+                .and_then(|m| m.outputs.get(&format!("{stem}.parquet")));
+            if current != Some(&input.sha256) {
+                stale.push(format!("{} changed since", input.file));
+            }
+        }
+        report.artifact(
+            &file,
+            "its tables' hashes",
+            (!stale.is_empty()).then(|| {
+                format!(
+                    "drawn from other results ({}); run `attnum paper`",
+                    stale.join("; ")
+                )
+            }),
+        );
+    }
+    report.checked.push(format!(
+        "{} figure PDF(s) against results/figures/manifest.json, and that they were drawn from \
+         the committed tables",
+        known.len()
+    ));
+    match Results::load(workspace) {
+        Err(e) => report.skipped.push(format!("redrawing the figures: {e}")),
+        Ok(results) => {
+            for fig in figures::FIGURES {
+                let file = format!("{}.pdf", fig.name);
+                let fresh = (fig.draw)(&results).and_then(|svg| figure::svg_to_pdf(fig.name, &svg));
+                let failure = match (fresh, committed.get(fig.name)) {
+                    (Err(e), _) => Some(format!("cannot be redrawn: {e}")),
+                    (Ok(_), None) => continue, // already reported missing
+                    (Ok(pdf), Some(bytes)) if pdf == *bytes => None,
+                    (Ok(_), Some(_)) => {
+                        Some("differs from a fresh drawing of the committed tables".into())
+                    }
+                };
+                report.artifact(&file, "fresh drawing", failure);
+            }
+            report
+                .checked
+                .push("each figure against a fresh drawing of the committed tables".into());
+        }
+    }
+    Ok(report)
 }
 
 /// A figure's provenance: the SHA-256 of its PDF and, for each table it read, the table file's
@@ -279,7 +486,7 @@ fn template_context(
         sweeps.insert(
             name.clone(),
             SweepContext {
-                spec: workspace.load(name)?.spec,
+                spec: workspace.open(name)?.spec,
                 sweep_file: manifest.sweep_file.clone(),
                 sweep_file_sha256: manifest.sweep_file_sha256.clone(),
                 git_commit: manifest.git_commit.clone(),
@@ -290,6 +497,8 @@ fn template_context(
                 peak_rss_mib: manifest.peak_rss_kib as f64 / 1024.0,
                 cpu: manifest.machine.cpu.clone(),
                 jobs: manifest.machine.jobs,
+                cpu_tex: environment::machine_text(&manifest.machine.cpu),
+                name_tex: environment::breakable_name(name),
                 config_hash: provenance::config_hash(manifest),
                 provenance: provenance::line(
                     commit,

@@ -4,24 +4,30 @@
 //!
 //! Each point's tables are cached under `results/NAME/.points/KEY/` (not committed), where `KEY`
 //! hashes the point's canonical experiment configuration, the experiment's code fingerprint and
-//! the toolchain. A point directory is written under a temporary name and renamed into place, so
-//! it exists only when complete: a run killed at any moment leaves complete points and nothing
-//! else, and the next run computes only the missing ones. The sweep's tables and manifest are
+//! the toolchain. A point directory is written under a temporary name
+//! (`KEY.partial-HOST-PID`) and renamed into place as soon as the point is computed, so it exists
+//! only when complete: a run killed at any moment leaves complete points (and at most one partial
+//! directory per worker, which the next run removes once its process is dead), and the next run
+//! computes only the missing ones. `--jobs N` runs N worker threads, each computing one point at
+//! a time from start to cache, so a point's time is its own. The sweep's tables and manifest are
 //! written only when every point is present.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::atomic::{is_dead_tag, process_tag};
 use crate::error::{Result, SweepError};
 use crate::experiments::ExperimentSpec;
-use crate::manifest::{RUSTC_VERSION, code_fingerprint, sha256_hex};
-use crate::points::{Point, StemTables, assemble, describe, point_tables};
-use crate::spec::SweepFile;
+use crate::manifest::{RUSTC_VERSION, code_fingerprint, is_plain_name, sha256_hex};
+use crate::points::{StemTables, assemble, describe, point_tables};
+use crate::spec::{SweepFile, SweepPoint};
 use crate::table::Table;
 
 /// Which points of a sweep a run computes: point `i` (0-based) belongs to shard `i mod count`.
@@ -154,24 +160,39 @@ pub fn weights_path(point_dir: &Path) -> PathBuf {
     point_dir.join("weights.safetensors")
 }
 
-/// Compute one point and write it to the cache.
-fn compute_point(
-    cache: &Path,
-    key: &str,
-    point: &Point,
-    experiment: &ExperimentSpec,
-) -> std::result::Result<(), String> {
+/// The marker between a point's key and the writer's tag in a partial directory's name.
+const PARTIAL: &str = ".partial-";
+
+/// Remove the partial point directories that processes of this machine left when they died.
+fn remove_dead_partials(cache: &Path) {
+    let Ok(entries) = std::fs::read_dir(cache) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some((_, tag)) = name.split_once(PARTIAL)
+            && is_dead_tag(tag)
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Compute one point and write it to the cache: the point is durable when this returns.
+fn compute_point(cache: &Path, point: &SweepPoint) -> std::result::Result<(), String> {
     let started = SystemTime::now();
     let clock = Instant::now();
-    let output = catch_unwind(AssertUnwindSafe(|| experiment.run())).map_err(|payload| {
+    let output = catch_unwind(AssertUnwindSafe(|| point.experiment.run())).map_err(|payload| {
         payload
             .downcast_ref::<String>()
             .cloned()
             .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
             .unwrap_or_else(|| "the experiment panicked".into())
     })?;
-    let tables = point_tables(output.tables, point);
-    let partial = cache.join(format!("{key}.partial-{}", std::process::id()));
+    let wall_seconds = clock.elapsed().as_secs_f64();
+    let tables = point_tables(output.tables, &point.values);
+    let key = &point.key;
+    let partial = cache.join(format!("{key}{PARTIAL}{}", process_tag()));
     let write = || -> Result<()> {
         std::fs::create_dir_all(&partial).map_err(|e| SweepError::io(&partial, e))?;
         for (stem, table) in &tables {
@@ -184,10 +205,10 @@ fn compute_point(
             std::fs::write(&path, weights).map_err(|e| SweepError::io(&path, e))?;
         }
         let record = PointRecord {
-            parameters: serde_json::to_value(point).expect("points serialise"),
-            key: key.to_owned(),
+            parameters: serde_json::to_value(&point.values).expect("points serialise"),
+            key: key.clone(),
             started_at: humantime::format_rfc3339_seconds(started).to_string(),
-            wall_seconds: clock.elapsed().as_secs_f64(),
+            wall_seconds,
             peak_rss_kib: peak_rss_kib(),
             stems: tables.iter().map(|(s, _)| s.clone()).collect(),
             weights_sha256: output.weights.as_deref().map(sha256_hex),
@@ -199,13 +220,20 @@ fn compute_point(
         )
         .map_err(|e| SweepError::io(&path, e))?;
         let done = cache.join(key);
-        if std::fs::rename(&partial, &done).is_err() {
-            // Another process completed the same point first: its copy is as good.
+        if let Err(e) = std::fs::rename(&partial, &done) {
+            // Another process (a shard) may have completed the same point first: its copy is as
+            // good. Anything else is an error.
+            if !done.is_dir() {
+                return Err(SweepError::io(&done, e));
+            }
             let _ = std::fs::remove_dir_all(&partial);
         }
         Ok(())
     };
-    write().map_err(|e| e.to_string())
+    write().map_err(|e| {
+        let _ = std::fs::remove_dir_all(&partial);
+        e.to_string()
+    })
 }
 
 /// Read a completed point from the cache.
@@ -217,6 +245,19 @@ fn read_point(cache: &Path, key: &str) -> Result<(PointRecord, StemTables)> {
         path: path.clone(),
         message: e.to_string(),
     })?;
+    // The record names files to read: they must be this point's own.
+    if record.key != key {
+        return Err(SweepError::Manifest {
+            path,
+            message: format!("records key {} but lies under {key}", record.key),
+        });
+    }
+    if let Some(stem) = record.stems.iter().find(|s| !is_plain_name(s)) {
+        return Err(SweepError::Manifest {
+            path,
+            message: format!("table stem `{stem}` is not a plain file name"),
+        });
+    }
     let tables = record
         .stems
         .iter()
@@ -241,23 +282,25 @@ pub struct Computed {
 /// Compute the points of `sweep` that `options` select and that are not cached.
 ///
 /// # Errors
-/// [`SweepError::PointsFailed`] listing every failed point (the others stay cached).
+/// An invalid point, or [`SweepError::PointsFailed`] listing every failed point (the others stay
+/// cached).
 pub fn compute(sweep: &SweepFile, dir: &Path, options: &RunOptions) -> Result<Computed> {
+    let points = sweep.points()?;
     let cache = cache_dir(dir);
     if options.force && options.shard.is_none() {
         let _ = std::fs::remove_dir_all(&cache);
     }
     std::fs::create_dir_all(&cache).map_err(|e| SweepError::io(&cache, e))?;
-    let selected: Vec<(usize, &Point, &ExperimentSpec, String)> = sweep
-        .points
+    remove_dead_partials(&cache);
+    let selected: Vec<(usize, &SweepPoint)> = points
         .iter()
         .enumerate()
         .filter(|(i, _)| options.shard.is_none_or(|s| s.owns(*i)))
-        .map(|(i, (p, e))| (i, p, e, point_key(e)))
         .collect();
-    let todo: Vec<_> = selected
+    let todo: Vec<(usize, &SweepPoint)> = selected
         .iter()
-        .filter(|(_, _, _, key)| !cache.join(key).is_dir())
+        .copied()
+        .filter(|(_, p)| !cache.join(&p.key).is_dir())
         .collect();
     let reused = selected.len() - todo.len();
     let bar = if options.progress {
@@ -273,32 +316,43 @@ pub fn compute(sweep: &SweepFile, dir: &Path, options: &RunOptions) -> Result<Co
         .progress_chars("=> "),
     );
     bar.set_prefix(sweep.spec.name.clone());
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.max(1))
-        .build()
-        .map_err(|e| SweepError::io(&cache, std::io::Error::other(e.to_string())))?;
-    let failures: Vec<String> = pool.install(|| {
-        todo.par_iter()
-            .filter_map(|(i, point, experiment, key)| {
-                bar.set_message(describe(point));
-                let outcome = compute_point(&cache, key, point, experiment);
-                bar.inc(1);
-                outcome
-                    .err()
-                    .map(|message| format!("  point {} ({}): {message}", i + 1, describe(point)))
-            })
-            .collect()
+    // Plain worker threads, not a rayon pool: a rayon worker that waits inside an experiment
+    // (candle's kernels use rayon) steals the next point, nesting points on one stack so that
+    // none completes — and none is cached — until the last one does.
+    let next = AtomicUsize::new(0);
+    let failures: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.clamp(1, todo.len().max(1)) {
+            scope.spawn(|| {
+                while let Some(&(i, point)) = todo.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    bar.set_message(describe(&point.values));
+                    if let Err(message) = compute_point(&cache, point) {
+                        let line =
+                            format!("  point {} ({}): {message}", i + 1, describe(&point.values));
+                        failures
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push((i, line));
+                    }
+                    bar.inc(1);
+                }
+            });
+        }
     });
     bar.finish_and_clear();
+    let mut failures = failures
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if failures.is_empty() {
         Ok(Computed {
             computed: todo.len(),
             reused,
         })
     } else {
+        failures.sort();
         Err(SweepError::PointsFailed {
             name: sweep.spec.name.clone(),
-            failures,
+            failures: failures.into_iter().map(|(_, line)| line).collect(),
         })
     }
 }
@@ -306,17 +360,15 @@ pub fn compute(sweep: &SweepFile, dir: &Path, options: &RunOptions) -> Result<Co
 /// The sweep's tables assembled from the cache, with the record of every point.
 ///
 /// # Errors
-/// [`SweepError::MissingPoints`] when some point is not cached.
+/// An invalid point, or [`SweepError::MissingPoints`] when some point is not cached.
 pub fn assemble_cached(sweep: &SweepFile, dir: &Path) -> Result<(StemTables, Vec<PointRecord>)> {
+    let points = sweep.points()?;
     let cache = cache_dir(dir);
-    let keys: Vec<String> = sweep.points.iter().map(|(_, e)| point_key(e)).collect();
-    let missing: Vec<String> = sweep
-        .points
+    let missing: Vec<String> = points
         .iter()
-        .zip(&keys)
         .enumerate()
-        .filter(|(_, (_, key))| !cache.join(key.as_str()).is_dir())
-        .map(|(i, ((p, _), _))| format!("  point {} ({})", i + 1, describe(p)))
+        .filter(|(_, p)| !cache.join(&p.key).is_dir())
+        .map(|(i, p)| format!("  point {} ({})", i + 1, describe(&p.values)))
         .collect();
     if !missing.is_empty() {
         return Err(SweepError::MissingPoints {
@@ -326,8 +378,8 @@ pub fn assemble_cached(sweep: &SweepFile, dir: &Path) -> Result<(StemTables, Vec
     }
     let mut records = Vec::new();
     let mut per_point = Vec::new();
-    for key in &keys {
-        let (record, tables) = read_point(&cache, key)?;
+    for point in points {
+        let (record, tables) = read_point(&cache, &point.key)?;
         records.push(record);
         per_point.push(tables);
     }
@@ -335,27 +387,30 @@ pub fn assemble_cached(sweep: &SweepFile, dir: &Path) -> Result<(StemTables, Vec
         path: dir.to_owned(),
         message,
     })?;
-    // Points of earlier configurations are of no further use.
+    // Points of earlier configurations are of no further use; partial points of live processes
+    // (shards still running) are left alone.
+    let keys: std::collections::HashSet<&str> = points.iter().map(|p| p.key.as_str()).collect();
     if let Ok(entries) = std::fs::read_dir(&cache) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !keys.contains(&name) && !name.contains(".partial-") {
+            if !keys.contains(name.as_str()) && !name.contains(PARTIAL) {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
     }
+    remove_dead_partials(&cache);
     Ok((tables, records))
 }
 
 /// The sweep's tables computed in memory, without the cache (for `verify` and tests).
 ///
 /// # Errors
-/// A bug that makes points' tables incompatible.
+/// An invalid point, or a bug that makes points' tables incompatible.
 pub fn compute_in_memory(sweep: &SweepFile) -> Result<StemTables> {
     let per_point = sweep
-        .points
+        .points()?
         .par_iter()
-        .map(|(point, experiment)| point_tables(experiment.run().tables, point))
+        .map(|point| point_tables(point.experiment.run().tables, &point.values))
         .collect();
     assemble(per_point).map_err(|message| SweepError::Table {
         path: sweep.path.clone(),

@@ -31,8 +31,8 @@ use std::time::{Instant, SystemTime};
 
 pub use engine::{RunOptions, Shard};
 pub use error::{Result, SweepError};
-use manifest::{Manifest, RUSTC_VERSION, code_fingerprint, json_differences, sha256_hex};
-pub use spec::{SweepFile, SweepSpec, Tier};
+use manifest::{Manifest, RUSTC_VERSION, code_fingerprint, inside, json_differences, sha256_hex};
+pub use spec::{SweepFile, SweepPoint, SweepSpec, Tier};
 pub use table::{Cell, Table};
 
 /// Whether a sweep's committed results are what the current sweep file and code produce.
@@ -49,6 +49,77 @@ impl fmt::Display for Freshness {
         match self {
             Self::UpToDate => f.write_str("up to date"),
             Self::Stale(reason) => write!(f, "stale: {reason}"),
+        }
+    }
+}
+
+/// One reason why a sweep's results are stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaleReason {
+    /// There is no manifest.
+    NoResults,
+    /// The manifest cannot be read or is of another format.
+    Manifest(String),
+    /// A configuration value of the sweep file differs from the one the results were made with.
+    Configuration {
+        /// The sweep file, relative to the root.
+        file: String,
+        /// The dotted path of the value.
+        path: String,
+        /// The value recorded in the manifest.
+        old: String,
+        /// The value in the sweep file.
+        new: String,
+    },
+    /// The fingerprint of the experiment's code differs.
+    Code {
+        /// The experiment kind.
+        kind: &'static str,
+    },
+    /// The results were computed with another rustc.
+    Toolchain {
+        /// The rustc recorded in the manifest.
+        old: String,
+    },
+    /// An output is missing, altered or not inside the results folder.
+    Output {
+        /// The file, as the manifest names it.
+        file: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl StaleReason {
+    /// Whether the results were made from another configuration, or cannot be told apart from
+    /// such (no or unreadable manifest): then comparing them with a recomputation is
+    /// meaningless.
+    pub fn other_configuration(&self) -> bool {
+        matches!(
+            self,
+            Self::NoResults | Self::Manifest(_) | Self::Configuration { .. }
+        )
+    }
+}
+
+impl fmt::Display for StaleReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoResults => f.write_str("no results yet"),
+            Self::Manifest(message) => f.write_str(message),
+            Self::Configuration {
+                file,
+                path,
+                old,
+                new,
+            } => write!(f, "{file}: `{path}` changed from {old} to {new}"),
+            Self::Code { kind } => write!(
+                f,
+                "the code of experiment `{kind}` changed (crates/attnum-sweep/src/experiments/{kind}.rs, \
+                 the rest of attnum-sweep, attnum-classical or attnum-attention)"
+            ),
+            Self::Toolchain { old } => write!(f, "the toolchain changed ({old} → {RUSTC_VERSION})"),
+            Self::Output { file, problem } => write!(f, "{file} {problem}"),
         }
     }
 }
@@ -164,16 +235,29 @@ impl Workspace {
         Ok(names)
     }
 
-    /// Load and validate the sweep `name`.
-    pub fn load(&self, name: &str) -> Result<SweepFile> {
+    /// The file of sweep `name`: a plain name of an existing `data/sweeps/NAME.yaml` (a name
+    /// with a path in it is no sweep).
+    fn sweep_path(&self, name: &str) -> Result<PathBuf> {
         let path = self.sweeps_dir().join(format!("{name}.yaml"));
-        if !path.is_file() {
+        if !manifest::is_plain_name(name) || name.starts_with('.') || !path.is_file() {
             return Err(SweepError::UnknownSweep {
                 name: name.to_owned(),
                 available: self.sweep_names()?,
             });
         }
-        SweepFile::load(&path)
+        Ok(path)
+    }
+
+    /// Load and validate the sweep `name` and every one of its points.
+    pub fn load(&self, name: &str) -> Result<SweepFile> {
+        SweepFile::load(&self.sweep_path(name)?)
+    }
+
+    /// Load and validate the sweep `name` without expanding its points (only their number is
+    /// checked): for commands that need its configuration but not its points, which
+    /// [`SweepFile::points`] expands on first use.
+    pub fn open(&self, name: &str) -> Result<SweepFile> {
+        SweepFile::open(&self.sweep_path(name)?)
     }
 
     fn relative(&self, path: &Path) -> String {
@@ -187,49 +271,57 @@ impl Workspace {
     pub fn freshness(&self, sweep: &SweepFile) -> Result<Freshness> {
         Ok(match self.explain(sweep)?.into_iter().next() {
             None => Freshness::UpToDate,
-            Some(reason) => Freshness::Stale(reason),
+            Some(reason) => Freshness::Stale(reason.to_string()),
         })
     }
 
     /// Every reason why the results of `sweep` are stale (empty when they are up to date): no
     /// results, each configuration value that changed, the experiment's code, the toolchain, and
-    /// each output that is missing or no longer has its recorded hash.
-    pub fn explain(&self, sweep: &SweepFile) -> Result<Vec<String>> {
+    /// each output that is missing, no longer has its recorded hash or lies outside the results
+    /// folder.
+    pub fn explain(&self, sweep: &SweepFile) -> Result<Vec<StaleReason>> {
         let dir = self.results_dir(&sweep.spec.name);
         let manifest = match Manifest::read(&dir.join("manifest.json")) {
             Ok(Some(manifest)) => manifest,
-            Ok(None) => return Ok(vec!["no results yet".into()]),
+            Ok(None) => return Ok(vec![StaleReason::NoResults]),
             // A manifest of an older format (or a damaged one) cannot vouch for its results.
-            Err(e @ SweepError::Manifest { .. }) => return Ok(vec![format!("{e}")]),
+            Err(e @ SweepError::Manifest { .. }) => {
+                return Ok(vec![StaleReason::Manifest(e.to_string())]);
+            }
             Err(e) => return Err(e),
         };
-        let mut reasons: Vec<String> = json_differences(&manifest.config, &sweep.config())
+        let mut reasons: Vec<StaleReason> = json_differences(&manifest.config, &sweep.config())
             .into_iter()
-            .map(|(path, old, new)| {
-                format!(
-                    "{}: `{path}` changed from {old} to {new}",
-                    self.relative(&sweep.path)
-                )
+            .map(|(path, old, new)| StaleReason::Configuration {
+                file: self.relative(&sweep.path),
+                path,
+                old,
+                new,
             })
             .collect();
         let kind = sweep.spec.experiment.kind();
         if manifest.code_fingerprint != code_fingerprint(kind) {
-            reasons.push(format!(
-                "the code of experiment `{kind}` changed (crates/attnum-sweep/src/experiments/{kind}.rs, \
-                 the rest of attnum-sweep, attnum-classical or attnum-attention)"
-            ));
+            reasons.push(StaleReason::Code { kind });
         }
         if manifest.rustc != RUSTC_VERSION {
-            reasons.push(format!(
-                "the toolchain changed ({} → {RUSTC_VERSION})",
-                manifest.rustc
-            ));
+            reasons.push(StaleReason::Toolchain {
+                old: manifest.rustc.clone(),
+            });
         }
         for (file, hash) in &manifest.outputs {
-            match std::fs::read(dir.join(file)) {
-                Ok(bytes) if sha256_hex(&bytes) == *hash => {}
-                Ok(_) => reasons.push(format!("{file} differs from its manifest hash")),
-                Err(_) => reasons.push(format!("{file} is missing")),
+            let problem = match inside(&dir, file) {
+                Err(why) => Some(why),
+                Ok(path) => match std::fs::read(path) {
+                    Ok(bytes) if sha256_hex(&bytes) == *hash => None,
+                    Ok(_) => Some("differs from its manifest hash".to_owned()),
+                    Err(_) => Some("is missing".to_owned()),
+                },
+            };
+            if let Some(problem) = problem {
+                reasons.push(StaleReason::Output {
+                    file: file.clone(),
+                    problem,
+                });
             }
         }
         Ok(reasons)
@@ -264,6 +356,8 @@ impl Workspace {
             std::fs::create_dir_all(&dir).map_err(|e| SweepError::io(&dir, e))?;
             None
         };
+        atomic::remove_dead_temporaries(&dir);
+        atomic::remove_dead_temporaries(&dir.join("weights"));
         let computed = engine::compute(sweep, &dir, options)?;
         let summary = if options.shard.is_none() {
             Some(self.write_results(sweep, &dir, started, clock, options.jobs)?)
@@ -287,6 +381,8 @@ impl Workspace {
         let clock = Instant::now();
         let dir = self.results_dir(&sweep.spec.name);
         let _lock = lock_results(&dir, &sweep.spec.name)?;
+        atomic::remove_dead_temporaries(&dir);
+        atomic::remove_dead_temporaries(&dir.join("weights"));
         self.write_results(sweep, &dir, started, clock, 1)
     }
 
@@ -346,9 +442,16 @@ impl Workspace {
         })
     }
 
-    /// Read the table `results/SWEEP/STEM.parquet`.
+    /// Read the table `results/SWEEP/STEM.parquet` (refused when it lies outside the sweep's
+    /// results folder, e.g. a stem read from a file that names another folder, or a link).
     pub fn read_table(&self, sweep: &str, stem: &str) -> Result<Table> {
-        Table::read_parquet(&self.results_dir(sweep).join(format!("{stem}.parquet")))
+        let dir = self.results_dir(sweep);
+        let path =
+            inside(&dir, &format!("{stem}.parquet")).map_err(|message| SweepError::Table {
+                path: dir.join(format!("{stem}.parquet")),
+                message,
+            })?;
+        Table::read_parquet(&path)
     }
 }
 

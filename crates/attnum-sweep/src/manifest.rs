@@ -5,7 +5,7 @@
 //! every output it lists still has its recorded hash.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
 use serde::{Deserialize, Serialize};
@@ -139,17 +139,90 @@ fn cpu_features() -> Vec<String> {
     }
 }
 
+/// Whether `name` is one plain file name: not empty, no separator, not `.` or `..`.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
+}
+
+/// `dir/relative` for a relative path read from a file (a manifest, a point record), refused
+/// when it could lead outside `dir`: an absolute path, a `..` or other non-plain component, or a
+/// symbolic link (anywhere along the path) that resolves outside `dir`.
+///
+/// # Errors
+/// Why the path is refused, in words.
+pub fn inside(dir: &Path, relative: &str) -> std::result::Result<PathBuf, String> {
+    let rel = Path::new(relative);
+    if relative.is_empty()
+        || relative.contains('\\')
+        || !rel.components().all(|c| matches!(c, Component::Normal(_)))
+    {
+        return Err(format!(
+            "`{relative}` is not a relative path inside the results folder"
+        ));
+    }
+    let path = dir.join(rel);
+    if let (Ok(real), Ok(real_dir)) = (path.canonicalize(), dir.canonicalize())
+        && !real.starts_with(&real_dir)
+    {
+        return Err(format!(
+            "`{relative}` is a link to {}, outside the results folder",
+            real.display()
+        ));
+    }
+    Ok(path)
+}
+
 impl Manifest {
-    /// Read `results/NAME/manifest.json`; `Ok(None)` when it does not exist.
+    /// Check every name that leads to a file: outputs, table stems and point keys must stay
+    /// inside the sweep's results folder, and every table must have the hashes of its files.
+    fn check_paths(&self) -> std::result::Result<(), String> {
+        for file in self.outputs.keys() {
+            let parts: Vec<&str> = file.split('/').collect();
+            if !parts.iter().all(|p| is_plain_name(p)) || file.starts_with('/') {
+                return Err(format!(
+                    "output `{file}` is not a path inside the results folder"
+                ));
+            }
+        }
+        if let Some(stem) = self.rows.keys().find(|s| !is_plain_name(s)) {
+            return Err(format!("table stem `{stem}` is not a plain file name"));
+        }
+        // Every table's files must have a hash, or no check would ever look at them.
+        for stem in self.rows.keys() {
+            for file in [format!("{stem}.parquet"), format!("{stem}.csv")] {
+                if !self.outputs.contains_key(&file) {
+                    return Err(format!("table `{stem}` has no hash for {file}"));
+                }
+            }
+        }
+        for point in &self.points {
+            if point.key.len() != 64 || !point.key.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!("point key `{}` is not a SHA-256", point.key));
+            }
+            if let Some(stem) = point.stems.iter().find(|s| !is_plain_name(s)) {
+                return Err(format!("table stem `{stem}` is not a plain file name"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Read `results/NAME/manifest.json`; `Ok(None)` when it does not exist. A manifest whose
+    /// outputs, stems or point keys name paths outside its folder is refused.
     pub fn read(path: &Path) -> Result<Option<Self>> {
         match std::fs::read(path) {
             Ok(bytes) => {
-                serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|e| SweepError::Manifest {
+                let manifest: Self =
+                    serde_json::from_slice(&bytes).map_err(|e| SweepError::Manifest {
                         path: path.to_owned(),
                         message: e.to_string(),
-                    })
+                    })?;
+                manifest
+                    .check_paths()
+                    .map_err(|message| SweepError::Manifest {
+                        path: path.to_owned(),
+                        message,
+                    })?;
+                Ok(Some(manifest))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(SweepError::io(path, e)),

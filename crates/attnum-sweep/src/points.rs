@@ -49,16 +49,61 @@ impl Variations {
         self.grid.is_empty() && self.zip.is_empty() && self.points.is_empty()
     }
 
-    /// The points, in order.
+    /// The paths this section varies (each becomes a leading column of every table).
+    pub fn paths(&self) -> std::collections::BTreeSet<&str> {
+        self.grid
+            .keys()
+            .chain(self.zip.keys())
+            .chain(self.points.iter().flat_map(BTreeMap::keys))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The number of zip rows (1 without a zip), after checking that every list is non-empty and
+    /// the zip lists are equally long.
+    fn zip_rows(&self) -> Result<usize, FieldError> {
+        if let Some((path, _)) = self.grid.iter().find(|(_, v)| v.is_empty()) {
+            return Err((format!("grid.{path}"), "needs at least one value".into()));
+        }
+        let Some((first, values)) = self.zip.iter().next() else {
+            return Ok(1);
+        };
+        let n = values.len();
+        if n == 0 {
+            return Err((format!("zip.{first}"), "needs at least one value".into()));
+        }
+        if let Some((path, v)) = self.zip.iter().find(|(_, v)| v.len() != n) {
+            return Err((
+                format!("zip.{path}"),
+                format!("has {} values but zip.{first} has {n}", v.len()),
+            ));
+        }
+        Ok(n)
+    }
+
+    /// The number of points, computed from the lengths of the lists without expanding them (it
+    /// saturates at `u128::MAX`, far beyond any limit).
+    ///
+    /// # Errors
+    /// An empty list, or zip lists of different lengths (field path below `vary`).
+    pub fn count(&self) -> Result<u128, FieldError> {
+        let zip = self.zip_rows()? as u128;
+        let grid = self
+            .grid
+            .values()
+            .fold(1u128, |n, values| n.saturating_mul(values.len() as u128));
+        let explicit = self.points.len().max(1) as u128;
+        Ok(grid.saturating_mul(zip).saturating_mul(explicit))
+    }
+
+    /// The points, in order. Call [`Variations::count`] first: this allocates every point.
     ///
     /// # Errors
     /// An empty list, or zip lists of different lengths (field path below `vary`).
     pub fn points(&self) -> Result<Vec<Point>, FieldError> {
+        let n = self.zip_rows()?;
         let mut points: Vec<Point> = vec![Point::new()];
         for (path, values) in &self.grid {
-            if values.is_empty() {
-                return Err((format!("grid.{path}"), "needs at least one value".into()));
-            }
             points = points
                 .into_iter()
                 .flat_map(|p| {
@@ -70,17 +115,7 @@ impl Variations {
                 })
                 .collect();
         }
-        if let Some((first, values)) = self.zip.iter().next() {
-            let n = values.len();
-            if n == 0 {
-                return Err((format!("zip.{first}"), "needs at least one value".into()));
-            }
-            if let Some((path, v)) = self.zip.iter().find(|(_, v)| v.len() != n) {
-                return Err((
-                    format!("zip.{path}"),
-                    format!("has {} values but zip.{first} has {n}", v.len()),
-                ));
-            }
+        if !self.zip.is_empty() {
             points = points
                 .into_iter()
                 .flat_map(|p| {
@@ -138,6 +173,90 @@ fn parameter_mut<'a>(
         })?;
     }
     Ok(node)
+}
+
+/// The source of the module of each experiment kind, read for the columns its tables have.
+fn experiment_source(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "fd_convergence" => include_str!("experiments/fd_convergence.rs"),
+        "noisy_derivative" => include_str!("experiments/noisy_derivative.rs"),
+        "quadrature_rules" => include_str!("experiments/quadrature_rules.rs"),
+        "rk_convergence" => include_str!("experiments/rk_convergence.rs"),
+        "butcher_trees" => include_str!("experiments/butcher_trees.rs"),
+        "attention_equivalence" => include_str!("experiments/attention_equivalence.rs"),
+        "kernel_attention" => include_str!("experiments/kernel_attention.rs"),
+        "hard_attention" => include_str!("experiments/hard_attention.rs"),
+        "quadrature_attention" => include_str!("experiments/quadrature_attention.rs"),
+        "rk_attention" => include_str!("experiments/rk_attention.rs"),
+        "learned_derivative" => include_str!("experiments/learned_derivative.rs"),
+        "learned_quadrature" => include_str!("experiments/learned_quadrature.rs"),
+        "learned_rk" => include_str!("experiments/learned_rk.rs"),
+        "seed_examples" => include_str!("experiments/seed_examples.rs"),
+        _ => return None,
+    })
+}
+
+/// The names of the columns that experiments of `kind` write: the string literals of every
+/// `Table::new(&[…])` in its module, and in `training.rs` for a module that builds its `curve`
+/// table there (`curve_table`). Read from the code itself so that the list cannot fall behind
+/// it (`tests/bad_input.rs` checks it against every committed table).
+pub fn written_columns(kind: &str) -> std::collections::BTreeSet<&'static str> {
+    let mut columns = std::collections::BTreeSet::new();
+    let Some(source) = experiment_source(kind) else {
+        return columns;
+    };
+    let mut sources = vec![source];
+    if source.contains("curve_table(") {
+        sources.push(include_str!("training.rs"));
+    }
+    for source in sources {
+        let mut rest = source;
+        while let Some(at) = rest.find("Table::new(&[") {
+            rest = &rest[at + "Table::new(&[".len()..];
+            let list = &rest[..rest.find(']').unwrap_or(rest.len())];
+            columns.extend(list.split('"').skip(1).step_by(2));
+        }
+    }
+    columns
+}
+
+/// The table stems that experiments of `kind` write: the `stem: "…"` literals of its module.
+pub fn written_stems(kind: &str) -> std::collections::BTreeSet<&'static str> {
+    experiment_source(kind)
+        .map(|source| {
+            source
+                .split("stem: \"")
+                .skip(1)
+                .filter_map(|rest| rest.split_once('"').map(|(stem, _)| stem))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Check the paths that `vary` sets before any point is expanded: each must name a parameter of
+/// the experiment, and none may be a column the experiment writes itself (its tables would have
+/// two columns of that name, found only after computing every point).
+///
+/// # Errors
+/// The path (field `vary.PATH`) and why it cannot be varied.
+pub fn check_paths(vary: &Variations, experiment: &ExperimentSpec) -> Result<(), FieldError> {
+    let kind = experiment.kind();
+    let mut params = parameters(experiment)?;
+    let written = written_columns(kind);
+    for path in vary.paths() {
+        parameter_mut(&mut params, path, kind)?;
+        if written.contains(path) {
+            return Err((
+                format!("vary.{path}"),
+                format!(
+                    "experiment `{kind}` writes a column `{path}` itself, so its tables cannot \
+                     also hold the varied value; vary another parameter or use one sweep file \
+                     per value"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Give every point a value for every path that any point varies — the experiment's own value

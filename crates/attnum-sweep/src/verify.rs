@@ -1,18 +1,20 @@
 //! `attnum verify`: recompute a sweep in memory and compare it with its committed results,
-//! column by column, with the tolerances the sweep file declares; report missing or tampered
-//! artifacts by their manifest hashes.
+//! column by column, with the tolerances the sweep file declares; check every artifact against
+//! its manifest hash and every CSV file against its Parquet table; refuse results made from
+//! another configuration of the sweep file. A [`Report`] lists what was checked and what was
+//! skipped, so that a pass never hides work that was not done.
 
-use crate::Workspace;
 use crate::engine::compute_in_memory;
-use crate::error::Result;
-use crate::manifest::{Manifest, sha256_hex};
+use crate::error::{Result, SweepError};
+use crate::manifest::{Manifest, inside, sha256_hex};
 use crate::spec::SweepFile;
 use crate::table::{Cell, Table};
+use crate::{StaleReason, Workspace};
 
 /// One verified claim: a column of a table (or an artifact) and whether it reproduces.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
-    /// The sweep.
+    /// The sweep (or `figures`).
     pub sweep: String,
     /// The table stem or the artifact's file name.
     pub table: String,
@@ -26,6 +28,54 @@ pub struct Check {
     pub pass: bool,
     /// Why it failed, if it did.
     pub note: String,
+}
+
+/// What `verify` did for one sweep (or for the figures): its checks, and in words what it
+/// checked, what it skipped and why, and facts worth knowing that are not failures.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    /// The sweep (or `figures`).
+    pub subject: String,
+    /// Every check.
+    pub checks: Vec<Check>,
+    /// What was checked, one item each.
+    pub checked: Vec<String>,
+    /// What was not checked, with the reason, one item each.
+    pub skipped: Vec<String>,
+    /// Other facts (e.g. the results were computed by other code), one each.
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// An empty report on `subject`.
+    pub fn new(subject: &str) -> Self {
+        Self {
+            subject: subject.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// Record an artifact check (`-` column): passed, or failed with `note`.
+    pub fn artifact(&mut self, file: &str, tolerance: &str, failure: Option<String>) {
+        self.checks.push(Check {
+            sweep: self.subject.clone(),
+            table: file.to_owned(),
+            column: "-".into(),
+            max_deviation: if failure.is_some() {
+                f64::INFINITY
+            } else {
+                0.0
+            },
+            tolerance: tolerance.to_owned(),
+            pass: failure.is_none(),
+            note: failure.unwrap_or_default(),
+        });
+    }
+
+    /// The number of failed checks.
+    pub fn failures(&self) -> usize {
+        self.checks.iter().filter(|c| !c.pass).count()
+    }
 }
 
 /// The largest deviation between two columns and whether every cell is within `tolerance`.
@@ -54,96 +104,216 @@ fn compare_column(
     (max, pass)
 }
 
-/// Verify one sweep: its artifacts against the manifest, and a fresh computation against the
-/// committed tables.
+/// `sha256 abc… but the manifest records def…`.
+fn hash_mismatch(actual: &[u8], recorded: &str) -> String {
+    format!(
+        "tampered: sha256 {} but the manifest records {}",
+        &sha256_hex(actual)[..12],
+        &recorded[..12.min(recorded.len())]
+    )
+}
+
+/// Verify one sweep: that its committed results were made from the sweep file as it is, its
+/// artifacts against the manifest, each CSV file against its Parquet table, and a fresh
+/// computation against the committed tables.
 ///
 /// # Errors
-/// An unreadable manifest or results directory.
-pub fn verify(workspace: &Workspace, sweep: &SweepFile) -> Result<Vec<Check>> {
+/// An unreadable results directory or an invalid point.
+pub fn verify(workspace: &Workspace, sweep: &SweepFile) -> Result<Report> {
     let name = sweep.spec.name.clone();
     let dir = workspace.results_dir(&name);
-    let check =
-        |table: &str, column: &str, max: f64, tolerance: String, pass: bool, note: String| Check {
-            sweep: name.clone(),
-            table: table.to_owned(),
-            column: column.to_owned(),
-            max_deviation: max,
-            tolerance,
-            pass,
-            note,
-        };
-    // A check that failed outright (nothing to compare), with the reason.
-    let failure =
-        |table: &str, note: String| check(table, "-", f64::INFINITY, "-".into(), false, note);
-    let mut checks = Vec::new();
-    let Some(manifest) = Manifest::read(&dir.join("manifest.json"))? else {
-        checks.push(failure("manifest.json", "no committed results".into()));
-        return Ok(checks);
+    let mut report = Report::new(&name);
+    let manifest = match Manifest::read(&dir.join("manifest.json")) {
+        Ok(Some(manifest)) => manifest,
+        Ok(None) => {
+            report.artifact("manifest.json", "-", Some("no committed results".into()));
+            report
+                .skipped
+                .push("everything else: there are no committed results to compare".into());
+            return Ok(report);
+        }
+        Err(e @ SweepError::Manifest { .. }) => {
+            report.artifact("manifest.json", "-", Some(e.to_string()));
+            report
+                .skipped
+                .push("everything else: the manifest cannot vouch for any file".into());
+            return Ok(report);
+        }
+        Err(e) => return Err(e),
     };
-    for (file, hash) in &manifest.outputs {
-        let (pass, note) = match std::fs::read(dir.join(file)) {
-            Ok(bytes) if sha256_hex(&bytes) == *hash => (true, String::new()),
-            Ok(bytes) => (
-                false,
-                format!(
-                    "tampered: sha256 {} but the manifest records {}",
-                    &sha256_hex(&bytes)[..12],
-                    &hash[..12.min(hash.len())]
-                ),
-            ),
-            Err(_) => (false, "missing".into()),
-        };
-        checks.push(check(
-            file,
-            "-",
-            if pass { 0.0 } else { f64::INFINITY },
-            "sha256".into(),
-            pass,
-            note,
-        ));
+
+    // Results made from another configuration cannot be compared with this one's.
+    let reasons = workspace.explain(sweep)?;
+    let other: Vec<String> = reasons
+        .iter()
+        .filter(|r| r.other_configuration())
+        .map(ToString::to_string)
+        .collect();
+    report.artifact(
+        "manifest.json",
+        "configuration",
+        (!other.is_empty()).then(|| {
+            format!(
+                "stale: the results were made from another configuration ({}); rerun \
+                 `attnum sweep run {name}`",
+                other.join("; ")
+            )
+        }),
+    );
+    report
+        .checked
+        .push("that the results were made from the sweep file as it is".into());
+    for reason in &reasons {
+        match reason {
+            StaleReason::Code { .. } | StaleReason::Toolchain { .. } => {
+                report.notes.push(format!(
+                    "{reason}: the comparison below says whether the results still reproduce"
+                ));
+            }
+            _ => {}
+        }
     }
-    for (stem, fresh) in compute_in_memory(sweep)? {
-        let path = dir.join(format!("{stem}.parquet"));
-        let committed = match Table::read_parquet(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                checks.push(failure(&stem, e.to_string()));
+
+    for (file, hash) in &manifest.outputs {
+        let failure = match inside(&dir, file) {
+            Err(why) => Some(why),
+            Ok(path) => match std::fs::read(&path) {
+                Ok(bytes) if sha256_hex(&bytes) == *hash => None,
+                Ok(bytes) => Some(hash_mismatch(&bytes, hash)),
+                Err(_) => Some("missing".into()),
+            },
+        };
+        report.artifact(file, "sha256", failure);
+    }
+    report.checked.push(format!(
+        "{} output file(s) against their manifest hashes",
+        manifest.outputs.len()
+    ));
+
+    // The CSV files are for people and other tools; the Parquet files are compared below. A CSV
+    // file must be exactly the Parquet table written as CSV (even when its hash was updated).
+    let mut committed_tables = Vec::new();
+    for (stem, rows) in &manifest.rows {
+        let csv_file = format!("{stem}.csv");
+        let committed = workspace.read_table(&name, stem);
+        let failure = match &committed {
+            Err(e) => Some(format!("{stem}.parquet: {e}")),
+            Ok(table) if table.height() != *rows => Some(format!(
+                "{stem}.parquet has {} rows, the manifest records {rows}",
+                table.height()
+            )),
+            Ok(table) => match inside(&dir, &csv_file) {
+                Err(why) => Some(why),
+                Ok(path) => match (std::fs::read(&path), table.encode(&path)) {
+                    (Err(_), _) => Some("missing".into()),
+                    (_, Err(e)) => Some(e.to_string()),
+                    (Ok(bytes), Ok((_, csv))) if bytes == csv => None,
+                    (Ok(_), Ok(_)) => Some(format!("differs from {stem}.parquet")),
+                },
+            },
+        };
+        report.artifact(&csv_file, &format!("= {stem}.parquet"), failure);
+        committed_tables.push((stem.clone(), committed.ok()));
+    }
+    report.checked.push(format!(
+        "{} CSV file(s) against their Parquet tables",
+        manifest.rows.len()
+    ));
+
+    if !other.is_empty() {
+        report
+            .skipped
+            .push("the recomputation: the committed results are of another configuration".into());
+        return Ok(report);
+    }
+    let fresh_tables = compute_in_memory(sweep)?;
+    let mut columns = 0;
+    for (stem, fresh) in &fresh_tables {
+        let committed = match committed_tables.iter().find(|(s, _)| s == stem) {
+            Some((_, Some(table))) => table,
+            Some((_, None)) => continue, // already reported as unreadable
+            None => {
+                report.artifact(
+                    stem,
+                    "-",
+                    Some("the recomputation has this table but the manifest does not".into()),
+                );
                 continue;
             }
         };
-        if committed.names() != fresh.names() || committed.height() != fresh.height() {
-            checks.push(failure(
-                &stem,
-                format!(
-                    "shape differs: committed {} rows {:?}, fresh {} rows {:?}",
-                    committed.height(),
-                    committed.names(),
-                    fresh.height(),
-                    fresh.names()
-                ),
-            ));
-            continue;
-        }
-        for column in fresh.names() {
-            let tolerance = sweep.tolerance(&stem, column);
-            let (max, pass) = compare_column(
-                fresh.column(column).unwrap_or_default(),
-                committed.column(column).unwrap_or_default(),
-                tolerance,
+        columns += compare_tables(&mut report, stem, fresh, committed, sweep);
+    }
+    for (stem, _) in &committed_tables {
+        if !fresh_tables.iter().any(|(s, _)| s == stem) {
+            report.artifact(
+                stem,
+                "-",
+                Some("the manifest lists this table but the recomputation has none".into()),
             );
-            checks.push(check(
-                &stem,
-                column,
-                max,
-                format!("abs {:e} + rel {:e}", tolerance.abs, tolerance.rel),
-                pass,
-                if pass {
-                    String::new()
-                } else {
-                    "outside tolerance".into()
-                },
-            ));
         }
     }
-    Ok(checks)
+    report.checked.push(format!(
+        "{columns} column(s) of {} table(s) recomputed from {} point(s)",
+        fresh_tables.len(),
+        sweep.point_count
+    ));
+    let weights = manifest
+        .outputs
+        .keys()
+        .filter(|f| f.starts_with("weights/"))
+        .count();
+    if weights > 0 {
+        report.skipped.push(format!(
+            "recomputing the {weights} trained weight file(s): only their hashes are checked \
+             (the tables computed from them are recomputed)"
+        ));
+    }
+    Ok(report)
+}
+
+/// Compare a recomputed table with the committed one, column by column; returns the number of
+/// columns compared.
+fn compare_tables(
+    report: &mut Report,
+    stem: &str,
+    fresh: &Table,
+    committed: &Table,
+    sweep: &SweepFile,
+) -> usize {
+    if committed.names() != fresh.names() || committed.height() != fresh.height() {
+        report.artifact(
+            stem,
+            "-",
+            Some(format!(
+                "shape differs: committed {} rows {:?}, fresh {} rows {:?}",
+                committed.height(),
+                committed.names(),
+                fresh.height(),
+                fresh.names()
+            )),
+        );
+        return 0;
+    }
+    for column in fresh.names() {
+        let tolerance = sweep.tolerance(stem, column);
+        let (max, pass) = compare_column(
+            fresh.column(column).unwrap_or_default(),
+            committed.column(column).unwrap_or_default(),
+            tolerance,
+        );
+        report.checks.push(Check {
+            sweep: report.subject.clone(),
+            table: stem.to_owned(),
+            column: column.clone(),
+            max_deviation: max,
+            tolerance: format!("abs {:e} + rel {:e}", tolerance.abs, tolerance.rel),
+            pass,
+            note: if pass {
+                String::new()
+            } else {
+                "outside tolerance".into()
+            },
+        });
+    }
+    fresh.names().len()
 }

@@ -513,4 +513,224 @@ fn noisy_derivative_and_seed_examples_refuse_bad_parameters() {
         &seed.replace("seeds: [1, 2, 3, 4, 5]", "seeds: []"),
     );
     assert!(err.contains("experiment.seed_examples.seeds"), "{err}");
+/// The Kepler sweep with `section` appended, loaded fully (every point expanded).
+fn kepler_with(section: &str) -> Result<attnum_sweep::SweepFile, SweepError> {
+    let base = include_str!("../../../data/sweeps/rk_convergence.yaml");
+    load_named("rk_convergence", &format!("{base}{section}")).1
+}
+
+#[test]
+fn an_oversized_grid_is_refused_by_its_count_before_any_point_is_made() {
+    // 10 keys of 10 values: 10^10 points, which once grew to 23.7 GB before being killed.
+    let grid: String = (0..10)
+        .map(|i| format!("    key{i}: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"))
+        .collect();
+    let section = format!("vary:\n  grid:\n{grid}");
+    let start = std::time::Instant::now();
+    let err = kepler_with(&section).unwrap_err().to_string();
+    assert!(start.elapsed().as_secs_f64() < 1.0, "counted, not expanded");
+    assert!(err.contains("rk_convergence.yaml"), "{err}");
+    assert!(err.contains("declares 10000000000 points"), "{err}");
+    assert!(err.contains("more than the limit of 10000"), "{err}");
+    assert!(err.contains("max_points: 10000000000"), "{err}");
+    // A product that overflows 64 bits is still counted.
+    let huge: String = (0..40)
+        .map(|i| format!("    key{i}: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"))
+        .collect();
+    let err = kepler_with(&format!("vary:\n  grid:\n{huge}"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("more than the limit"), "{err}");
+}
+
+#[test]
+fn max_points_raises_the_limit_within_its_ceiling() {
+    // 101 × 100 = 10 100 points: one more hundred than the default limit.
+    let values = |n: usize| {
+        (0..n)
+            .map(|i| format!("{}", 0.01 + 0.009 * i as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let grid = format!(
+        "vary:\n  grid:\n    eccentricity: [{}]\n    fit.min_error: [{}]\n",
+        values(101),
+        (0..100)
+            .map(|i| format!("1.0e-{}", 10 + i))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let err = kepler_with(&grid).unwrap_err().to_string();
+    assert!(err.contains("declares 10100 points"), "{err}");
+    let (dir, result) = load_named(
+        "rk_convergence",
+        &format!(
+            "{}max_points: 20000\n{grid}",
+            include_str!("../../../data/sweeps/rk_convergence.yaml")
+        ),
+    );
+    let sweep = result.unwrap();
+    assert_eq!(sweep.point_count, 10_100);
+    assert_eq!(sweep.points().unwrap().len(), 10_100);
+    drop(dir);
+    let err = kepler_with("max_points: 2000000\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("field `max_points`: must be between 1 and 1000000"),
+        "{err}"
+    );
+}
+
+#[test]
+fn opening_a_sweep_counts_its_points_without_expanding_them() {
+    let (dir, result) = load(GOOD);
+    drop(result);
+    let sweeps = dir.path().join("data/sweeps");
+    // A point the experiment refuses: `open` (list, why, paper's check) does not expand it,
+    // `load` (run, verify, merge) does and names it.
+    std::fs::write(
+        sweeps.join("fd_convergence.yaml"),
+        format!("{GOOD}vary:\n  grid:\n    fit.min_points: [3, 0]\n"),
+    )
+    .unwrap();
+    let ws = Workspace::at(dir.path()).unwrap();
+    let sweep = ws.open("fd_convergence").unwrap();
+    assert_eq!(sweep.point_count, 2);
+    let err = ws.load("fd_convergence").unwrap_err().to_string();
+    assert!(
+        err.contains("vary point fit.min_points = 0 → experiment.fd_convergence.fit.min_points"),
+        "{err}"
+    );
+    assert_eq!(sweep.points().unwrap_err().to_string(), err);
+}
+
+#[test]
+fn duplicate_points_are_refused_naming_both() {
+    let err = kepler_with("vary:\n  grid:\n    eccentricity: [0.1, 0.3, 0.1]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("rk_convergence.yaml: field `vary`"), "{err}");
+    assert!(
+        err.contains(
+            "points 1 (eccentricity = 0.1) and 3 (eccentricity = 0.1) are the same configuration"
+        ),
+        "{err}"
+    );
+    // An explicit point equal to the experiment as written is a duplicate of the empty point.
+    let err = kepler_with("vary:\n  points:\n    - {}\n    - { eccentricity: 0.5 }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("points 1 (eccentricity = 0.5) and 2"), "{err}");
+}
+
+#[test]
+fn a_varied_parameter_that_is_also_a_column_is_refused_before_computing() {
+    let err = error_of(&format!("{GOOD}vary:\n  grid:\n    x0: [0.5, 1.0]\n"));
+    assert!(
+        err.contains("fd_convergence.yaml: field `vary.x0`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("experiment `fd_convergence` writes a column `x0` itself"),
+        "{err}"
+    );
+    // The same class in the other experiments: a learned derivative's evaluation noise, the
+    // steps of Runge–Kutta attention.
+    let rka = include_str!("../../../data/sweeps/rk_attention.yaml");
+    let err = error_of_named(
+        "rk_attention",
+        &format!("{rka}vary:\n  points:\n    - {{ steps: [32, 64] }}\n"),
+    );
+    assert!(err.contains("field `vary.steps`"), "{err}");
+}
+
+#[test]
+fn the_columns_read_from_the_code_are_every_column_of_the_committed_tables() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let ws = Workspace::at(&root).unwrap();
+    for name in ws.sweep_names().unwrap() {
+        let sweep = ws.open(&name).unwrap();
+        let kind = sweep.spec.experiment.kind();
+        let written = attnum_sweep::points::written_columns(kind);
+        let varied = sweep.spec.vary.paths();
+        for entry in std::fs::read_dir(ws.results_dir(&name)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "csv") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let header = text.lines().next().unwrap_or_default();
+                for column in header.split(',') {
+                    assert!(
+                        written.contains(column) || varied.contains(column),
+                        "{}: column `{column}` is not found in experiments/{kind}.rs",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn names_that_are_paths_or_reserved_are_no_sweeps() {
+    let (dir, _) = load(GOOD);
+    let ws = Workspace::at(dir.path()).unwrap();
+    std::fs::write(dir.path().join("data/evil.yaml"), GOOD).unwrap();
+    for name in ["../evil", "/etc/hostname", "fd_convergence/..", ".", ""] {
+        let err = ws.load(name).unwrap_err().to_string();
+        assert!(err.starts_with("no sweep named"), "{name}: {err}");
+    }
+    let err = error_of_named(
+        "figures",
+        &GOOD.replace("name: fd_convergence", "name: figures"),
+    );
+    assert!(err.contains("`figures` is reserved"), "{err}");
+}
+
+#[test]
+fn a_manifest_naming_files_outside_its_folder_is_refused() {
+    let (dir, result) = load(GOOD);
+    let sweep = result.unwrap();
+    let ws = Workspace::at(dir.path()).unwrap();
+    ws.run(&sweep).unwrap();
+    let path = ws.results_dir("fd_convergence").join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    for (from, to) in [
+        ("\"table.csv\":", "\"../../../../etc/hostname\":"),
+        ("\"table.csv\":", "\"/etc/hostname\":"),
+        ("\"orders\":", "\"../orders\":"),
+    ] {
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        let err = attnum_sweep::manifest::Manifest::read(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("manifest.json"), "{err}");
+        assert!(
+            err.contains("inside the results folder") || err.contains("plain file name"),
+            "{err}"
+        );
+        let why = ws.explain(&sweep).unwrap();
+        assert_eq!(why.len(), 1, "{why:?}");
+    }
+    // A link that leads out of the folder is refused where it is read.
+    std::fs::write(&path, &text).unwrap();
+    let table = ws.results_dir("fd_convergence").join("orders.parquet");
+    std::fs::remove_file(&table).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", &table).unwrap();
+    let err = ws
+        .read_table("fd_convergence", "orders")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("outside the results folder"), "{err}");
+    let why: Vec<String> = ws
+        .explain(&sweep)
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        why.iter()
+            .any(|r| r.contains("orders.parquet") && r.contains("outside the results folder")),
+        "{why:?}"
+    );
 }

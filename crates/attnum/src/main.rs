@@ -46,12 +46,14 @@ enum Command {
         no_pdf: bool,
     },
     /// Recompute sweeps and compare them with the committed results, column by column, with the
-    /// tolerances their files declare; check every artifact against its manifest hash.
+    /// tolerances their files declare; check every artifact against its manifest hash, every CSV
+    /// file against its table, the figure PDFs against theirs; list what was checked and skipped.
     Verify {
-        /// quick: only the sweeps of tier quick; full: every sweep.
+        /// quick: only the sweeps of tier quick; full: every sweep (named sweeps are always
+        /// checked).
         #[arg(long, value_enum, default_value = "full")]
         tier: TierArg,
-        /// Sweep names (default: every sweep of the tier).
+        /// Sweep names, or `figures` (default: every sweep of the tier, and the figures).
         names: Vec<String>,
     },
     /// Say why the results of sweeps are stale (every reason), or that they are up to date.
@@ -87,7 +89,7 @@ enum SweepCommand {
         #[arg(long)]
         force: bool,
         /// Points computed at once (each on one thread); the machine's cores by default.
-        #[arg(long, default_value_t = available_cores())]
+        #[arg(long, default_value_t = available_cores(), value_parser = parse_jobs)]
         jobs: usize,
         /// Compute only shard I of N (`I/N`, 1-based; `/N` reads SLURM_ARRAY_TASK_ID); assemble
         /// afterwards with `attnum sweep merge`.
@@ -120,13 +122,57 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    quiet_broken_pipe();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, each cause only when the message so far does not already say it
+/// (most errors here print their cause themselves, e.g. `path: Permission denied`).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+    }
+    message
+}
+
+/// `--jobs`: at least one.
+fn parse_jobs(text: &str) -> std::result::Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A closed standard output (`attnum sweep list | head -1`) ends the command quietly: the
+/// standard library's printing panics on it, which is no error of the user's.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141); // as a shell reports a process ended by SIGPIPE
+        }
+        default(info);
+    }));
 }
 
 /// The number of cores this process may use.
@@ -178,6 +224,7 @@ fn run(cli: Cli) -> Result<()> {
             command: SweepCommand::Merge { name },
         } => {
             let workspace = open_workspace(root)?;
+            // Expands and validates every point: the merge needs them all.
             let summary = workspace.merge(&workspace.load(&name)?)?;
             eprintln!(
                 "{name}: merged {} points → {}",
@@ -212,7 +259,8 @@ fn why(workspace: &Workspace, names: Vec<String>) -> Result<()> {
             .and_then(|rest| rest.split('/').next())
             .unwrap_or(&artifact)
             .to_owned();
-        let sweep = workspace.load(&name)?;
+        // The configuration is enough: the points are not expanded.
+        let sweep = workspace.open(&name)?;
         let reasons = workspace.explain(&sweep)?;
         if reasons.is_empty() {
             println!("{name}: up to date");
@@ -236,7 +284,8 @@ fn open_workspace(root: Option<&std::path::Path>) -> Result<Workspace> {
 
 fn list(workspace: &Workspace) -> Result<()> {
     for name in workspace.sweep_names()? {
-        match workspace.load(&name) {
+        // Only the configuration and the number of points: a sweep's points are not expanded.
+        match workspace.open(&name) {
             Ok(sweep) => {
                 let status = workspace.freshness(&sweep)?;
                 println!(
@@ -285,54 +334,129 @@ fn run_sweep(workspace: &Workspace, sweep: &SweepFile, options: &RunOptions) -> 
     Ok(())
 }
 
+/// What `verify` is asked to check: named sweeps (whatever their tier) and the figures, or
+/// every sweep of the tier and the figures.
 fn verify(workspace: &Workspace, tier: TierArg, names: Vec<String>) -> Result<()> {
-    let names = if names.is_empty() {
-        workspace.sweep_names()?
+    let named = !names.is_empty();
+    let all = workspace.sweep_names()?;
+    let figures = !named || names.iter().any(|n| n == "figures");
+    let names: Vec<String> = if named {
+        names.into_iter().filter(|n| n != "figures").collect()
     } else {
-        names
+        all.clone()
     };
-    let mut failed = 0;
+    // Validate every name and file before recomputing anything (points expand when checked).
+    let sweeps = names
+        .iter()
+        .map(|n| workspace.open(n))
+        .collect::<Result<Vec<_>, _>>()?;
     println!(
         "{:<22} {:<26} {:<26} {:>12} {:<28} result",
         "sweep", "table", "column", "max dev.", "tolerance"
     );
-    for name in names {
-        let sweep = workspace.load(&name)?;
-        if tier == TierArg::Quick && sweep.spec.tier != Tier::Quick {
+    let mut reports = Vec::new();
+    let mut skipped_sweeps = Vec::new();
+    for sweep in &sweeps {
+        let name = &sweep.spec.name;
+        let of_tier = tier == TierArg::Full || sweep.spec.tier == Tier::Quick;
+        if !of_tier && !named {
+            skipped_sweeps.push(name.clone());
             continue;
         }
-        for c in attnum_sweep::verify::verify(workspace, &sweep)? {
-            if !c.pass {
-                failed += 1;
-            }
-            println!(
-                "{:<22} {:<26} {:<26} {:>12.3e} {:<28} {}{}",
-                c.sweep,
-                c.table,
-                c.column,
-                c.max_deviation,
-                c.tolerance,
-                if c.pass { "pass" } else { "FAIL" },
-                if c.note.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", c.note)
-                }
-            );
+        let mut report = attnum_sweep::verify::verify(workspace, sweep)?;
+        if !of_tier {
+            report.notes.push(format!(
+                "tier {}, checked because it was named",
+                tier_name(sweep.spec.tier)
+            ));
+        }
+        print_checks(&report);
+        reports.push(report);
+    }
+    if figures {
+        let report = attnum_paper::verify_figures(workspace)?;
+        print_checks(&report);
+        reports.push(report);
+    }
+    println!("\nwhat was checked and skipped");
+    for report in &reports {
+        println!("{}:", report.subject);
+        for item in &report.checked {
+            println!("  checked: {item}");
+        }
+        for item in &report.skipped {
+            println!("  skipped: {item}");
+        }
+        for item in &report.notes {
+            println!("  note: {item}");
         }
     }
+    for name in &skipped_sweeps {
+        println!("{name}: skipped: everything (tier full; `--tier full` or naming it checks it)");
+    }
+    if named && !figures {
+        println!("figures: skipped: everything (name `figures` or name no sweep to check them)");
+    }
+    let failed: usize = reports
+        .iter()
+        .map(attnum_sweep::verify::Report::failures)
+        .sum();
+    let checks: usize = reports.iter().map(|r| r.checks.len()).sum();
     if failed > 0 {
         anyhow::bail!("{failed} check(s) failed");
     }
-    eprintln!("verify: every check passed");
+    let skipped = if skipped_sweeps.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} sweep(s) of tier full not checked: {}",
+            skipped_sweeps.len(),
+            skipped_sweeps.join(", ")
+        )
+    };
+    eprintln!(
+        "verify: all {checks} check(s) of {} passed{skipped}",
+        reports
+            .iter()
+            .map(|r| r.subject.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     Ok(())
 }
 
+fn tier_name(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Quick => "quick",
+        Tier::Full => "full",
+    }
+}
+
+fn print_checks(report: &attnum_sweep::verify::Report) {
+    for c in &report.checks {
+        println!(
+            "{:<22} {:<26} {:<26} {:>12.3e} {:<28} {}{}",
+            c.sweep,
+            c.table,
+            c.column,
+            c.max_deviation,
+            c.tolerance,
+            if c.pass { "pass" } else { "FAIL" },
+            if c.note.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", c.note)
+            }
+        );
+    }
+}
+
 fn paper(workspace: &Workspace, no_pdf: bool) -> Result<()> {
+    // Every file is checked first; the points of a sweep are expanded only if it must rerun.
     let sweeps = workspace
         .sweep_names()?
         .iter()
-        .map(|n| workspace.load(n))
+        .map(|n| workspace.open(n))
         .collect::<Result<Vec<_>, _>>()?;
     for sweep in &sweeps {
         run_sweep(

@@ -278,3 +278,88 @@ fn lit_check_names_file_line_and_field_of_a_bad_entry() {
         "{err}"
     );
 }
+
+#[test]
+fn an_oversized_sweep_file_blocks_no_other_command() {
+    let ws = workspace();
+    let grid: String = (0..10)
+        .map(|i| format!("    key{i}: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"))
+        .collect();
+    let huge = SWEEP.replace("name: fd_convergence", "name: huge");
+    std::fs::write(
+        ws.path().join("data/sweeps/huge.yaml"),
+        format!("{huge}vary:\n  grid:\n{grid}"),
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    let out = attnum(ws.path(), &["sweep", "list"]);
+    assert!(start.elapsed().as_secs() < 10, "counted, not expanded");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("fd_convergence"), "{text}");
+    assert!(
+        text.contains("huge") && text.contains("declares 10000000000 points"),
+        "{text}"
+    );
+    let out = attnum(ws.path(), &["sweep", "run", "fd_convergence"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn an_output_that_cannot_be_written_is_reported_once_and_leaves_nothing_hidden() {
+    let ws = workspace();
+    let dir = ws.path().join("results/fd_convergence");
+    // A directory where the table goes: its rename fails, whoever runs the test (root too).
+    std::fs::create_dir_all(dir.join("table.csv/occupied")).unwrap();
+    let out = attnum(ws.path(), &["sweep", "run", "fd_convergence"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.matches("table.csv").count(), 1, "{err}");
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
+    let hidden: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
+    assert!(!dir.join("manifest.json").exists());
+}
+
+#[test]
+fn a_read_only_results_folder_is_reported_once() {
+    let ws = workspace();
+    let results = ws.path().join("results");
+    std::fs::create_dir_all(&results).unwrap();
+    let mut permissions = std::fs::metadata(&results).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o555);
+    std::fs::set_permissions(&results, permissions).unwrap();
+    if std::fs::write(results.join("probe"), "").is_ok() {
+        eprintln!("skipped: this user (root) writes into read-only folders");
+        return;
+    }
+    let out = attnum(ws.path(), &["sweep", "run", "fd_convergence"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.matches("Permission denied").count(), 1, "{err}");
+    assert_eq!(std::fs::read_dir(&results).unwrap().count(), 0);
+}
+
+#[test]
+fn a_sweep_name_is_never_a_path() {
+    let ws = workspace();
+    std::fs::write(ws.path().join("data/evil.yaml"), SWEEP).unwrap();
+    for args in [
+        &["sweep", "run", "../evil"][..],
+        &["why", "../evil"],
+        &["why", "results/../evil"],
+        &["verify", "../evil"],
+        &["sweep", "merge", "../evil"],
+    ] {
+        let out = attnum(ws.path(), args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr(&out).contains("no sweep named `.."),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}

@@ -166,8 +166,15 @@ fn verify_passes_on_fresh_results_and_names_a_tampered_file() {
             .any(|l| l.contains("orders.csv") && l.contains("FAIL (tampered")),
         "{report}"
     );
+    // The CSV file no longer is its Parquet table either.
     assert!(
-        stderr(&out).contains("1 check(s) failed"),
+        report
+            .lines()
+            .any(|l| l.contains("orders.csv") && l.contains("FAIL (differs from orders.parquet)")),
+        "{report}"
+    );
+    assert!(
+        stderr(&out).contains("2 check(s) failed"),
         "{}",
         stderr(&out)
     );
@@ -222,5 +229,378 @@ fn why_names_a_code_change_and_accepts_a_result_file() {
     assert!(
         why.contains("the code of experiment `rk_convergence` changed"),
         "{why}"
+    );
+}
+
+/// The committed learned-derivative sweep, shortened, over the seeds `seeds`: every point trains
+/// a model, and candle's matrix products run on rayon inside it.
+fn learned_sweep(seeds: &str) -> String {
+    let text = include_str!("../../../data/sweeps/learned_derivative.yaml");
+    for part in [
+        "epochs: 3000",
+        "sizes: [512, 256, 1024]",
+        "seed: [1, 2, 3, 4, 5]",
+    ] {
+        assert!(text.contains(part), "`{part}` is in the committed file");
+    }
+    text.replace("epochs: 3000", "epochs: 600")
+        .replace("sizes: [512, 256, 1024]", "sizes: [256, 128, 256]")
+        .replace("seed: [1, 2, 3, 4, 5]", &format!("seed: [{seeds}]"))
+}
+
+fn workspace_named(name: &str, sweep: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let sweeps = dir.path().join("data/sweeps");
+    std::fs::create_dir_all(&sweeps).unwrap();
+    std::fs::write(sweeps.join(format!("{name}.yaml")), sweep).unwrap();
+    dir
+}
+
+/// The seeds of the completed points in the cache of `learned_derivative`.
+fn completed_seeds(root: &Path) -> Vec<u64> {
+    let cache = root.join("results/learned_derivative/.points");
+    let mut seeds: Vec<u64> = std::fs::read_dir(cache)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| !e.file_name().to_string_lossy().contains(".partial-"))
+                .filter_map(|e| std::fs::read(e.path().join("point.json")).ok())
+                .map(|bytes| {
+                    let record: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                    record["parameters"]["seed"].as_u64().unwrap()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    seeds.sort_unstable();
+    seeds
+}
+
+/// Hidden leftovers of a process in the results folder: partial points and temporary files.
+fn leftovers(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for sub in [dir.to_owned(), dir.join(".points"), dir.join("weights")] {
+        for entry in std::fs::read_dir(sub).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.contains(".partial-") || name.ends_with(".tmp") {
+                found.push(name);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn with_one_job_a_killed_run_keeps_every_point_it_finished() {
+    let ws = workspace_named(
+        "learned_derivative",
+        &learned_sweep("1, 2, 3, 4, 5, 6, 7, 8"),
+    );
+    let dir = ws.path().join("results/learned_derivative");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_attnum"))
+        .arg("--root")
+        .arg(ws.path())
+        .args(["sweep", "run", "learned_derivative", "--jobs", "1"])
+        // candle's matrix products use rayon with several threads, as on any multi-core machine.
+        .env("RAYON_NUM_THREADS", "2")
+        .env_remove("CANDLE_NUM_THREADS")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while completed_seeds(ws.path()).is_empty() && start.elapsed() < Duration::from_secs(300) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let done = completed_seeds(ws.path());
+    // One point at a time, in order: the first point saved is the first point of the sweep.
+    assert_eq!(done.first(), Some(&1), "saved when killed: seeds {done:?}");
+    assert!(done.len() < 8, "killed before the end: seeds {done:?}");
+    // Leftovers of a dead process (a partial point, a temporary file) as a kill leaves them.
+    let mut dead = Command::new("true").spawn().unwrap();
+    let dead_pid = dead.id();
+    dead.wait().unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host: String = host
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let tag = format!("{host}-{dead_pid}");
+    std::fs::create_dir_all(dir.join(format!(".points/{}.partial-{tag}", "0".repeat(64)))).unwrap();
+    std::fs::write(dir.join(format!(".table.csv.{tag}.tmp")), "half").unwrap();
+    assert_eq!(leftovers(&dir).len(), 2, "{:?}", leftovers(&dir));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_attnum"))
+        .arg("--root")
+        .arg(ws.path())
+        .args(["sweep", "run", "learned_derivative", "--jobs", "1"])
+        .env("RAYON_NUM_THREADS", "2")
+        .env_remove("CANDLE_NUM_THREADS")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let reused = done.len();
+    assert!(
+        stderr(&out).contains(&format!(
+            "{} point(s) computed, {reused} reused",
+            8 - reused
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+    // Each point's time is its own: the points computed now took no longer than the run.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let points = manifest["points"].as_array().unwrap();
+    let computed_now: f64 = points[reused..]
+        .iter()
+        .map(|p| p["wall_seconds"].as_f64().unwrap())
+        .sum();
+    let run = manifest["wall_seconds"].as_f64().unwrap();
+    assert!(
+        computed_now <= run,
+        "points {computed_now} s in a run of {run} s"
+    );
+}
+
+/// `attnum verify ARGS…` in `root`: success, the report (stdout) and stderr.
+fn verify(root: &Path, args: &[&str]) -> (bool, String, String) {
+    let mut all = vec!["verify"];
+    all.extend_from_slice(args);
+    let out = attnum(root, &all);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr(&out),
+    )
+}
+
+#[test]
+fn verify_checks_a_named_sweep_of_another_tier_and_lists_what_it_skipped() {
+    let text = include_str!("../../../data/sweeps/rk_convergence.yaml")
+        .replace("tier: quick", "tier: full");
+    let ws = workspace_with(&text);
+    assert!(
+        attnum(ws.path(), &["sweep", "run", "rk_convergence"])
+            .status
+            .success()
+    );
+    let (ok, report, err) = verify(ws.path(), &["--tier", "quick", "rk_convergence"]);
+    assert!(ok, "{report}\n{err}");
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("rk_convergence") && l.contains("orders") && l.contains("pass")),
+        "the named sweep is checked: {report}"
+    );
+    assert!(
+        report.contains("note: tier full, checked because it was named"),
+        "{report}"
+    );
+    assert!(report.contains("figures: skipped: everything"), "{report}");
+    // Unnamed, a sweep of another tier is skipped, and the report and the verdict say so.
+    let (ok, report, err) = verify(ws.path(), &["--tier", "quick"]);
+    assert!(!ok, "no figures here: {report}");
+    assert!(
+        report.contains("rk_convergence: skipped: everything (tier full"),
+        "{report}"
+    );
+    assert!(!err.contains("every check passed"), "{err}");
+    // What was checked, per sweep.
+    let (_, report, _) = verify(ws.path(), &["rk_convergence"]);
+    for item in [
+        "rk_convergence:\n  checked: that the results were made from the sweep file as it is",
+        "checked: 4 output file(s) against their manifest hashes",
+        "checked: 2 CSV file(s) against their Parquet tables",
+        "column(s) of 2 table(s) recomputed from 1 point(s)",
+    ] {
+        assert!(report.contains(item), "`{item}` in {report}");
+    }
+}
+
+#[test]
+fn verify_compares_csv_files_with_their_tables_even_with_updated_hashes() {
+    let ws = workspace_with(include_str!("../../../data/sweeps/rk_convergence.yaml"));
+    assert!(
+        attnum(ws.path(), &["sweep", "run", "rk_convergence"])
+            .status
+            .success()
+    );
+    let dir = ws.path().join("results/rk_convergence");
+    let csv = std::fs::read_to_string(dir.join("orders.csv")).unwrap();
+    let row = csv.lines().nth(1).unwrap();
+    let last = row.rsplit(',').next().unwrap();
+    let tampered = csv.replacen(
+        row,
+        &format!("{}{}", &row[..row.len() - last.len()], "9.99"),
+        1,
+    );
+    assert_ne!(tampered, csv);
+    std::fs::write(dir.join("orders.csv"), &tampered).unwrap();
+    let path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    manifest["outputs"]["orders.csv"] =
+        attnum_sweep::manifest::sha256_hex(tampered.as_bytes()).into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    let (ok, report, _) = verify(ws.path(), &["rk_convergence"]);
+    assert!(!ok, "{report}");
+    assert!(
+        report
+            .lines()
+            .any(|l| l.contains("orders.csv") && l.contains("FAIL (differs from orders.parquet)")),
+        "{report}"
+    );
+}
+
+#[test]
+fn verify_never_reads_a_file_outside_the_results_folder() {
+    let ws = workspace_with(include_str!("../../../data/sweeps/rk_convergence.yaml"));
+    assert!(
+        attnum(ws.path(), &["sweep", "run", "rk_convergence"])
+            .status
+            .success()
+    );
+    let path = ws.path().join("results/rk_convergence/manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let outside = std::fs::read("/etc/hostname").unwrap();
+    manifest["outputs"]["../../../../etc/hostname"] =
+        attnum_sweep::manifest::sha256_hex(&outside).into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    let (ok, report, _) = verify(ws.path(), &["rk_convergence"]);
+    assert!(!ok, "{report}");
+    assert!(
+        report.contains("is not a path inside the results folder"),
+        "{report}"
+    );
+    assert!(
+        !report
+            .lines()
+            .any(|l| l.contains("etc/hostname") && l.contains("pass")),
+        "{report}"
+    );
+    let why =
+        String::from_utf8_lossy(&attnum(ws.path(), &["why", "rk_convergence"]).stdout).into_owned();
+    assert!(why.contains("rk_convergence: stale"), "{why}");
+}
+
+#[test]
+fn verify_says_when_the_results_are_of_another_configuration() {
+    let text = include_str!("../../../data/sweeps/rk_convergence.yaml");
+    let ws = workspace_with(text);
+    assert!(
+        attnum(ws.path(), &["sweep", "run", "rk_convergence"])
+            .status
+            .success()
+    );
+    std::fs::write(
+        ws.path().join("data/sweeps/rk_convergence.yaml"),
+        text.replace("eccentricity: 0.5", "eccentricity: 0.4"),
+    )
+    .unwrap();
+    let (ok, report, _) = verify(ws.path(), &["rk_convergence"]);
+    assert!(!ok, "{report}");
+    assert!(
+        report.contains("stale: the results were made from another configuration")
+            && report.contains("`experiment.rk_convergence.eccentricity` changed from 0.5 to 0.4"),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "skipped: the recomputation: the committed results are of another configuration"
+        ),
+        "{report}"
+    );
+}
+
+/// A copy of the repository's sweep files and committed results.
+fn committed_copy() -> tempfile::TempDir {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["data/sweeps", "results"] {
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(root.join(sub))
+            .arg(
+                dir.path()
+                    .join(sub)
+                    .parent()
+                    .map(|p| {
+                        std::fs::create_dir_all(p).unwrap();
+                        p.to_owned()
+                    })
+                    .unwrap(),
+            )
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    dir
+}
+
+/// The result of each check of `figures`' report on `file`, e.g. `[("sha256", "pass")]`.
+fn figure_checks(report: &str, file: &str) -> Vec<String> {
+    report
+        .lines()
+        .filter(|l| l.starts_with("figures") && l.split_whitespace().nth(1) == Some(file))
+        .map(|l| l.split_whitespace().skip(3).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn verify_checks_the_figure_pdfs_against_their_manifest_and_a_fresh_drawing() {
+    let ws = committed_copy();
+    let (_, before, _) = verify(ws.path(), &["figures"]);
+    assert!(
+        before.contains("figure PDF(s) against results/figures/manifest.json"),
+        "{before}"
+    );
+    let figures = ws.path().join("results/figures");
+    std::fs::remove_file(figures.join("fd_convergence.pdf")).unwrap();
+    let mut pdf = std::fs::read(figures.join("rk_convergence.pdf")).unwrap();
+    pdf.extend_from_slice(b"\n% altered\n");
+    std::fs::write(figures.join("rk_convergence.pdf"), &pdf).unwrap();
+    let (ok, after, _) = verify(ws.path(), &["figures"]);
+    assert!(!ok, "{after}");
+    assert!(
+        figure_checks(&after, "fd_convergence.pdf")
+            .iter()
+            .any(|c| c.contains("FAIL (missing)")),
+        "{after}"
+    );
+    assert!(
+        figure_checks(&after, "rk_convergence.pdf")
+            .iter()
+            .any(|c| c.contains("FAIL (tampered")),
+        "{after}"
+    );
+    // With its hash updated in the figure manifest, the altered figure still differs from a
+    // fresh drawing.
+    let path = figures.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    manifest["rk_convergence"]["sha256"] = attnum_sweep::manifest::sha256_hex(&pdf).into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    let (_, after, _) = verify(ws.path(), &["figures"]);
+    let checks = figure_checks(&after, "rk_convergence.pdf");
+    assert!(
+        checks
+            .iter()
+            .any(|c| c.contains("FAIL (differs from a fresh drawing")),
+        "{checks:?}"
+    );
+    // The other figures' results are what they were before.
+    assert_eq!(
+        figure_checks(&before, "noisy_derivative.pdf"),
+        figure_checks(&after, "noisy_derivative.pdf")
     );
 }

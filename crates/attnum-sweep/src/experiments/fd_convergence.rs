@@ -28,6 +28,13 @@ use crate::grid::LogGrid;
 use crate::table::Table;
 use crate::testfn::TestFunction;
 
+/// The most nodes of an explicit stencil (Fornberg's recurrence is quadratic in them, and wide
+/// stencils lose every digit to cancellation long before).
+const MAX_OFFSETS: usize = 64;
+
+/// The most rows of the `table` (functions × derivatives × stencils × steps).
+const MAX_ROWS: usize = 10_000_000;
+
 /// Parameters of the `fd_convergence` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -95,6 +102,15 @@ impl FdConvergence {
                 StencilFamily::Backward(o) => (StencilKind::Backward, o),
                 StencilFamily::Offsets(offsets) => {
                     let field = format!("stencils[{i}].offsets");
+                    if offsets.len() > MAX_OFFSETS {
+                        return Err((
+                            field,
+                            format!(
+                                "has {} nodes, more than the supported {MAX_OFFSETS}",
+                                offsets.len()
+                            ),
+                        ));
+                    }
                     let stencil = Stencil::on_offsets(deriv, offsets)
                         .map_err(|e| (field.clone(), e.to_string()))?;
                     let label = format!(
@@ -117,6 +133,9 @@ impl FdConvergence {
             }
             for (j, &p) in orders.iter().enumerate() {
                 let field = format!("stencils[{i}].{kind}[{j}]");
+                if orders[..j].contains(&p) {
+                    return Err((field, format!("accuracy order {p} is listed twice")));
+                }
                 if p > 32 {
                     return Err((
                         field,
@@ -154,7 +173,21 @@ impl FdConvergence {
                 "needs at least one stencil family".into(),
             ));
         }
+        if let Some(i) =
+            (1..self.functions.len()).find(|&i| self.functions[..i].contains(&self.functions[i]))
+        {
+            return Err((
+                format!("functions[{i}]"),
+                format!("`{:?}` is listed twice", self.functions[i]),
+            ));
+        }
         for (i, &d) in self.derivatives.iter().enumerate() {
+            if self.derivatives[..i].contains(&d) {
+                return Err((
+                    format!("derivatives[{i}]"),
+                    format!("derivative order {d} is listed twice"),
+                ));
+            }
             if !(1..=8).contains(&d) {
                 return Err((
                     format!("derivatives[{i}]"),
@@ -164,6 +197,34 @@ impl FdConvergence {
             self.stencils(d)?;
         }
         self.steps.validate("steps")?;
+        let stencils: usize = self
+            .stencils
+            .iter()
+            .map(|family| match family {
+                StencilFamily::Central(o)
+                | StencilFamily::Forward(o)
+                | StencilFamily::Backward(o) => o.len(),
+                StencilFamily::Offsets(_) => 1,
+            })
+            .sum();
+        let rows = self
+            .functions
+            .len()
+            .saturating_mul(self.derivatives.len())
+            .saturating_mul(stencils)
+            .saturating_mul(self.steps.values().len());
+        if rows > MAX_ROWS {
+            return Err((
+                "steps".into(),
+                format!(
+                    "{} functions × {} derivatives × {stencils} stencils × {} steps make {rows} \
+                     rows, more than the supported {MAX_ROWS}",
+                    self.functions.len(),
+                    self.derivatives.len(),
+                    self.steps.values().len()
+                ),
+            ));
+        }
         let fit = &self.fit;
         if !(fit.max_step.is_finite() && fit.max_step > 0.0) {
             return Err((
