@@ -372,7 +372,9 @@ pub fn verify_figures(workspace: &Workspace) -> Result<attnum_sweep::verify::Rep
         Ok(results) => {
             for fig in figures::FIGURES {
                 let file = format!("{}.pdf", fig.name);
-                let fresh = (fig.draw)(&results).and_then(|svg| figure::svg_to_pdf(fig.name, &svg));
+                let fresh = fig
+                    .draw(&results)
+                    .and_then(|svg| figure::svg_to_pdf(fig.name, &svg));
                 let failure = match (fresh, committed.get(fig.name)) {
                     (Err(e), _) => Some(format!("cannot be redrawn: {e}")),
                     (Ok(_), None) => continue, // already reported missing
