@@ -513,6 +513,8 @@ fn noisy_derivative_and_seed_examples_refuse_bad_parameters() {
         &seed.replace("seeds: [1, 2, 3, 4, 5]", "seeds: []"),
     );
     assert!(err.contains("experiment.seed_examples.seeds"), "{err}");
+}
+
 /// The Kepler sweep with `section` appended, loaded fully (every point expanded).
 fn kepler_with(section: &str) -> Result<attnum_sweep::SweepFile, SweepError> {
     let base = include_str!("../../../data/sweeps/rk_convergence.yaml");
