@@ -717,3 +717,89 @@ fn a_manifest_naming_files_outside_its_folder_is_refused() {
         "{why:?}"
     );
 }
+
+#[test]
+fn repeated_or_oversized_lists_are_refused() {
+    let err = error_of(&GOOD.replace("[sin, exp, quadratic]", "[sin, exp, sin]"));
+    assert!(
+        err.contains("field `experiment.fd_convergence.functions[2]`")
+            && err.contains("listed twice"),
+        "{err}"
+    );
+    let err = error_of(&GOOD.replace("derivatives: [1, 2]", "derivatives: [1, 2, 1]"));
+    assert!(
+        err.contains("derivatives[2]") && err.contains("listed twice"),
+        "{err}"
+    );
+    let err = error_of(&GOOD.replace("central: [2, 4, 6, 8]", "central: [2, 4, 2]"));
+    assert!(
+        err.contains("stencils[0].central[2]") && err.contains("listed twice"),
+        "{err}"
+    );
+    let offsets: Vec<String> = (0..65).map(|i| format!("{i}.0")).collect();
+    let err = error_of(&GOOD.replace(
+        "- backward: [1, 2, 3, 4]",
+        &format!("- offsets: [{}]", offsets.join(", ")),
+    ));
+    assert!(
+        err.contains("stencils[2].offsets") && err.contains("65 nodes"),
+        "{err}"
+    );
+    let err = error_of(
+        &GOOD
+            .replace("per_decade: 10", "per_decade: 1000")
+            .replace("derivatives: [1, 2]", "derivatives: [1, 2, 3]"),
+    );
+    assert!(
+        err.contains("field `experiment.fd_convergence.steps`") && err.contains("rows, more than"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_tolerance_must_name_a_column() {
+    let err = kepler_with("verify:\n  eror: { abs: 1.0e-12 }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "field `verify.eror`: names no column of the tables of experiment `rk_convergence`"
+        ),
+        "{err}"
+    );
+    let err = kepler_with("verify:\n  ordrs.observed_order: { abs: 1.0e-12 }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("field `verify.ordrs.observed_order`"), "{err}");
+    kepler_with(
+        "verify:\n  error: { abs: 1.0e-12 }\n  orders.observed_order: { abs: 1.0e-9 }\n  \"*\": { rel: 1.0e-12 }\n",
+    )
+    .unwrap();
+    // A varied path is a column too.
+    kepler_with("vary:\n  grid:\n    fit.points: [3, 4]\nverify:\n  fit.points: { abs: 0.0 }\n")
+        .unwrap();
+}
+
+#[test]
+fn a_manifest_without_the_hash_of_a_table_is_refused() {
+    let (dir, result) = load(GOOD);
+    let sweep = result.unwrap();
+    let ws = Workspace::at(dir.path()).unwrap();
+    ws.run(&sweep).unwrap();
+    let path = ws.results_dir("fd_convergence").join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    manifest["outputs"]
+        .as_object_mut()
+        .unwrap()
+        .remove("orders.csv");
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    let err = attnum_sweep::manifest::Manifest::read(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("table `orders` has no hash for orders.csv"),
+        "{err}"
+    );
+    assert_eq!(ws.explain(&sweep).unwrap().len(), 1);
+}
