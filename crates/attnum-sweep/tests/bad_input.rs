@@ -440,6 +440,14 @@ const VARY_CORPUS: &[(&str, &str)] = &[
     ),
     ("vary:\n  gird: {}\n", "unknown field `gird`"),
     (
+        "vary:\n  grid:\n    eccentricity: [0.1]\n    eccentricity: [0.2]\n",
+        "vary.grid: the path `eccentricity` is written twice",
+    ),
+    (
+        "vary:\n  points:\n    - { eccentricity: 0.1, eccentricity: 0.2 }\n",
+        "the path `eccentricity` is written twice",
+    ),
+    (
         "verify:\n  error: { abs: -1.0 }\n",
         "field `verify.error.abs`: must be a finite number ≥ 0",
     ),
@@ -663,6 +671,13 @@ fn names_that_are_paths_or_reserved_are_no_sweeps() {
         let err = ws.load(name).unwrap_err().to_string();
         assert!(err.starts_with("no sweep named"), "{name}: {err}");
     }
+    // An editor's lock file is no sweep (and blocks no command).
+    std::os::unix::fs::symlink(
+        "nowhere",
+        dir.path().join("data/sweeps/.#fd_convergence.yaml"),
+    )
+    .unwrap();
+    assert_eq!(ws.sweep_names().unwrap(), ["fd_convergence"]);
     let err = error_of_named(
         "figures",
         &GOOD.replace("name: fd_convergence", "name: figures"),
