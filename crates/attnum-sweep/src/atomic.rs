@@ -65,13 +65,12 @@ pub fn process_alive(pid: u32) -> bool {
 }
 
 /// Whether a [`process_tag`] names a dead process of this machine. The tags of other machines
-/// (shards on a shared file system) are never dead: their processes cannot be checked here.
+/// (shards on a shared file system) are never dead: their processes cannot be checked here. A
+/// bare `PID` (the tag of earlier versions, which named no host) is taken to be this machine's.
 pub fn is_dead_tag(tag: &str) -> bool {
-    tag.rsplit_once('-')
-        .and_then(|(tag_host, pid)| Some((tag_host, pid.parse::<u32>().ok()?)))
-        .is_some_and(|(tag_host, pid)| {
-            tag_host == host() && pid != std::process::id() && !process_alive(pid)
-        })
+    let (tag_host, pid) = tag.rsplit_once('-').unwrap_or((host(), tag));
+    pid.parse::<u32>()
+        .is_ok_and(|pid| tag_host == host() && pid != std::process::id() && !process_alive(pid))
 }
 
 /// Remove the temporary files (`.NAME.TAG.tmp`) that dead processes of this machine left in

@@ -221,7 +221,8 @@ impl Workspace {
         self.results_root().join(name)
     }
 
-    /// The names of all sweep files, sorted.
+    /// The names of all sweep files, sorted (hidden files, e.g. an editor's lock file
+    /// `.#NAME.yaml`, are not sweeps).
     pub fn sweep_names(&self) -> Result<Vec<String>> {
         let dir = self.sweeps_dir();
         let entries = std::fs::read_dir(&dir).map_err(|e| SweepError::io(&dir, e))?;
@@ -230,6 +231,7 @@ impl Workspace {
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
             .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .filter(|name| !name.starts_with('.'))
             .collect();
         names.sort();
         Ok(names)

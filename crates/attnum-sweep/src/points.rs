@@ -27,14 +27,71 @@ use crate::table::{Cell, Table};
 #[serde(deny_unknown_fields)]
 pub struct Variations {
     /// Cartesian product of values, by parameter path.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_paths"
+    )]
     pub grid: BTreeMap<String, Vec<Value>>,
     /// Lists of equal length taken together, by parameter path.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_paths"
+    )]
     pub zip: BTreeMap<String, Vec<Value>>,
     /// Explicit variations, each a map of parameter paths to values.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "unique_paths_each"
+    )]
     pub points: Vec<BTreeMap<String, Value>>,
+}
+
+/// A map of parameter paths in which a path written twice is an error (YAML parsers keep the
+/// last value silently).
+struct UniquePaths<V>(BTreeMap<String, V>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniquePaths<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<V> {
+            type Value = UniquePaths<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of parameter paths")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((path, value)) = map.next_entry::<String, V>()? {
+                    if out.contains_key(&path) {
+                        return Err(serde::de::Error::custom(format!(
+                            "the path `{path}` is written twice"
+                        )));
+                    }
+                    out.insert(path, value);
+                }
+                Ok(UniquePaths(out))
+            }
+        }
+        deserializer.deserialize_map(Visitor(std::marker::PhantomData))
+    }
+}
+
+fn unique_paths<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, Vec<Value>>, D::Error> {
+    UniquePaths::deserialize(deserializer).map(|m| m.0)
+}
+
+fn unique_paths_each<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<BTreeMap<String, Value>>, D::Error> {
+    Vec::<UniquePaths<Value>>::deserialize(deserializer)
+        .map(|v| v.into_iter().map(|m| m.0).collect())
 }
 
 /// One point: the values of the varied paths (empty for an unvaried sweep).

@@ -167,7 +167,8 @@ pub fn verify(workspace: &Workspace, sweep: &SweepFile) -> Result<Report> {
         match reason {
             StaleReason::Code { .. } | StaleReason::Toolchain { .. } => {
                 report.notes.push(format!(
-                    "{reason}: the comparison below says whether the results still reproduce"
+                    "{reason}; compared anyway: the checks say whether the results still \
+                     reproduce"
                 ));
             }
             _ => {}

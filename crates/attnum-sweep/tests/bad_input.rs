@@ -440,6 +440,14 @@ const VARY_CORPUS: &[(&str, &str)] = &[
     ),
     ("vary:\n  gird: {}\n", "unknown field `gird`"),
     (
+        "vary:\n  grid:\n    eccentricity: [0.1]\n    eccentricity: [0.2]\n",
+        "vary.grid: the path `eccentricity` is written twice",
+    ),
+    (
+        "vary:\n  points:\n    - { eccentricity: 0.1, eccentricity: 0.2 }\n",
+        "the path `eccentricity` is written twice",
+    ),
+    (
         "verify:\n  error: { abs: -1.0 }\n",
         "field `verify.error.abs`: must be a finite number ≥ 0",
     ),
@@ -682,6 +690,13 @@ fn names_that_are_paths_or_reserved_are_no_sweeps() {
         let err = ws.load(name).unwrap_err().to_string();
         assert!(err.starts_with("no sweep named"), "{name}: {err}");
     }
+    // An editor's lock file is no sweep (and blocks no command).
+    std::os::unix::fs::symlink(
+        "nowhere",
+        dir.path().join("data/sweeps/.#fd_convergence.yaml"),
+    )
+    .unwrap();
+    assert_eq!(ws.sweep_names().unwrap(), ["fd_convergence"]);
     let err = error_of_named(
         "figures",
         &GOOD.replace("name: fd_convergence", "name: figures"),
@@ -735,4 +750,90 @@ fn a_manifest_naming_files_outside_its_folder_is_refused() {
             .any(|r| r.contains("orders.parquet") && r.contains("outside the results folder")),
         "{why:?}"
     );
+}
+
+#[test]
+fn repeated_or_oversized_lists_are_refused() {
+    let err = error_of(&GOOD.replace("[sin, exp, quadratic]", "[sin, exp, sin]"));
+    assert!(
+        err.contains("field `experiment.fd_convergence.functions[2]`")
+            && err.contains("listed twice"),
+        "{err}"
+    );
+    let err = error_of(&GOOD.replace("derivatives: [1, 2]", "derivatives: [1, 2, 1]"));
+    assert!(
+        err.contains("derivatives[2]") && err.contains("listed twice"),
+        "{err}"
+    );
+    let err = error_of(&GOOD.replace("central: [2, 4, 6, 8]", "central: [2, 4, 2]"));
+    assert!(
+        err.contains("stencils[0].central[2]") && err.contains("listed twice"),
+        "{err}"
+    );
+    let offsets: Vec<String> = (0..65).map(|i| format!("{i}.0")).collect();
+    let err = error_of(&GOOD.replace(
+        "- backward: [1, 2, 3, 4]",
+        &format!("- offsets: [{}]", offsets.join(", ")),
+    ));
+    assert!(
+        err.contains("stencils[2].offsets") && err.contains("65 nodes"),
+        "{err}"
+    );
+    let err = error_of(
+        &GOOD
+            .replace("per_decade: 10", "per_decade: 1000")
+            .replace("derivatives: [1, 2]", "derivatives: [1, 2, 3]"),
+    );
+    assert!(
+        err.contains("field `experiment.fd_convergence.steps`") && err.contains("rows, more than"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_tolerance_must_name_a_column() {
+    let err = kepler_with("verify:\n  eror: { abs: 1.0e-12 }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "field `verify.eror`: names no column of the tables of experiment `rk_convergence`"
+        ),
+        "{err}"
+    );
+    let err = kepler_with("verify:\n  ordrs.observed_order: { abs: 1.0e-12 }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("field `verify.ordrs.observed_order`"), "{err}");
+    kepler_with(
+        "verify:\n  error: { abs: 1.0e-12 }\n  orders.observed_order: { abs: 1.0e-9 }\n  \"*\": { rel: 1.0e-12 }\n",
+    )
+    .unwrap();
+    // A varied path is a column too.
+    kepler_with("vary:\n  grid:\n    fit.points: [3, 4]\nverify:\n  fit.points: { abs: 0.0 }\n")
+        .unwrap();
+}
+
+#[test]
+fn a_manifest_without_the_hash_of_a_table_is_refused() {
+    let (dir, result) = load(GOOD);
+    let sweep = result.unwrap();
+    let ws = Workspace::at(dir.path()).unwrap();
+    ws.run(&sweep).unwrap();
+    let path = ws.results_dir("fd_convergence").join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    manifest["outputs"]
+        .as_object_mut()
+        .unwrap()
+        .remove("orders.csv");
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    let err = attnum_sweep::manifest::Manifest::read(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("table `orders` has no hash for orders.csv"),
+        "{err}"
+    );
+    assert_eq!(ws.explain(&sweep).unwrap().len(), 1);
 }

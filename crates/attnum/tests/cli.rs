@@ -363,3 +363,34 @@ fn a_sweep_name_is_never_a_path() {
         );
     }
 }
+
+#[test]
+fn zero_jobs_is_refused() {
+    let ws = workspace();
+    let out = attnum(
+        ws.path(),
+        &["sweep", "run", "fd_convergence", "--jobs", "0"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("must be at least 1"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_closed_standard_output_ends_a_command_quietly() {
+    // More output than a pipe holds, read by nobody.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_attnum"))
+        .args(["trees", "--order", "14"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(141), "{err}");
+}

@@ -33,7 +33,7 @@ use crate::testfn::TestFunction;
 const MAX_OFFSETS: usize = 64;
 
 /// The most rows of the `table` (functions × derivatives × stencils × steps).
-const MAX_ROWS: usize = 10_000_000;
+const MAX_ROWS: usize = 1_000_000;
 
 /// Parameters of the `fd_convergence` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
