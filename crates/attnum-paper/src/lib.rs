@@ -3,7 +3,7 @@
 //! 1. [`figures`]: each figure is drawn from the results tables with plotters and written as a
 //!    vector PDF with embedded fonts to `results/figures/NAME.pdf` ([`figure`], [`plot`]);
 //!    `results/figures/manifest.json` records each figure's hash and the tables it read.
-//! 2. [`numbers`]: every number the text quotes is a named query in `paper/numbers.yaml`,
+//! 2. [`numbers`]: every number the text quotes is a named query in `paper/numbers/SWEEP.yaml`,
 //!    rendered as a LaTeX macro into `paper/build/numbers.tex`.
 //! 3. [`latex`]: every `.tex` file under `paper/` is a Tera 2 template (delimiters `<< >>`,
 //!    `<% %>`, `<# #>`, LaTeX escaping) rendered into `paper/build/` with all results tables and
@@ -41,7 +41,7 @@ pub use results::Results;
 /// Where the paper's inputs and outputs live in a workspace.
 #[derive(Debug, Clone)]
 pub struct PaperLayout {
-    /// `paper/`: templates and `numbers.yaml`.
+    /// `paper/`: templates and `numbers/` (the queries of each sweep).
     pub source: PathBuf,
     /// `paper/build/`: rendered `.tex`, figures, and the PDF.
     pub build: PathBuf,
@@ -147,7 +147,7 @@ pub fn render(workspace: &Workspace) -> Result<RenderSummary> {
         )?;
     }
 
-    let macros = numbers::render_macros(&layout.source.join("numbers.yaml"), &results)?;
+    let macros = numbers::render_macros(&layout.source.join("numbers"), &results)?;
     summary.record(&layout.build.join("numbers.tex"), macros.as_bytes())?;
 
     let cited = literature::cited_keys(&layout.source, &layout.build)?;

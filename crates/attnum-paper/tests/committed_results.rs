@@ -1,6 +1,6 @@
 //! The paper's parts rendered from the committed results, outside the paper build: every figure
 //! draws, converts to a PDF byte-identical to the committed `results/figures/NAME.pdf`, and reads
-//! at least one table; every number query of `paper/numbers.yaml` finds its value. A broken or
+//! at least one table; every number query of `paper/numbers/*.yaml` finds its value. A broken or
 //! stale figure, or a query without a row, fails `cargo test` rather than only `attnum paper`.
 //! Nothing is written to the repository.
 
@@ -49,12 +49,12 @@ fn every_figure_draws_the_committed_pdf_from_the_committed_results() {
 #[test]
 fn every_number_query_has_a_value() {
     let results = results();
-    let path = root().join("paper/numbers.yaml");
-    let macros = numbers::render_macros(&path, &results).unwrap_or_else(|e| panic!("{e}"));
-    let queries = std::fs::read_to_string(&path)
-        .expect("numbers.yaml")
-        .lines()
-        .filter(|l| l.starts_with("- name:"))
-        .count();
+    let dir = root().join("paper/numbers");
+    let macros = numbers::render_macros(&dir, &results).unwrap_or_else(|e| panic!("{e}"));
+    let queries: usize = std::fs::read_dir(&dir)
+        .expect("paper/numbers/")
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .map(|text| text.lines().filter(|l| l.starts_with("- name:")).count())
+        .sum();
     assert_eq!(macros.matches("\\newcommand").count(), queries);
 }
