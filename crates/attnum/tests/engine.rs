@@ -23,6 +23,14 @@ fn workspace_with(sweep: &str) -> tempfile::TempDir {
     dir
 }
 
+/// A workspace holding the committed Kepler sweep, already run.
+fn kepler_run() -> tempfile::TempDir {
+    let ws = workspace_with(include_str!("../../../data/sweeps/rk_convergence.yaml"));
+    let out = attnum(ws.path(), &["sweep", "run", "rk_convergence"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    ws
+}
+
 fn read(root: &Path, file: &str) -> Vec<u8> {
     std::fs::read(root.join("results/rk_convergence").join(file)).unwrap()
 }
@@ -144,12 +152,7 @@ fn a_sweep_killed_mid_run_resumes_without_redoing_finished_points() {
 
 #[test]
 fn verify_passes_on_fresh_results_and_names_a_tampered_file() {
-    let ws = workspace_with(include_str!("../../../data/sweeps/rk_convergence.yaml"));
-    assert!(
-        attnum(ws.path(), &["sweep", "run", "rk_convergence"])
-            .status
-            .success()
-    );
+    let ws = kepler_run();
     let out = attnum(ws.path(), &["verify", "rk_convergence"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let csv = ws.path().join("results/rk_convergence/orders.csv");
@@ -211,12 +214,7 @@ fn editing_tolerances_does_not_make_a_sweep_stale_but_editing_a_parameter_does()
 
 #[test]
 fn why_names_a_code_change_and_accepts_a_result_file() {
-    let ws = workspace_with(include_str!("../../../data/sweeps/rk_convergence.yaml"));
-    assert!(
-        attnum(ws.path(), &["sweep", "run", "rk_convergence"])
-            .status
-            .success()
-    );
+    let ws = kepler_run();
     let out = attnum(ws.path(), &["why", "results/rk_convergence/orders.csv"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("rk_convergence: up to date"));
     // Results computed by other code: the manifest records another fingerprint.
@@ -428,12 +426,7 @@ fn verify_checks_a_named_sweep_of_another_tier_and_lists_what_it_skipped() {
 
 #[test]
 fn verify_compares_csv_files_with_their_tables_even_with_updated_hashes() {
-    let ws = workspace_with(include_str!("../../../data/sweeps/rk_convergence.yaml"));
-    assert!(
-        attnum(ws.path(), &["sweep", "run", "rk_convergence"])
-            .status
-            .success()
-    );
+    let ws = kepler_run();
     let dir = ws.path().join("results/rk_convergence");
     let csv = std::fs::read_to_string(dir.join("orders.csv")).unwrap();
     let row = csv.lines().nth(1).unwrap();
@@ -463,12 +456,7 @@ fn verify_compares_csv_files_with_their_tables_even_with_updated_hashes() {
 
 #[test]
 fn verify_never_reads_a_file_outside_the_results_folder() {
-    let ws = workspace_with(include_str!("../../../data/sweeps/rk_convergence.yaml"));
-    assert!(
-        attnum(ws.path(), &["sweep", "run", "rk_convergence"])
-            .status
-            .success()
-    );
+    let ws = kepler_run();
     let path = ws.path().join("results/rk_convergence/manifest.json");
     let mut manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
