@@ -12,7 +12,8 @@
 //! * [`quadrature`]: Gauss–Legendre in O(n), Clenshaw–Curtis, Newton–Cotes with exact rational
 //!   weights, and the degree of exactness of any rule;
 //! * [`rk`]: Butcher tableaus, a library of named explicit Runge–Kutta methods, stepping;
-//! * [`trees`]: rooted trees, γ, σ, α, elementary weights and the order of a tableau.
+//! * [`trees`]: rooted trees, γ, σ, α, elementary weights and the order of a tableau;
+//! * [`weno`]: the WENO5-JS reconstruction (nonlinear weights from smoothness indicators).
 //!
 //! ```
 //! use attnum_classical::fd::{Stencil, StencilKind};
@@ -31,5 +32,6 @@ pub mod rk;
 pub mod savitzky_golay;
 pub mod spectral;
 pub mod trees;
+pub mod weno;
 
 pub use fd::{Stencil, StencilError, StencilKind};
