@@ -17,6 +17,7 @@
 //! * [`learn`]: function families, the derivative task, and reproducible training;
 //! * [`learned_rule`]: a quadrature head whose keys are trainable node positions;
 //! * [`learned_tableau`]: an explicit Runge–Kutta step with trained stage attention;
+//! * [`weno`]: the WENO5-JS reconstruction as a bilinear layer and one softmax head;
 //! * [`extract`]: the effective linear weights of a module (exact, or by the Jacobian);
 //! * [`classify`]: what a set of weights is (order, error constant, degree of exactness, tree
 //!   residuals, nearest classical method).
@@ -46,6 +47,7 @@ pub mod linear;
 pub mod rk;
 pub mod token;
 pub mod transformer;
+pub mod weno;
 
 use attnum_classical::fd::StencilError;
 use attnum_classical::rk::TableauError;

@@ -11,11 +11,13 @@ use attnum_attention::kernel::{KernelAttention, Output};
 use attnum_attention::linear::{Construction, LinearAttention};
 use attnum_attention::rk::RkAttention;
 use attnum_attention::token::TokenAttentionHead;
+use attnum_attention::weno::WenoAttention;
 use attnum_attention::{AttentionMethod, samples};
 use attnum_classical::fd::{Stencil, StencilKind};
 use attnum_classical::quadrature::{NewtonCotes, clenshaw_curtis, gauss_legendre, newton_cotes};
 use attnum_classical::rk::{METHOD_NAMES, named_method};
 use attnum_classical::savitzky_golay::{savitzky_golay, symmetric_window};
+use attnum_classical::weno::Weno5;
 use candle_core::{Device, Tensor};
 use proptest::prelude::*;
 
@@ -286,6 +288,9 @@ fn every_parameter_receives_a_gradient() {
         &[0.2, 0.1, 0.9],
     )
     .unwrap();
+    let weno = WenoAttention::compile(&Weno5::jiang_shu()).unwrap();
+    let window = samples(&f[2..7]).unwrap();
+    common::assert_every_parameter_has_a_gradient("weno", &weno, &window);
     let modules: [(&str, &dyn AttentionMethod); 6] = [
         ("kernel value", &kernel_value),
         ("kernel derivative", &kernel_derivative),
@@ -379,4 +384,56 @@ fn classification_of_known_stencils_rules_and_tableaus() {
     assert_eq!(t.nearest.unwrap().name, "rk4");
     let dp = named_method("dormand-prince5").unwrap();
     assert_eq!(classify_tableau(&dp.tableau, 6).order, 5);
+}
+
+/// Smooth, kinked, discontinuous and constant data on a periodic grid of 64 points.
+fn weno_test_grids() -> Vec<Vec<f64>> {
+    let n = 64;
+    let x: Vec<f64> = (0..n).map(|i| i as f64 / n as f64).collect();
+    vec![
+        x.iter().map(|x| (2.0 * std::f64::consts::PI * x).sin().exp()).collect(),
+        x.iter().map(|x| (x - 0.5).abs()).collect(),
+        x.iter().map(|&x| if x < 0.3 { 1.0 } else { -0.5 }).collect(),
+        vec![0.7; n],
+    ]
+}
+
+#[test]
+fn weno_attention_is_the_classical_reconstruction_to_rounding() {
+    let classical = Weno5::jiang_shu();
+    let attention = WenoAttention::compile(&classical).unwrap();
+    for grid in weno_test_grids() {
+        let expected = classical.reconstruct_periodic(&grid).unwrap();
+        let values = samples(&grid).unwrap();
+        let got = attention.reconstruct_periodic(&values).unwrap();
+        let got = got.squeeze(0).unwrap().to_vec1::<f64>().unwrap();
+        let scale = grid.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
+            assert!((a - b).abs() <= 4.0 * f64::EPSILON * scale, "point {i}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn weno_attention_refuses_a_grid_smaller_than_its_stencil() {
+    let attention = WenoAttention::compile(&Weno5::jiang_shu()).unwrap();
+    assert!(attention.reconstruct_periodic(&samples(&[1.0; 4]).unwrap()).is_err());
+}
+
+proptest! {
+    /// On any window, of any scale, the head's weights are the nonlinear weights ω to rounding.
+    #[test]
+    fn weno_attention_weights_are_the_nonlinear_weights(
+        window in proptest::array::uniform5(-1.0f64..1.0),
+        log_scale in -3.0f64..3.0,
+    ) {
+        let window = window.map(|v| v * 10f64.powf(log_scale));
+        let classical = Weno5::jiang_shu();
+        let attention = WenoAttention::compile(&classical).unwrap();
+        let got = attention.weights(&samples(&window).unwrap()).unwrap();
+        let got = got.squeeze(0).unwrap().to_vec1::<f64>().unwrap();
+        for (a, b) in got.iter().zip(classical.weights(&window)) {
+            prop_assert!((a - b).abs() <= 1e-14, "{a} vs {b}");
+        }
+    }
 }
