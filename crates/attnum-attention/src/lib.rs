@@ -18,6 +18,8 @@
 //! * [`learned_rule`]: a quadrature head whose keys are trainable node positions;
 //! * [`learned_tableau`]: an explicit Runge–Kutta step with trained stage attention;
 //! * [`weno`]: the WENO5-JS reconstruction as a bilinear layer and one softmax head;
+//! * [`expressivity`]: what standard attention can represent — verdicts, resources, the
+//!   finite-logit construction and the witnesses of the impossibilities;
 //! * [`extract`]: the effective linear weights of a module (exact, or by the Jacobian);
 //! * [`classify`]: what a set of weights is (order, error constant, degree of exactness, tree
 //!   residuals, nearest classical method).
@@ -36,6 +38,7 @@
 //! ```
 
 pub mod classify;
+pub mod expressivity;
 pub mod extract;
 pub mod hard;
 pub mod heads;
