@@ -339,6 +339,8 @@ pub struct RelativeBiasStencil {
     centre: f64,
     /// Per head: the output scale `c_h` and the biases by relative offset `δ = 0 … N−1` (mod N).
     heads: Vec<(f64, Var)>,
+    /// Per head: the leak `λ_h` in closed form.
+    leaks: Vec<f64>,
     /// `(N·N,)`: the relative offset `(j − i) mod N` of every pair, for the circulant matrix.
     relative: Tensor,
 }
@@ -367,6 +369,7 @@ impl RelativeBiasStencil {
         }
         let mut centre = 0.0;
         let mut heads = Vec::new();
+        let mut leaks = Vec::new();
         for sign in [1.0, -1.0] {
             let part: Vec<(usize, f64)> = offsets
                 .iter()
@@ -391,6 +394,8 @@ impl RelativeBiasStencil {
                 bias[delta] = bound + (w / largest).ln();
             }
             heads.push((sign * total, Var::from_tensor(&crate::vector(&bias)?)?));
+            let outside = (points - part.len()) as f64 * (-bound).exp();
+            leaks.push(outside / (bound.exp() * total / largest + outside));
         }
         for (o, w) in offsets.iter().zip(stencil.weights()) {
             if *o == 0.0 {
@@ -404,6 +409,7 @@ impl RelativeBiasStencil {
             points,
             centre,
             heads,
+            leaks,
             relative: Tensor::from_vec(relative, points * points, &DEVICE)?,
         })
     }
@@ -411,6 +417,21 @@ impl RelativeBiasStencil {
     /// The number of heads.
     pub fn head_count(&self) -> usize {
         self.heads.len()
+    }
+
+    /// Per head: `(|c_h|, λ_h)`, the output scale and the weight the head leaks off its support.
+    pub fn leaks(&self) -> Vec<(f64, f64)> {
+        self.heads
+            .iter()
+            .zip(&self.leaks)
+            .map(|((scale, _), leak)| (scale.abs(), *leak))
+            .collect()
+    }
+
+    /// The bound `Σ_h |c_h| λ_h · osc` on `|Σ_δ (w_eff − w)(δ) f_{i+δ}|` for samples whose
+    /// oscillation `max f − min f` is `osc` (multiply by `h^{-m}` for the derivative).
+    pub fn leak_bound(&self, oscillation: f64) -> f64 {
+        self.leaks().iter().map(|(c, l)| c * l).sum::<f64>() * oscillation
     }
 
     /// The effective stencil by relative offset `δ = 0 … N−1` (mod N): `(N,)`.
@@ -615,6 +636,9 @@ mod tests {
             // subtracts from the positive head's weight.
             assert!(w[10].abs() < 1e-16, "{}", w[10]);
             let at_one = 0.75 * (up - down) / z;
+            for (_, leak) in module.leaks() {
+                assert!((leak - (n - 2) as f64 * down / z).abs() < 1e-16);
+            }
             assert!((w[1] - at_one).abs() < 1e-14, "{} vs {at_one}", w[1]);
             assert!(w.iter().sum::<f64>().abs() < 1e-14, "consistency survives: {w:?}");
         }

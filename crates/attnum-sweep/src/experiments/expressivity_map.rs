@@ -1,0 +1,336 @@
+//! Experiment `expressivity_map`: the table "What attention can represent" — for each target
+//! (derivative stencils, quadrature rules, explicit Runge–Kutta methods, WENO5) and each
+//! architecture, the verdict of `attnum_attention::expressivity` with its heads, layers and
+//! proposition, the error of the cheapest exact construction against the classical weights,
+//! and the numerical witnesses of the two impossibilities proved by optimisation-free bounds
+//! (one head plus the residual stream; polynomial keys on a whole grid).
+
+use attnum_attention::expressivity::{
+    self, Architecture, Target, polynomial_key_residual, residual_head_best_error_constant,
+};
+use attnum_attention::extract::effective_weights;
+use attnum_attention::heads::SoftmaxHeads;
+use attnum_attention::rk::RkAttention;
+use attnum_attention::samples;
+use attnum_attention::weno::WenoAttention;
+use attnum_classical::fd::{Stencil, StencilKind};
+use attnum_classical::rk::named_method;
+use attnum_classical::weno::Weno5;
+use serde::{Deserialize, Serialize};
+
+use super::quadrature_rules::Family;
+use super::{FieldError, NamedTable};
+use crate::table::{Cell, Table};
+
+/// A stencil by kind, derivative and accuracy order, as written in sweep files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StencilTarget {
+    /// `central`, `forward` or `backward`.
+    pub kind: StencilKindName,
+    /// The derivative order `m ≥ 1`.
+    pub derivative: usize,
+    /// The accuracy order `p`.
+    pub accuracy: usize,
+}
+
+/// A stencil kind as named in sweep files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StencilKindName {
+    /// Symmetric nodes.
+    Central,
+    /// Nodes `0, 1, …`.
+    Forward,
+    /// Nodes `…, −1, 0`.
+    Backward,
+}
+
+impl StencilTarget {
+    /// The stencil; errors name `field`.
+    pub(crate) fn stencil(&self, field: &str) -> Result<Stencil, FieldError> {
+        let kind = match self.kind {
+            StencilKindName::Central => StencilKind::Central,
+            StencilKindName::Forward => StencilKind::Forward,
+            StencilKindName::Backward => StencilKind::Backward,
+        };
+        if self.derivative == 0 {
+            return Err((
+                format!("{field}.derivative"),
+                "a derivative stencil has derivative order at least 1".into(),
+            ));
+        }
+        if self.accuracy > 16 {
+            return Err((format!("{field}.accuracy"), "at most 16".into()));
+        }
+        Stencil::by_accuracy(kind, self.derivative, self.accuracy)
+            .map_err(|e| (field.to_string(), e.to_string()))
+    }
+
+    /// `central d=1 p=4`.
+    pub(crate) fn label(&self) -> String {
+        let kind = match self.kind {
+            StencilKindName::Central => "central",
+            StencilKindName::Forward => "forward",
+            StencilKindName::Backward => "backward",
+        };
+        format!("{kind} d={} p={}", self.derivative, self.accuracy)
+    }
+}
+
+/// A quadrature rule by family and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleTarget {
+    /// The family.
+    pub family: Family,
+    /// The number of nodes.
+    pub points: usize,
+}
+
+/// The witness that one head plus the residual stream cannot beat `|C| = 1/2`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResidualHeadWitness {
+    /// Half-widths of the head's window of offsets.
+    pub windows: Vec<usize>,
+    /// Random starts per window.
+    pub starts: usize,
+    /// Adam steps per start.
+    pub steps: usize,
+    /// Initial logits are uniform in `[−spread, spread]`.
+    pub spread: f64,
+    /// The random seed.
+    pub seed: u64,
+}
+
+/// The witness that polynomial keys cannot localise on a whole grid.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolynomialKeyWitness {
+    /// The grid size.
+    pub points: usize,
+    /// The key degrees.
+    pub degrees: Vec<usize>,
+}
+
+/// Parameters of the `expressivity_map` experiment.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpressivityMap {
+    /// Derivative stencils (applied at every grid point).
+    pub stencils: Vec<StencilTarget>,
+    /// Quadrature rules.
+    pub rules: Vec<RuleTarget>,
+    /// Named explicit Runge–Kutta methods.
+    pub methods: Vec<String>,
+    /// Grid size of the WENO5 check (smooth, kinked, discontinuous data).
+    pub weno_points: usize,
+    /// One head plus the residual stream.
+    pub residual_head: ResidualHeadWitness,
+    /// Linear attention with absolute polynomial keys.
+    pub polynomial_keys: PolynomialKeyWitness,
+}
+
+/// The construction's weights against the classical ones: `max |a − b| / max |b|`.
+fn relative_difference(a: &[f64], b: &[f64]) -> f64 {
+    attnum_attention::classify::relative_distance(a, b)
+}
+
+impl ExpressivityMap {
+    /// Check every parameter; errors carry the field path below `experiment.expressivity_map`.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        for (i, target) in self.stencils.iter().enumerate() {
+            target.stencil(&format!("stencils[{i}]"))?;
+        }
+        for (i, target) in self.rules.iter().enumerate() {
+            if target.points > 40 {
+                return Err((format!("rules[{i}].points"), "at most 40".into()));
+            }
+            target
+                .family
+                .rule(target.points)
+                .map_err(|e| (format!("rules[{i}]"), e.to_string()))?;
+        }
+        for (i, name) in self.methods.iter().enumerate() {
+            named_method(name).map_err(|e| (format!("methods[{i}]"), e.to_string()))?;
+        }
+        if !(5..=4096).contains(&self.weno_points) {
+            return Err(("weno_points".into(), "must be between 5 and 4096".into()));
+        }
+        let witness = &self.residual_head;
+        if witness.windows.is_empty() || witness.windows.iter().any(|&w| w == 0 || w > 20) {
+            return Err((
+                "residual_head.windows".into(),
+                "needs half-widths between 1 and 20".into(),
+            ));
+        }
+        if !(1..=1000).contains(&witness.starts) || !(1..=100_000).contains(&witness.steps) {
+            return Err((
+                "residual_head".into(),
+                "starts must be in 1..=1000 and steps in 1..=100000".into(),
+            ));
+        }
+        if !(witness.spread.is_finite() && witness.spread > 0.0 && witness.spread <= 50.0) {
+            return Err(("residual_head.spread".into(), "must be in (0, 50]".into()));
+        }
+        let keys = &self.polynomial_keys;
+        if !(8..=1024).contains(&keys.points) {
+            return Err((
+                "polynomial_keys.points".into(),
+                "must be between 8 and 1024".into(),
+            ));
+        }
+        if let Some(j) = keys.degrees.iter().position(|&d| d + 1 >= keys.points) {
+            return Err((
+                format!("polynomial_keys.degrees[{j}]"),
+                "must be below the number of points minus one".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The columns of the `map` table.
+    fn map_columns() -> Vec<String> {
+        let mut columns = vec!["target".to_string(), "family".to_string()];
+        for architecture in Architecture::ALL {
+            let name = architecture.name();
+            for suffix in ["", "_heads", "_layers", "_masks", "_ref"] {
+                columns.push(format!("{name}{suffix}"));
+            }
+        }
+        columns.push("construction_error".into());
+        columns
+    }
+
+    /// Run the experiment: `map` (one row per target) and `witnesses`.
+    ///
+    /// # Panics
+    /// If called on a spec that [`ExpressivityMap::validate`] rejects.
+    pub fn run(&self) -> Vec<NamedTable> {
+        let columns = Self::map_columns();
+        let mut map = Table::new(&columns.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut push = |label: String, family: &str, target: Target<'_>, error: f64| {
+            let mut row: Vec<Cell> = vec![label.into(), family.into()];
+            for architecture in Architecture::ALL {
+                let cell = expressivity::cell(target, architecture);
+                row.push(cell.verdict.to_string().into());
+                row.push(cell.heads.into());
+                row.push(cell.layers.into());
+                row.push(if cell.masks { "yes" } else { "no" }.into());
+                row.push(cell.proposition.into());
+            }
+            row.push(error.into());
+            map.push_row(row);
+        };
+        for target in &self.stencils {
+            let stencil = target.stencil("").expect("validated stencil");
+            // The residual stream carries the centre weight; heads carry the rest.
+            let off: Vec<f64> = stencil
+                .offsets()
+                .iter()
+                .zip(stencil.weights())
+                .map(|(o, w)| if *o == 0.0 { 0.0 } else { *w })
+                .collect();
+            let heads = SoftmaxHeads::compile(&off).expect("finite weights");
+            let mut built = effective_weights(&heads).expect("a linear module");
+            for ((o, w), b) in stencil.offsets().iter().zip(stencil.weights()).zip(&mut built) {
+                if *o == 0.0 {
+                    *b += w;
+                }
+            }
+            let error = relative_difference(&built, stencil.weights());
+            push(target.label(), "stencil", Target::Stencil(&stencil), error);
+        }
+        for target in &self.rules {
+            let rule = target.family.rule(target.points).expect("validated rule");
+            let heads = SoftmaxHeads::compile(rule.weights()).expect("finite weights");
+            let built = effective_weights(&heads).expect("a linear module");
+            let error = relative_difference(&built, rule.weights());
+            let label = format!("{} n={}", target.family.name(), target.points);
+            push(label, "rule", Target::Rule(rule.weights()), error);
+        }
+        for name in &self.methods {
+            let tableau = named_method(name).expect("validated name").tableau;
+            let attention = RkAttention::compile(&tableau).expect("an explicit tableau");
+            let read_back = attention.tableau().expect("a compiled tableau");
+            let flat = |t: &attnum_classical::rk::Tableau| -> Vec<f64> {
+                t.a().iter().flatten().chain(t.b()).copied().collect()
+            };
+            let error = relative_difference(&flat(&read_back), &flat(&tableau));
+            push(name.clone(), "tableau", Target::Tableau(&tableau), error);
+        }
+        push(
+            "weno5-js".into(),
+            "weno",
+            Target::Weno5,
+            self.weno_difference(),
+        );
+        let mut witnesses = Table::new(&["witness", "parameter", "value", "bound"]);
+        let witness = &self.residual_head;
+        for &window in &witness.windows {
+            let best = residual_head_best_error_constant(
+                window,
+                witness.starts,
+                witness.steps,
+                witness.spread,
+                witness.seed,
+            )
+            .expect("validated witness");
+            witnesses.push_row(vec![
+                "residual_head_error_constant".into(),
+                window.into(),
+                best.into(),
+                0.5.into(),
+            ]);
+        }
+        let central = Stencil::by_accuracy(StencilKind::Central, 1, 2).expect("a stencil");
+        for &degree in &self.polynomial_keys.degrees {
+            let residual = polynomial_key_residual(&central, self.polynomial_keys.points, degree)
+                .expect("validated grid and degree");
+            witnesses.push_row(vec![
+                "polynomial_key_residual".into(),
+                degree.into(),
+                residual.into(),
+                0.0.into(),
+            ]);
+        }
+        vec![
+            NamedTable {
+                stem: "map",
+                table: map,
+            },
+            NamedTable {
+                stem: "witnesses",
+                table: witnesses,
+            },
+        ]
+    }
+
+    /// The largest difference, relative to the data's scale, between WENO5 attention and the
+    /// classical reconstruction on smooth, kinked and discontinuous periodic data.
+    fn weno_difference(&self) -> f64 {
+        let n = self.weno_points;
+        let classical = Weno5::jiang_shu();
+        let attention = WenoAttention::compile(&classical).expect("constant coefficients");
+        let x: Vec<f64> = (0..n).map(|i| i as f64 / n as f64).collect();
+        let grids: [Vec<f64>; 3] = [
+            x.iter()
+                .map(|x| (2.0 * std::f64::consts::PI * x).sin().exp())
+                .collect(),
+            x.iter().map(|x| (x - 0.5).abs()).collect(),
+            x.iter().map(|&x| if x < 0.3 { 1.0 } else { -0.5 }).collect(),
+        ];
+        grids
+            .iter()
+            .map(|grid| {
+                let expected = classical.reconstruct_periodic(grid).expect("finite data");
+                let got = attention
+                    .reconstruct_periodic(&samples(grid).expect("a vector"))
+                    .and_then(|t| Ok(t.squeeze(0)?.to_vec1::<f64>()?))
+                    .expect("tensor shapes are consistent");
+                relative_difference(&got, &expected)
+            })
+            .fold(0.0, f64::max)
+    }
+}
