@@ -267,9 +267,7 @@ pub fn cell(target: Target<'_>, architecture: Architecture) -> Cell {
                 A::OneHead | A::OneHeadResidual => {
                     Cell::exact(1, 1, false, "prop:quadrature-heads")
                 }
-                A::FewestHeads | A::Depth => {
-                    Cell::exact(heads, 1, signed, "prop:quadrature-heads")
-                }
+                A::FewestHeads | A::Depth => Cell::exact(heads, 1, signed, "prop:quadrature-heads"),
                 A::BoundedLogits if signed => Cell::limit(heads, 1, "prop:finite-logits"),
                 A::BoundedLogits => Cell::exact(heads, 1, false, "prop:quadrature-heads"),
             }
@@ -289,9 +287,7 @@ pub fn cell(target: Target<'_>, architecture: Architecture) -> Cell {
                             Cell::impossible("prop:rk-attention")
                         }
                     }
-                    A::FewestHeads | A::Depth => {
-                        Cell::exact(heads, depth, masks, "prop:rk-rounds")
-                    }
+                    A::FewestHeads | A::Depth => Cell::exact(heads, depth, masks, "prop:rk-rounds"),
                     A::BoundedLogits if masks => Cell::limit(heads, depth, "prop:finite-logits"),
                     A::BoundedLogits => Cell::exact(heads, depth, false, "prop:rk-rounds"),
                 }
@@ -365,7 +361,9 @@ impl RelativeBiasStencil {
             ));
         }
         if !(bound.is_finite() && bound > 0.0) {
-            return invalid(format!("the logit bound must be positive and finite, got {bound}"));
+            return invalid(format!(
+                "the logit bound must be positive and finite, got {bound}"
+            ));
         }
         let mut centre = 0.0;
         let mut heads = Vec::new();
@@ -470,7 +468,9 @@ impl AttentionMethod for RelativeBiasStencil {
 
     /// The output at grid point 0.
     fn forward(&self, values: &Tensor) -> candle_core::Result<Tensor> {
-        values.matmul(&self.effective_stencil()?.unsqueeze(1)?)?.squeeze(1)
+        values
+            .matmul(&self.effective_stencil()?.unsqueeze(1)?)?
+            .squeeze(1)
     }
 
     fn is_linear_in_values(&self) -> bool {
@@ -506,7 +506,9 @@ pub fn residual_head_best_error_constant(
             "the witness needs a window of at least one offset and at least one start".into(),
         ));
     }
-    let offsets: Vec<f64> = (-(window as i64)..=window as i64).map(|o| o as f64).collect();
+    let offsets: Vec<f64> = (-(window as i64)..=window as i64)
+        .map(|o| o as f64)
+        .collect();
     let o = crate::vector(&offsets)?;
     let o2 = o.sqr()?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -627,7 +629,11 @@ mod tests {
         let n = 64;
         for bound in [2.0, 5.0, 10.0] {
             let module = RelativeBiasStencil::compile(&stencil, n, bound).unwrap();
-            let w = module.effective_stencil().unwrap().to_vec1::<f64>().unwrap();
+            let w = module
+                .effective_stencil()
+                .unwrap()
+                .to_vec1::<f64>()
+                .unwrap();
             // Positive head: 2/3 at +1 and 1/12 at −2, scale 3/4, biases B and B − ln 8 there
             // and −B at the other N − 2 offsets; the negative head is its mirror image.
             let (up, down) = (bound.exp(), (-bound).exp());
@@ -640,13 +646,20 @@ mod tests {
                 assert!((leak - (n - 2) as f64 * down / z).abs() < 1e-16);
             }
             assert!((w[1] - at_one).abs() < 1e-14, "{} vs {at_one}", w[1]);
-            assert!(w.iter().sum::<f64>().abs() < 1e-14, "consistency survives: {w:?}");
+            assert!(
+                w.iter().sum::<f64>().abs() < 1e-14,
+                "consistency survives: {w:?}"
+            );
         }
         let exact = RelativeBiasStencil::compile(&stencil, n, 25.0).unwrap();
         let w = exact.effective_stencil().unwrap().to_vec1::<f64>().unwrap();
         for (o, expected) in stencil.offsets().iter().zip(stencil.weights()) {
             let delta = (*o as i64).rem_euclid(n as i64) as usize;
-            assert!((w[delta] - expected).abs() < 1e-14, "{o}: {} vs {expected}", w[delta]);
+            assert!(
+                (w[delta] - expected).abs() < 1e-14,
+                "{o}: {} vs {expected}",
+                w[delta]
+            );
         }
         assert!(RelativeBiasStencil::compile(&stencil, 4, 5.0).is_err());
         assert!(RelativeBiasStencil::compile(&stencil, n, 0.5).is_err());

@@ -391,9 +391,13 @@ fn weno_test_grids() -> Vec<Vec<f64>> {
     let n = 64;
     let x: Vec<f64> = (0..n).map(|i| i as f64 / n as f64).collect();
     vec![
-        x.iter().map(|x| (2.0 * std::f64::consts::PI * x).sin().exp()).collect(),
+        x.iter()
+            .map(|x| (2.0 * std::f64::consts::PI * x).sin().exp())
+            .collect(),
         x.iter().map(|x| (x - 0.5).abs()).collect(),
-        x.iter().map(|&x| if x < 0.3 { 1.0 } else { -0.5 }).collect(),
+        x.iter()
+            .map(|&x| if x < 0.3 { 1.0 } else { -0.5 })
+            .collect(),
         vec![0.7; n],
     ]
 }
@@ -409,7 +413,10 @@ fn weno_attention_is_the_classical_reconstruction_to_rounding() {
         let got = got.squeeze(0).unwrap().to_vec1::<f64>().unwrap();
         let scale = grid.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
-            assert!((a - b).abs() <= 4.0 * f64::EPSILON * scale, "point {i}: {a} vs {b}");
+            assert!(
+                (a - b).abs() <= 4.0 * f64::EPSILON * scale,
+                "point {i}: {a} vs {b}"
+            );
         }
     }
 }
@@ -417,7 +424,11 @@ fn weno_attention_is_the_classical_reconstruction_to_rounding() {
 #[test]
 fn weno_attention_refuses_a_grid_smaller_than_its_stencil() {
     let attention = WenoAttention::compile(&Weno5::jiang_shu()).unwrap();
-    assert!(attention.reconstruct_periodic(&samples(&[1.0; 4]).unwrap()).is_err());
+    assert!(
+        attention
+            .reconstruct_periodic(&samples(&[1.0; 4]).unwrap())
+            .is_err()
+    );
 }
 
 proptest! {

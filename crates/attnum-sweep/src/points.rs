@@ -234,23 +234,10 @@ fn parameter_mut<'a>(
 
 /// The source of the module of each experiment kind, read for the columns its tables have.
 fn experiment_source(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "fd_convergence" => include_str!("experiments/fd_convergence.rs"),
-        "noisy_derivative" => include_str!("experiments/noisy_derivative.rs"),
-        "quadrature_rules" => include_str!("experiments/quadrature_rules.rs"),
-        "rk_convergence" => include_str!("experiments/rk_convergence.rs"),
-        "butcher_trees" => include_str!("experiments/butcher_trees.rs"),
-        "attention_equivalence" => include_str!("experiments/attention_equivalence.rs"),
-        "kernel_attention" => include_str!("experiments/kernel_attention.rs"),
-        "hard_attention" => include_str!("experiments/hard_attention.rs"),
-        "quadrature_attention" => include_str!("experiments/quadrature_attention.rs"),
-        "rk_attention" => include_str!("experiments/rk_attention.rs"),
-        "learned_derivative" => include_str!("experiments/learned_derivative.rs"),
-        "learned_quadrature" => include_str!("experiments/learned_quadrature.rs"),
-        "learned_rk" => include_str!("experiments/learned_rk.rs"),
-        "seed_examples" => include_str!("experiments/seed_examples.rs"),
-        _ => return None,
-    })
+    crate::experiments::SOURCES
+        .iter()
+        .find(|(name, _)| *name == kind)
+        .map(|(_, source)| *source)
 }
 
 /// The names of the columns that experiments of `kind` write: the string literals of every

@@ -350,6 +350,7 @@ const ATTENTION_CORPUS: &[(&str, &str, &str, &str)] = &[
         "points: [3,",
         "experiment.expressivity_logits.points[0]",
     ),
+    (
         "rk_attention",
         "methods: [euler,",
         "methods: [eulr,",

@@ -1,7 +1,11 @@
 //! The classical-methods subcommands: `stencil`, `quadrature`, `tableau`, `trees`. Each prints a
-//! readable table, or JSON with `--json`. They need no checkout.
+//! readable table, or JSON with `--json`. They need no checkout. Beside the classical facts,
+//! `stencil`, `quadrature` and `tableau` report what attention represents the method — the
+//! expressivity map's verdict per architecture and the cheapest construction, computed by the
+//! same code that fills the paper's table.
 
 use anyhow::{Result, bail};
+use attnum_attention::expressivity::{self, Architecture, Target};
 use attnum_classical::analysis;
 use attnum_classical::fd::Stencil;
 use attnum_classical::quadrature::{self, NewtonCotes, Rule};
@@ -94,6 +98,36 @@ fn print(json: bool, value: &Value, text: impl FnOnce() -> String) {
     }
 }
 
+/// The expressivity map's row for `target`: JSON, and lines for the readable output.
+fn attention_report(target: Target<'_>) -> (Value, String) {
+    let cells: Vec<(Architecture, expressivity::Cell)> = Architecture::ALL
+        .iter()
+        .map(|&a| (a, expressivity::cell(target, a)))
+        .collect();
+    let value = json!(
+        cells
+            .iter()
+            .map(|(a, c)| json!({
+                "architecture": a.name(),
+                "verdict": c.verdict.to_string(),
+                "heads": c.heads,
+                "layers": c.layers,
+                "masks": c.masks,
+                "proposition": c.proposition,
+            }))
+            .collect::<Vec<_>>()
+    );
+    let mut text = format!(
+        "cheapest attention: {}
+",
+        expressivity::cheapest(target).describe()
+    );
+    for (a, c) in &cells {
+        text += &format!("  {:<22} {}\n", a.name(), c.describe());
+    }
+    (value, text)
+}
+
 /// `attnum stencil`.
 pub fn stencil(args: &StencilArgs) -> Result<()> {
     let s = Stencil::on_offsets(args.deriv, &args.offsets)?;
@@ -119,6 +153,9 @@ pub fn stencil(args: &StencilArgs) -> Result<()> {
         "error_constant": acc.map(|a| a.error_constant),
         "noise_amplification": analysis::noise_amplification(&s),
     });
+    let (attention, attention_text) = attention_report(Target::Stencil(&s));
+    let mut value = value;
+    value["attention"] = attention;
     print(args.json, &value, || {
         let mut out = format!("derivative {} on {} nodes\n", args.deriv, s.len());
         out += "  offset              weight";
@@ -147,7 +184,7 @@ pub fn stencil(args: &StencilArgs) -> Result<()> {
             "noise amplification Σ|w| = {:.6e}\n",
             analysis::noise_amplification(&s)
         );
-        out
+        out + &attention_text
     });
     Ok(())
 }
@@ -178,6 +215,9 @@ pub fn quadrature(args: &QuadratureArgs) -> Result<()> {
         "degree_of_exactness": degree,
         "positive_weights": rule.has_positive_weights(),
     });
+    let (attention, attention_text) = attention_report(Target::Rule(rule.weights()));
+    let mut value = value;
+    value["attention"] = attention;
     print(args.json, &value, || {
         let mut out = String::from("                  node                  weight\n");
         for (x, w) in mapped.nodes().iter().zip(mapped.weights()) {
@@ -188,7 +228,7 @@ pub fn quadrature(args: &QuadratureArgs) -> Result<()> {
             degree.map_or("none".to_owned(), |d| d.to_string()),
             rule.has_positive_weights()
         );
-        out
+        out + &attention_text
     });
     Ok(())
 }
@@ -209,6 +249,8 @@ pub fn tableau(args: &TableauArgs) -> Result<()> {
     value["stages"] = json!(t.stages());
     value["order"] = json!(order);
     value["non_negative"] = json!(t.is_non_negative());
+    let (attention, attention_text) = attention_report(Target::Tableau(t));
+    value["attention"] = attention;
     print(args.json, &value, || {
         let mut out = format!(
             "{} — {} stages\nsource: {}\n",
@@ -231,7 +273,7 @@ pub fn tableau(args: &TableauArgs) -> Result<()> {
             "\norder {order} (from the tree conditions), all entries non-negative: {}\n",
             t.is_non_negative()
         );
-        out
+        out + &attention_text
     });
     Ok(())
 }

@@ -174,6 +174,21 @@ fn stencil_command_gives_fornberg_weights_and_order() {
     );
     assert_eq!(v["order"], 4);
     assert_eq!(v["weights_over_h_pow_d"][1], -4.0 / 3.0);
+    // Two signs off the centre: two heads; the residual stream does not save one.
+    let cell = |v: &serde_json::Value, architecture: &str| {
+        v["attention"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["architecture"] == architecture)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(cell(&v, "fewest_heads")["heads"], 2);
+    assert_eq!(cell(&v, "one_head_residual")["verdict"], "impossible");
+    assert_eq!(cell(&v, "bounded_logits")["verdict"], "in the limit");
+    let forward = json(&["stencil", "--deriv", "1", "--offsets", "0,1", "--json"]);
+    assert_eq!(cell(&forward, "one_head_residual")["verdict"], "exact");
     let err = failure(&["stencil", "--deriv", "3", "--offsets", "0,1"]);
     assert!(
         err.contains("derivative order 3 needs at least 4 nodes, got 2"),
@@ -188,6 +203,15 @@ fn quadrature_command() {
     let v = json(&["quadrature", "gauss-legendre", "4", "--json"]);
     assert_eq!(v["degree_of_exactness"], 7);
     assert_eq!(v["positive_weights"], true);
+    assert!(
+        v["attention"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["verdict"] == "exact"),
+        "a positive rule is one head with finite logits: {}",
+        v["attention"]
+    );
     let v = json(&[
         "quadrature",
         "newton-cotes-closed",
@@ -214,6 +238,17 @@ fn tableau_and_trees_commands() {
     let v = json(&["tableau", "rk4", "--json"]);
     assert_eq!(v["order"], 4);
     assert_eq!(v["non_negative"], true);
+    let depth = v["attention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["architecture"] == "depth")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (depth["heads"].clone(), depth["layers"].clone()),
+        (1.into(), 4.into())
+    );
     let v = json(&["tableau", "three-eighths", "--json"]);
     assert_eq!(
         (v["order"].clone(), v["non_negative"].clone()),

@@ -2,8 +2,9 @@
 //! (derivative stencils, quadrature rules, explicit Runge–Kutta methods, WENO5) and each
 //! architecture, the verdict of `attnum_attention::expressivity` with its heads, layers and
 //! proposition, the error of the cheapest exact construction against the classical weights,
-//! and the numerical witnesses of the two impossibilities proved by optimisation-free bounds
-//! (one head plus the residual stream; polynomial keys on a whole grid).
+//! and the numerical witnesses of three impossibilities (one head plus the residual stream, by
+//! optimisation from many starts; polynomial keys on a whole grid, by least squares; WENO5 by
+//! linear attention, its values along a ray on which it is bounded but not constant).
 
 use attnum_attention::expressivity::{
     self, Architecture, Target, polynomial_key_residual, residual_head_best_error_constant,
@@ -15,6 +16,7 @@ use attnum_attention::samples;
 use attnum_attention::weno::WenoAttention;
 use attnum_classical::fd::{Stencil, StencilKind};
 use attnum_classical::rk::named_method;
+use attnum_classical::savitzky_golay::{savitzky_golay, symmetric_window};
 use attnum_classical::weno::Weno5;
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +80,42 @@ impl StencilTarget {
     }
 }
 
+/// A Savitzky–Golay derivative filter on the symmetric window `−half_width … half_width`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterTarget {
+    /// The derivative order `m ≥ 1`.
+    pub derivative: usize,
+    /// The degree of the least-squares polynomial (`m ≤ degree < 2 half_width + 1`).
+    pub degree: usize,
+    /// The window's half-width (at most 32).
+    pub half_width: usize,
+}
+
+impl FilterTarget {
+    /// The filter; errors name `field`.
+    fn stencil(&self, field: &str) -> Result<Stencil, FieldError> {
+        if self.derivative == 0 || self.half_width > 32 {
+            return Err((
+                field.to_string(),
+                "needs derivative ≥ 1 and half_width ≤ 32".into(),
+            ));
+        }
+        savitzky_golay(self.derivative, self.degree, &symmetric_window(self.half_width))
+            .map_err(|e| (field.to_string(), e.to_string()))
+    }
+
+    /// `savitzky-golay d=1 q=4 n=9`.
+    fn label(&self) -> String {
+        format!(
+            "savitzky-golay d={} q={} n={}",
+            self.derivative,
+            self.degree,
+            2 * self.half_width + 1
+        )
+    }
+}
+
 /// A quadrature rule by family and size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -120,6 +158,8 @@ pub struct PolynomialKeyWitness {
 pub struct ExpressivityMap {
     /// Derivative stencils (applied at every grid point).
     pub stencils: Vec<StencilTarget>,
+    /// Savitzky–Golay derivative filters (applied at every grid point).
+    pub filters: Vec<FilterTarget>,
     /// Quadrature rules.
     pub rules: Vec<RuleTarget>,
     /// Named explicit Runge–Kutta methods.
@@ -142,6 +182,9 @@ impl ExpressivityMap {
     pub fn validate(&self) -> Result<(), FieldError> {
         for (i, target) in self.stencils.iter().enumerate() {
             target.stencil(&format!("stencils[{i}]"))?;
+        }
+        for (i, target) in self.filters.iter().enumerate() {
+            target.stencil(&format!("filters[{i}]"))?;
         }
         for (i, target) in self.rules.iter().enumerate() {
             if target.points > 40 {
@@ -190,26 +233,48 @@ impl ExpressivityMap {
         Ok(())
     }
 
-    /// The columns of the `map` table.
-    fn map_columns() -> Vec<String> {
-        let mut columns = vec!["target".to_string(), "family".to_string()];
-        for architecture in Architecture::ALL {
-            let name = architecture.name();
-            for suffix in ["", "_heads", "_layers", "_masks", "_ref"] {
-                columns.push(format!("{name}{suffix}"));
-            }
-        }
-        columns.push("construction_error".into());
-        columns
-    }
-
-    /// Run the experiment: `map` (one row per target) and `witnesses`.
+    /// Run the experiment: `map` (one row per target), `witnesses` and `weno_ray`.
     ///
     /// # Panics
     /// If called on a spec that [`ExpressivityMap::validate`] rejects.
     pub fn run(&self) -> Vec<NamedTable> {
-        let columns = Self::map_columns();
-        let mut map = Table::new(&columns.iter().map(String::as_str).collect::<Vec<_>>());
+        // Per architecture, in the order of `Architecture::ALL`: verdict, heads, layers, masks and
+        // the proposition (a test checks the names against `Architecture::name`).
+        let mut map = Table::new(&[
+            "target",
+            "family",
+            "linear_absolute_keys",
+            "linear_absolute_keys_heads",
+            "linear_absolute_keys_layers",
+            "linear_absolute_keys_masks",
+            "linear_absolute_keys_ref",
+            "one_head",
+            "one_head_heads",
+            "one_head_layers",
+            "one_head_masks",
+            "one_head_ref",
+            "one_head_residual",
+            "one_head_residual_heads",
+            "one_head_residual_layers",
+            "one_head_residual_masks",
+            "one_head_residual_ref",
+            "fewest_heads",
+            "fewest_heads_heads",
+            "fewest_heads_layers",
+            "fewest_heads_masks",
+            "fewest_heads_ref",
+            "bounded_logits",
+            "bounded_logits_heads",
+            "bounded_logits_layers",
+            "bounded_logits_masks",
+            "bounded_logits_ref",
+            "depth",
+            "depth_heads",
+            "depth_layers",
+            "depth_masks",
+            "depth_ref",
+            "construction_error",
+        ]);
         let mut push = |label: String, family: &str, target: Target<'_>, error: f64| {
             let mut row: Vec<Cell> = vec![label.into(), family.into()];
             for architecture in Architecture::ALL {
@@ -223,8 +288,13 @@ impl ExpressivityMap {
             row.push(error.into());
             map.push_row(row);
         };
-        for target in &self.stencils {
-            let stencil = target.stencil("").expect("validated stencil");
+        let stencils = self
+            .stencils
+            .iter()
+            .map(|t| (t.label(), t.stencil("")))
+            .chain(self.filters.iter().map(|t| (t.label(), t.stencil(""))));
+        for (label, stencil) in stencils {
+            let stencil = stencil.expect("validated stencil");
             // The residual stream carries the centre weight; heads carry the rest.
             let off: Vec<f64> = stencil
                 .offsets()
@@ -240,7 +310,7 @@ impl ExpressivityMap {
                 }
             }
             let error = relative_difference(&built, stencil.weights());
-            push(target.label(), "stencil", Target::Stencil(&stencil), error);
+            push(label, "stencil", Target::Stencil(&stencil), error);
         }
         for target in &self.rules {
             let rule = target.family.rule(target.points).expect("validated rule");
@@ -295,6 +365,12 @@ impl ExpressivityMap {
                 0.0.into(),
             ]);
         }
+        // WENO5 along the ray e₃ + t e₅: bounded but not constant, so not a polynomial.
+        let mut ray = Table::new(&["t", "reconstruction"]);
+        for t in [0.0, 1.0, 10.0, 1e2, 1e3, 1e6] {
+            let window = [0.0, 0.0, 1.0, 0.0, t];
+            ray.push_row(vec![t.into(), Weno5::jiang_shu().reconstruct(&window).into()]);
+        }
         vec![
             NamedTable {
                 stem: "map",
@@ -303,6 +379,10 @@ impl ExpressivityMap {
             NamedTable {
                 stem: "witnesses",
                 table: witnesses,
+            },
+            NamedTable {
+                stem: "weno_ray",
+                table: ray,
             },
         ]
     }
@@ -332,5 +412,26 @@ impl ExpressivityMap {
                 relative_difference(&got, &expected)
             })
             .fold(0.0, f64::max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_map_columns_follow_the_architectures() {
+        let source = include_str!("expressivity_map.rs");
+        let start = source.find("let mut map = Table::new(&[").expect("the map table");
+        let list = &source[start..start + source[start..].find("]);").expect("its end")];
+        let names: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
+        let mut expected = vec!["target".to_string(), "family".to_string()];
+        for architecture in Architecture::ALL {
+            for suffix in ["", "_heads", "_layers", "_masks", "_ref"] {
+                expected.push(format!("{}{suffix}", architecture.name()));
+            }
+        }
+        expected.push("construction_error".into());
+        assert_eq!(names, expected);
     }
 }

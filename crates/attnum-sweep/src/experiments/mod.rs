@@ -29,6 +29,11 @@ macro_rules! experiments {
         /// Every experiment kind as written in sweep files, with what it measures.
         pub const KINDS: &[(&str, &str)] = &[$((stringify!($module), $what),)*];
 
+        /// Every experiment kind with the source of its module (the columns and table stems it
+        /// writes are read from it: `points::written_columns`).
+        pub(crate) const SOURCES: &[(&str, &str)] =
+            &[$((stringify!($module), include_str!(concat!(stringify!($module), ".rs"))),)*];
+
         impl ExperimentSpec {
             /// The experiment kind as written in the sweep file.
             pub fn kind(&self) -> &'static str {
