@@ -18,6 +18,7 @@ use std::fmt;
 use attnum_classical::fd::Stencil;
 use attnum_classical::rk::Tableau;
 use attnum_classical::savitzky_golay::OrthonormalPolynomials;
+use attnum_classical::trees;
 use candle_core::{D, DType, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::{RngExt, SeedableRng};
@@ -293,17 +294,21 @@ pub fn cell(target: Target<'_>, architecture: Architecture) -> Cell {
                 }
             }
             None => {
-                let heads = tableau
-                    .a()
-                    .iter()
-                    .map(|row| heads_needed(row))
-                    .chain(std::iter::once(heads_needed(tableau.b())))
-                    .max()
-                    .unwrap_or(0)
-                    * tableau.stages();
+                // A looped block computes all stages of a sweep side by side; K sweeps have order
+                // min(K + 1, p), so p rounds of f reach the method's order p and the fixed point
+                // itself only in the limit.
+                let heads: usize = tableau.a().iter().map(|row| heads_needed(row)).sum();
+                let order = trees::order_of(tableau, 2 * tableau.stages() + 1, 1e-12);
+                let single = tableau.a().iter().all(|row| heads_needed(row) <= 1)
+                    && heads_needed(tableau.b()) <= 1;
                 match architecture {
-                    A::OneHead => Cell::impossible("prop:rk-rounds"),
-                    _ => Cell::limit(heads, 0, "prop:looped"),
+                    A::OneHead | A::OneHeadResidual if !single => {
+                        Cell::impossible("prop:rk-attention")
+                    }
+                    A::OneHead | A::OneHeadResidual => {
+                        Cell::limit(tableau.stages(), order, "prop:looped-rk")
+                    }
+                    _ => Cell::limit(heads, order, "prop:looped-rk"),
                 }
             }
         },
