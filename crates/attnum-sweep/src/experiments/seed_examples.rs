@@ -42,9 +42,9 @@ use candle_core::{D, Device, Tensor, Var};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use attnum_results::{Cell, Table};
 
 use super::{FieldError, NamedTable};
-use crate::table::{Cell, Table};
 
 /// Parameters of the `seed_examples` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
