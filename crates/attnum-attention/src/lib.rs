@@ -17,6 +17,9 @@
 //! * [`learn`]: function families, the derivative task, and reproducible training;
 //! * [`learned_rule`]: a quadrature head whose keys are trainable node positions;
 //! * [`learned_tableau`]: an explicit Runge–Kutta step with trained stage attention;
+//! * [`keras`]: Keras' `Attention` and `MultiHeadAttention` (`[query, value, key]` order),
+//!   `LayerNormalization`, `glorot_uniform` and `Adam`, as the seed conversation's code calls
+//!   them;
 //! * [`extract`]: the effective linear weights of a module (exact, or by the Jacobian);
 //! * [`classify`]: what a set of weights is (order, error constant, degree of exactness, tree
 //!   residuals, nearest classical method).
@@ -38,6 +41,7 @@ pub mod classify;
 pub mod extract;
 pub mod hard;
 pub mod heads;
+pub mod keras;
 pub mod kernel;
 pub mod learn;
 pub mod learned_rule;
