@@ -1,6 +1,7 @@
 //! Embeds the provenance that the manifests record: for each experiment kind, a fingerprint of
-//! the source code that computes it (its own module, the rest of this crate and the
-//! classical-methods and attention crates, but not the other experiments), and the rustc version.
+//! the source code that computes it (its own module, the rest of this crate, the results crate
+//! that encodes its tables, and the classical-methods and attention crates, but not the other
+//! experiments), and the rustc version.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,10 +44,15 @@ fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let crates = manifest_dir.parent().unwrap();
     let experiments = crates.join("attnum-sweep/src/experiments");
-    // Shared code: every source of both crates except the experiment modules.
+    // Shared code: every source of these crates except the experiment modules.
     let mut shared = Vec::new();
     let mut kinds = Vec::new();
-    for krate in ["attnum-sweep", "attnum-classical", "attnum-attention"] {
+    for krate in [
+        "attnum-sweep",
+        "attnum-results",
+        "attnum-classical",
+        "attnum-attention",
+    ] {
         let src = crates.join(krate).join("src");
         println!("cargo:rerun-if-changed={}", src.display());
         let mut files = Vec::new();

@@ -20,6 +20,9 @@
 //! * [`weno`]: the WENO5-JS reconstruction as a bilinear layer and one softmax head;
 //! * [`expressivity`]: what standard attention can represent — verdicts, resources, the
 //!   finite-logit construction and the witnesses of the impossibilities;
+//! * [`keras`]: Keras' `Attention` and `MultiHeadAttention` (`[query, value, key]` order),
+//!   `LayerNormalization`, `glorot_uniform` and `Adam`, as the seed conversation's code calls
+//!   them;
 //! * [`extract`]: the effective linear weights of a module (exact, or by the Jacobian);
 //! * [`classify`]: what a set of weights is (order, error constant, degree of exactness, tree
 //!   residuals, nearest classical method).
@@ -42,6 +45,7 @@ pub mod expressivity;
 pub mod extract;
 pub mod hard;
 pub mod heads;
+pub mod keras;
 pub mod kernel;
 pub mod learn;
 pub mod learned_rule;

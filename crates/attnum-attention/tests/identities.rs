@@ -7,6 +7,7 @@ use attnum_attention::classify::{classify_rule, classify_stencil, classify_table
 use attnum_attention::extract::{effective_weights, jacobian_weights};
 use attnum_attention::hard::HardMultiHeadAttention;
 use attnum_attention::heads::{SoftmaxHeads, heads_needed};
+use attnum_attention::keras;
 use attnum_attention::kernel::{KernelAttention, Output};
 use attnum_attention::linear::{Construction, LinearAttention};
 use attnum_attention::rk::RkAttention;
@@ -291,17 +292,41 @@ fn every_parameter_receives_a_gradient() {
     let weno = WenoAttention::compile(&Weno5::jiang_shu()).unwrap();
     let window = samples(&f[2..7]).unwrap();
     common::assert_every_parameter_has_a_gradient("weno", &weno, &window);
-    let modules: [(&str, &dyn AttentionMethod); 6] = [
+    // The seed's Keras layers, over keys of their own (the samples are their values).
+    let keys: Vec<f64> = x.iter().map(|x| (0.4 * x).sin()).collect();
+    let keras_attention = keras::Attention::new(0.7, &keys, 1.0).unwrap();
+    let keras_multi_head = keras::MultiHeadAttention::new(
+        0.7,
+        &keys,
+        &keras::MultiHeadWeights {
+            projections: [
+                (vec![0.8, -0.5], vec![0.1, -0.2]),
+                (vec![0.6, 0.9], vec![0.3, 0.2]),
+                (vec![-0.7, 0.4], vec![0.2, 0.1]),
+            ],
+            output: (vec![0.9, -0.6], 0.1),
+        },
+    )
+    .unwrap();
+    let modules: [(&str, &dyn AttentionMethod); 7] = [
         ("kernel value", &kernel_value),
         ("kernel derivative", &kernel_derivative),
         ("linear", &linear),
         ("hard", &hard),
         ("heads", &heads),
         ("token", &token),
+        ("keras attention", &keras_attention),
     ];
     for (name, module) in modules {
         common::assert_every_parameter_has_a_gradient(name, module, &values);
     }
+    // Keras' key bias adds the same number to every score of its head: softmax ignores it.
+    common::assert_gradients(
+        "keras multi-head",
+        &keras_multi_head,
+        &values,
+        &["key_bias"],
+    );
 }
 
 #[test]

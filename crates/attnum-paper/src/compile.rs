@@ -15,7 +15,7 @@ pub const MAIN: &str = "paper";
 
 /// `git log -1 --format=%ct` at `root`, or 0 outside a git checkout.
 pub fn source_date_epoch(root: &Path) -> String {
-    attnum_sweep::manifest::git_output(root, &["log", "-1", "--format=%ct"])
+    attnum_results::git::git_output(root, &["log", "-1", "--format=%ct"])
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "0".into())
 }

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use attnum_sweep::manifest::Manifest;
-use attnum_sweep::{SweepSpec, Tier};
+use attnum_results::manifest::Manifest;
+use attnum_results::{SweepOutline, Tier, Tolerance};
 use serde::Serialize;
 
 /// The crates whose versions the appendix lists.
@@ -131,16 +131,17 @@ pub struct Environment {
     pub tolerances: Vec<DeclaredTolerance>,
 }
 
-/// Collect the facts for the sweeps `specs` with their `manifests`.
+/// Collect the facts for the sweeps `outlines` (tiers and tolerances, from their sweep files)
+/// with their `manifests`.
 pub fn collect(
     root: &Path,
-    specs: &BTreeMap<String, SweepSpec>,
+    outlines: &BTreeMap<String, SweepOutline>,
     manifests: &BTreeMap<String, Manifest>,
 ) -> Environment {
-    let tier = |name: &'static str, keep: &dyn Fn(&SweepSpec) -> bool| {
-        let chosen: Vec<&Manifest> = specs
+    let tier = |name: &'static str, keep: &dyn Fn(&SweepOutline) -> bool| {
+        let chosen: Vec<&Manifest> = outlines
             .iter()
-            .filter(|(_, spec)| keep(spec))
+            .filter(|(_, outline)| keep(outline))
             .filter_map(|(sweep, _)| manifests.get(sweep))
             .collect();
         TierTime {
@@ -172,8 +173,8 @@ pub fn collect(
         .unwrap_or_else(|| "not found".into());
     let tex = machine_text(&tex);
     let mut tolerances = Vec::new();
-    for (sweep, spec) in specs {
-        for (column, t) in &spec.verify {
+    for (sweep, outline) in outlines {
+        for (column, t) in &outline.verify {
             tolerances.push(DeclaredTolerance {
                 sweep: breakable_name(sweep),
                 column: breakable_name(column),
@@ -182,7 +183,7 @@ pub fn collect(
             });
         }
     }
-    let default = attnum_sweep::spec::Tolerance::DEFAULT;
+    let default = Tolerance::DEFAULT;
     Environment {
         tiers: vec![
             tier("quick", &|s| s.tier == Tier::Quick),

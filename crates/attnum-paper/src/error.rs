@@ -2,15 +2,15 @@
 
 use std::path::PathBuf;
 
-use attnum_sweep::SweepError;
+use attnum_results::ResultsError;
 use thiserror::Error;
 
 /// Errors from rendering figures, numbers and templates, and from compiling the PDF.
 #[derive(Debug, Error)]
 pub enum PaperError {
-    /// Reading results or sweep files failed.
+    /// Reading results, manifests or sweep files failed.
     #[error(transparent)]
-    Sweep(#[from] SweepError),
+    Results(#[from] ResultsError),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

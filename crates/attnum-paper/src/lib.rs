@@ -31,8 +31,9 @@ pub mod results;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use attnum_sweep::Workspace;
-use attnum_sweep::atomic::write_if_changed;
+use attnum_results::Workspace;
+use attnum_results::atomic::write_if_changed;
+use attnum_results::report::Report;
 use serde::Serialize;
 
 pub use error::{PaperError, Result};
@@ -84,7 +85,9 @@ impl RenderSummary {
 /// One sweep's provenance, as templates see it.
 #[derive(Debug, Serialize)]
 struct SweepContext {
-    spec: attnum_sweep::SweepSpec,
+    /// The parsed configuration the results were made with, from the manifest (the sweep file
+    /// without its `verify` tolerances and point limit).
+    spec: serde_json::Value,
     sweep_file: String,
     sweep_file_sha256: String,
     git_commit: String,
@@ -121,7 +124,7 @@ pub fn render(workspace: &Workspace) -> Result<RenderSummary> {
         &layout.build.join("manifests"),
         &layout.build.join("sections"),
     ] {
-        attnum_sweep::atomic::remove_dead_temporaries(dir);
+        attnum_results::atomic::remove_dead_temporaries(dir);
     }
 
     let mut provenance = BTreeMap::new();
@@ -250,10 +253,10 @@ struct FigureInput {
 ///
 /// # Errors
 /// An unreadable figures folder.
-pub fn verify_figures(workspace: &Workspace) -> Result<attnum_sweep::verify::Report> {
-    use attnum_sweep::manifest::{Manifest, sha256_hex};
+pub fn verify_figures(workspace: &Workspace) -> Result<Report> {
+    use attnum_results::manifest::{Manifest, sha256_hex};
     let layout = PaperLayout::of(workspace);
-    let mut report = attnum_sweep::verify::Report::new("figures");
+    let mut report = Report::new("figures");
     let manifest_path = layout.figures.join("manifest.json");
     let records: BTreeMap<String, FigureRecord> = match std::fs::read(&manifest_path) {
         Err(_) => {
@@ -337,13 +340,9 @@ pub fn verify_figures(workspace: &Workspace) -> Result<attnum_sweep::verify::Rep
                 stale.push(format!("`{key}` names the file `{}`", input.file));
                 continue;
             }
-            let manifest = manifests.entry(sweep.to_owned()).or_insert_with(|| {
-                workspace.open(sweep).ok().and_then(|_| {
-                    Manifest::read(&workspace.results_dir(sweep).join("manifest.json"))
-                        .ok()
-                        .flatten()
-                })
-            });
+            let manifest = manifests
+                .entry(sweep.to_owned())
+                .or_insert_with(|| workspace.manifest(sweep).ok().flatten());
             let current = manifest
                 .as_ref()
                 .and_then(|m| m.outputs.get(&format!("{stem}.parquet")));
@@ -416,7 +415,7 @@ fn figure_provenance(results: &Results, name: &str, pdf: &[u8]) -> serde_json::V
         .collect();
     serde_json::json!({
         "pdf": format!("results/figures/{name}.pdf"),
-        "sha256": attnum_sweep::manifest::sha256_hex(pdf),
+        "sha256": attnum_results::manifest::sha256_hex(pdf),
         "tables": inputs,
     })
 }
@@ -451,8 +450,8 @@ pub(crate) fn collect_sources(dir: &Path, skip: &Path, out: &mut Vec<PathBuf>) -
 }
 
 /// The context of every template: `tables.SWEEP.STEM` (rows of strings; floats in `e`
-/// notation for siunitx's `\num`, nulls empty) and `sweeps.SWEEP` (the parsed sweep file as
-/// `spec`, and provenance from the manifest).
+/// notation for siunitx's `\num`, nulls empty) and `sweeps.SWEEP` (the configuration its
+/// results were made with as `spec`, and provenance, both from the manifest).
 fn template_context(
     workspace: &Workspace,
     results: &Results,
@@ -469,8 +468,8 @@ fn template_context(
                     .iter()
                     .map(|n| {
                         let value = match table.cell(r, n) {
-                            Some(attnum_sweep::Cell::Float(x)) => format!("{x:e}"),
-                            Some(attnum_sweep::Cell::Null) | None => String::new(),
+                            Some(attnum_results::Cell::Float(x)) => format!("{x:e}"),
+                            Some(attnum_results::Cell::Null) | None => String::new(),
                             Some(other) => other.to_string(),
                         };
                         (n.clone(), value)
@@ -488,7 +487,7 @@ fn template_context(
         sweeps.insert(
             name.clone(),
             SweepContext {
-                spec: workspace.open(name)?.spec,
+                spec: manifest.config.clone(),
                 sweep_file: manifest.sweep_file.clone(),
                 sweep_file_sha256: manifest.sweep_file_sha256.clone(),
                 git_commit: manifest.git_commit.clone(),
@@ -520,13 +519,13 @@ fn template_context(
     let names: Vec<&String> = sweeps.keys().collect();
     context.insert("sweep_names", &names);
     context.insert("sweeps", &sweeps);
-    let specs: BTreeMap<String, attnum_sweep::SweepSpec> = sweeps
-        .iter()
-        .map(|(name, s)| (name.clone(), s.spec.clone()))
-        .collect();
+    let outlines = sweeps
+        .keys()
+        .map(|name| Ok((name.clone(), workspace.outline(name)?)))
+        .collect::<Result<BTreeMap<_, _>>>()?;
     context.insert(
         "environment",
-        &environment::collect(workspace.root(), &specs, &results.manifests),
+        &environment::collect(workspace.root(), &outlines, &results.manifests),
     );
     context.insert("build_commit", commit);
     context.insert("build_commit_short", &commit[..commit.len().min(12)]);

@@ -271,7 +271,7 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use attnum_sweep::Table;
+    use attnum_results::Table;
 
     fn results() -> Results {
         let mut table = Table::new(&["sigma", "s1"]);

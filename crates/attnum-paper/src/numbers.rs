@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::Path;
 
-use attnum_sweep::{Cell, Table};
+use attnum_results::{Cell, Table};
 use serde::Deserialize;
 
 use crate::error::{PaperError, Result};
@@ -227,7 +227,7 @@ pub fn render_macros(dir: &Path, results: &Results) -> Result<String> {
     );
     for path in &files {
         let sweep = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-        let queries: Vec<NumberQuery> = attnum_sweep::yaml::read(path)?;
+        let queries: Vec<NumberQuery> = attnum_results::yaml::read(path)?;
         for q in &queries {
             let fail = |message: String| PaperError::Query {
                 path: path.to_owned(),
@@ -274,7 +274,7 @@ mod tests {
     }
 
     fn query(yaml: &str) -> NumberQuery {
-        attnum_sweep::yaml::parse(Path::new("numbers.yaml"), yaml).unwrap()
+        attnum_results::yaml::parse(Path::new("numbers.yaml"), yaml).unwrap()
     }
 
     #[test]

@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use attnum_sweep::manifest::{Manifest, git_output, sha256_hex};
+use attnum_results::git::git_output;
+use attnum_results::manifest::{Manifest, sha256_hex};
 
 /// The repository the links point into (the workspace's `repository`).
 pub const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");

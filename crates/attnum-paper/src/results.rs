@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use attnum_sweep::manifest::Manifest;
-use attnum_sweep::{Cell, Table, Workspace};
+use attnum_results::manifest::Manifest;
+use attnum_results::{Cell, ResultsError, Table, Workspace};
 
 use crate::error::Result;
 
@@ -139,7 +139,7 @@ impl Results {
             let dir = workspace.results_dir(&sweep);
             let manifest_path = dir.join("manifest.json");
             let manifest = Manifest::read(&manifest_path)?.ok_or_else(|| {
-                attnum_sweep::SweepError::io(
+                ResultsError::io(
                     &manifest_path,
                     std::io::Error::new(
                         std::io::ErrorKind::NotFound,

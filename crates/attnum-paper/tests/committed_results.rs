@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use attnum_paper::figures::FIGURES;
 use attnum_paper::{Results, figure, numbers};
-use attnum_sweep::Workspace;
+use attnum_results::Workspace;
 
 fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))

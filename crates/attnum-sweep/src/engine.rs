@@ -18,17 +18,17 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
 
+use attnum_results::atomic::{is_dead_tag, process_tag};
+use attnum_results::manifest::{PointRecord, is_plain_name, sha256_hex};
+use attnum_results::{ResultsError, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::atomic::{is_dead_tag, process_tag};
 use crate::error::{Result, SweepError};
 use crate::experiments::ExperimentSpec;
-use crate::manifest::{RUSTC_VERSION, code_fingerprint, is_plain_name, sha256_hex};
+use crate::fingerprint::{RUSTC_VERSION, code_fingerprint};
 use crate::points::{StemTables, assemble, describe, point_tables};
 use crate::spec::{SweepFile, SweepPoint};
-use crate::table::Table;
 
 /// Which points of a sweep a run computes: point `i` (0-based) belongs to shard `i mod count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,27 +97,6 @@ impl Default for RunOptions {
             progress: false,
         }
     }
-}
-
-/// Provenance of one point, as recorded in the manifest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PointRecord {
-    /// The varied parameters (empty for an unvaried sweep).
-    pub parameters: serde_json::Value,
-    /// The cache key.
-    pub key: String,
-    /// When the point was computed, RFC 3339 UTC.
-    pub started_at: String,
-    /// Its wall-clock time in seconds.
-    pub wall_seconds: f64,
-    /// Peak resident memory of the process after the point, in KiB (0 where unknown).
-    pub peak_rss_kib: u64,
-    /// Its tables, by stem.
-    pub stems: Vec<String>,
-    /// SHA-256 of its trained weights, for a point that trains a model.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub weights_sha256: Option<String>,
 }
 
 /// The cache key of a point: its experiment configuration, the code and the toolchain.
@@ -241,22 +220,25 @@ fn read_point(cache: &Path, key: &str) -> Result<(PointRecord, StemTables)> {
     let dir = cache.join(key);
     let path = record_path(&dir);
     let bytes = std::fs::read(&path).map_err(|e| SweepError::io(&path, e))?;
-    let record: PointRecord = serde_json::from_slice(&bytes).map_err(|e| SweepError::Manifest {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
+    let record: PointRecord =
+        serde_json::from_slice(&bytes).map_err(|e| ResultsError::Manifest {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
     // The record names files to read: they must be this point's own.
     if record.key != key {
-        return Err(SweepError::Manifest {
+        return Err(ResultsError::Manifest {
             path,
             message: format!("records key {} but lies under {key}", record.key),
-        });
+        }
+        .into());
     }
     if let Some(stem) = record.stems.iter().find(|s| !is_plain_name(s)) {
-        return Err(SweepError::Manifest {
+        return Err(ResultsError::Manifest {
             path,
             message: format!("table stem `{stem}` is not a plain file name"),
-        });
+        }
+        .into());
     }
     let tables = record
         .stems
@@ -383,7 +365,7 @@ pub fn assemble_cached(sweep: &SweepFile, dir: &Path) -> Result<(StemTables, Vec
         records.push(record);
         per_point.push(tables);
     }
-    let tables = assemble(per_point).map_err(|message| SweepError::Table {
+    let tables = assemble(per_point).map_err(|message| ResultsError::Table {
         path: dir.to_owned(),
         message,
     })?;
@@ -412,8 +394,8 @@ pub fn compute_in_memory(sweep: &SweepFile) -> Result<StemTables> {
         .par_iter()
         .map(|point| point_tables(point.experiment.run().tables, &point.values))
         .collect();
-    assemble(per_point).map_err(|message| SweepError::Table {
+    Ok(assemble(per_point).map_err(|message| ResultsError::Table {
         path: sweep.path.clone(),
         message,
-    })
+    })?)
 }

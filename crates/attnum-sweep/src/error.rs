@@ -1,7 +1,9 @@
-//! The one error type of the sweep crate: every variant names the file, the field or the sweep.
+//! The one error type of the sweep crate: every variant names the file, the field or the sweep;
+//! errors of reading and writing results are [`ResultsError`]s, passed through unchanged.
 
 use std::path::PathBuf;
 
+use attnum_results::ResultsError;
 use thiserror::Error;
 
 /// Errors from reading sweep files, running experiments and writing or reading results.
@@ -15,18 +17,6 @@ pub enum SweepError {
         /// The operating-system error.
         source: std::io::Error,
     },
-    /// A sweep file is not valid YAML or does not match the schema.
-    #[error("{}:{line}:{column}: {message}", path.display())]
-    Syntax {
-        /// The sweep file.
-        path: PathBuf,
-        /// 1-based line of the error.
-        line: usize,
-        /// 1-based column of the error.
-        column: usize,
-        /// What is wrong, with the field path where known.
-        message: String,
-    },
     /// A field has a value the experiment cannot use (h ≤ 0, a stencil too small, …).
     #[error("{}: field `{field}`: {message}", path.display())]
     Invalid {
@@ -37,14 +27,6 @@ pub enum SweepError {
         /// Why the value is refused.
         message: String,
     },
-    /// No sweep of that name exists.
-    #[error("no sweep named `{name}`; the sweeps are: {}", available.join(", "))]
-    UnknownSweep {
-        /// The name asked for.
-        name: String,
-        /// The sweeps found under `data/sweeps/`.
-        available: Vec<String>,
-    },
     /// Another run holds the lock of the sweep's results directory.
     #[error("sweep `{name}` is being run by another process (lock {}); wait for it to finish", path.display())]
     Locked {
@@ -52,14 +34,6 @@ pub enum SweepError {
         name: String,
         /// The lock file.
         path: PathBuf,
-    },
-    /// A results table could not be encoded, decoded or queried.
-    #[error("table {}: {message}", path.display())]
-    Table {
-        /// The table file (or the table's intended path).
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
     },
     /// Some points of a sweep failed; the others are cached and a rerun computes only these.
     #[error("sweep `{name}`: {} point(s) failed (the others are kept):\n{}", failures.len(), failures.join("\n"))]
@@ -77,14 +51,10 @@ pub enum SweepError {
         /// Each missing point with its index.
         missing: Vec<String>,
     },
-    /// A manifest could not be parsed.
-    #[error("manifest {}: {message}", path.display())]
-    Manifest {
-        /// The manifest file.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
-    },
+    /// A sweep file could not be parsed, or results, a manifest or a table could not be read or
+    /// written ([`ResultsError`]).
+    #[error(transparent)]
+    Results(#[from] ResultsError),
 }
 
 impl SweepError {

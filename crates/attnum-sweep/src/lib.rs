@@ -1,39 +1,40 @@
 //! Declared experiment sweeps: from `data/sweeps/NAME.yaml` to `results/NAME/`.
 //!
-//! A [`Workspace`] is a checkout of the repository. It finds the sweep files, parses and validates
-//! them ([`spec`], with their points from [`points`]), runs their experiment ([`experiments`])
-//! point by point with a cache per point ([`engine`]: resume after a kill, parallel points,
-//! shards), and writes each table as Parquet and CSV ([`table`]) with a [`manifest::Manifest`]
+//! A [`Workspace`] is a checkout of the repository (the paths of [`attnum_results::Workspace`],
+//! which it dereferences to). It parses and validates the sweep files ([`spec`], with their
+//! points from [`points`]), runs their experiment ([`experiments`]) point by point with a cache
+//! per point ([`engine`]: resume after a kill, parallel points, shards), and writes each table as
+//! Parquet and CSV ([`attnum_results::table`]) with an [`attnum_results::manifest::Manifest`]
 //! beside them — every file atomically, the manifest last, so that a sweep interrupted at any
 //! moment is simply stale and its rerun computes only the missing points.
 //!
 //! Invariants: results are a pure function of the sweep file and the code (no clocks, no OS
-//! randomness in any table); nothing here knows about figures or LaTeX.
+//! randomness in any table); nothing here knows about figures or LaTeX; how results are stored
+//! is `attnum-results`'s business, what they are is this crate's.
 
-pub mod atomic;
 pub mod engine;
 pub mod error;
 pub mod experiments;
+pub mod fingerprint;
 pub mod grid;
-pub mod manifest;
 pub mod points;
 pub mod spec;
-pub mod table;
 pub mod testfn;
 pub mod training;
 pub mod verify;
-pub mod yaml;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
+use attnum_results::manifest::{self, Manifest, inside, json_differences, sha256_hex};
+use attnum_results::{ResultsError, atomic, git};
 pub use engine::{RunOptions, Shard};
 pub use error::{Result, SweepError};
-use manifest::{Manifest, RUSTC_VERSION, code_fingerprint, inside, json_differences, sha256_hex};
-pub use spec::{SweepFile, SweepPoint, SweepSpec, Tier};
-pub use table::{Cell, Table};
+use fingerprint::{RUSTC_VERSION, code_fingerprint};
+pub use spec::{SweepFile, SweepPoint, SweepSpec};
 
 /// Whether a sweep's committed results are what the current sweep file and code produce.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +117,7 @@ impl fmt::Display for StaleReason {
             Self::Code { kind } => write!(
                 f,
                 "the code of experiment `{kind}` changed (crates/attnum-sweep/src/experiments/{kind}.rs, \
-                 the rest of attnum-sweep, attnum-classical or attnum-attention)"
+                 the rest of attnum-sweep, attnum-results, attnum-classical or attnum-attention)"
             ),
             Self::Toolchain { old } => write!(f, "the toolchain changed ({old} → {RUSTC_VERSION})"),
             Self::Output { file, problem } => write!(f, "{file} {problem}"),
@@ -159,95 +160,35 @@ fn lock_results(dir: &Path, name: &str) -> Result<std::fs::File> {
     }
 }
 
-/// A checkout of the repository: `data/sweeps/` in, `results/` out.
+/// A checkout of the repository that can load and run its sweeps. Its paths, sweep names,
+/// manifests and tables are those of the [`attnum_results::Workspace`] it dereferences to, so
+/// that the paper, which sees only that one, reads exactly what a run writes.
 #[derive(Debug, Clone)]
 pub struct Workspace {
-    root: PathBuf,
+    files: attnum_results::Workspace,
+}
+
+impl Deref for Workspace {
+    type Target = attnum_results::Workspace;
+
+    fn deref(&self) -> &Self::Target {
+        &self.files
+    }
 }
 
 impl Workspace {
     /// The workspace rooted at `root` (which must contain `data/sweeps/`).
     pub fn at(root: impl Into<PathBuf>) -> Result<Self> {
-        let root = root.into();
-        let sweeps = root.join("data").join("sweeps");
-        if !sweeps.is_dir() {
-            return Err(SweepError::io(
-                sweeps,
-                std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no data/sweeps directory here",
-                ),
-            ));
-        }
-        Ok(Self { root })
+        Ok(Self {
+            files: attnum_results::Workspace::at(root)?,
+        })
     }
 
     /// The workspace containing `start` or one of its ancestors.
     pub fn discover(start: &Path) -> Result<Self> {
-        start
-            .ancestors()
-            .find(|dir| dir.join("data").join("sweeps").is_dir())
-            .map(|dir| Self {
-                root: dir.to_owned(),
-            })
-            .ok_or_else(|| {
-                SweepError::io(
-                    start,
-                    std::io::Error::new(
-                        std::io::ErrorKind::NotFound,
-                        "not inside an attnum checkout (no data/sweeps above this directory)",
-                    ),
-                )
-            })
-    }
-
-    /// The repository root.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// `data/sweeps/`.
-    pub fn sweeps_dir(&self) -> PathBuf {
-        self.root.join("data").join("sweeps")
-    }
-
-    /// `results/`.
-    pub fn results_root(&self) -> PathBuf {
-        self.root.join("results")
-    }
-
-    /// `results/NAME/`.
-    pub fn results_dir(&self, name: &str) -> PathBuf {
-        self.results_root().join(name)
-    }
-
-    /// The names of all sweep files, sorted (hidden files, e.g. an editor's lock file
-    /// `.#NAME.yaml`, are not sweeps).
-    pub fn sweep_names(&self) -> Result<Vec<String>> {
-        let dir = self.sweeps_dir();
-        let entries = std::fs::read_dir(&dir).map_err(|e| SweepError::io(&dir, e))?;
-        let mut names: Vec<String> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-            .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-            .filter(|name| !name.starts_with('.'))
-            .collect();
-        names.sort();
-        Ok(names)
-    }
-
-    /// The file of sweep `name`: a plain name of an existing `data/sweeps/NAME.yaml` (a name
-    /// with a path in it is no sweep).
-    fn sweep_path(&self, name: &str) -> Result<PathBuf> {
-        let path = self.sweeps_dir().join(format!("{name}.yaml"));
-        if !manifest::is_plain_name(name) || name.starts_with('.') || !path.is_file() {
-            return Err(SweepError::UnknownSweep {
-                name: name.to_owned(),
-                available: self.sweep_names()?,
-            });
-        }
-        Ok(path)
+        Ok(Self {
+            files: attnum_results::Workspace::discover(start)?,
+        })
     }
 
     /// Load and validate the sweep `name` and every one of its points.
@@ -260,13 +201,6 @@ impl Workspace {
     /// [`SweepFile::points`] expands on first use.
     pub fn open(&self, name: &str) -> Result<SweepFile> {
         SweepFile::open(&self.sweep_path(name)?)
-    }
-
-    fn relative(&self, path: &Path) -> String {
-        path.strip_prefix(&self.root)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .replace('\\', "/")
     }
 
     /// Whether the results of `sweep` are up to date, and if not, the first reason.
@@ -287,10 +221,10 @@ impl Workspace {
             Ok(Some(manifest)) => manifest,
             Ok(None) => return Ok(vec![StaleReason::NoResults]),
             // A manifest of an older format (or a damaged one) cannot vouch for its results.
-            Err(e @ SweepError::Manifest { .. }) => {
+            Err(e @ ResultsError::Manifest { .. }) => {
                 return Ok(vec![StaleReason::Manifest(e.to_string())]);
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         let mut reasons: Vec<StaleReason> = json_differences(&manifest.config, &sweep.config())
             .into_iter()
@@ -397,7 +331,7 @@ impl Workspace {
         clock: Instant,
         jobs: usize,
     ) -> Result<RunSummary> {
-        let (git_commit, git_dirty) = manifest::git_state(&self.root);
+        let (git_commit, git_dirty) = git::git_state(self.root());
         let (tables, points) = engine::assemble_cached(sweep, dir)?;
         let mut outputs = BTreeMap::new();
         let mut rows = BTreeMap::new();
@@ -416,7 +350,7 @@ impl Workspace {
         for (file, sha) in write_weights(dir, &points)? {
             outputs.insert(file, sha);
         }
-        let lock_file = self.root.join("Cargo.lock");
+        let lock_file = self.root().join("Cargo.lock");
         let manifest = Manifest {
             sweep: sweep.spec.name.clone(),
             sweep_file: self.relative(&sweep.path),
@@ -427,7 +361,7 @@ impl Workspace {
             cargo_lock_sha256: std::fs::read(&lock_file)
                 .map(|b| sha256_hex(&b))
                 .unwrap_or_else(|_| "unknown".into()),
-            machine: manifest::Machine::current(jobs),
+            machine: manifest::Machine::current(fingerprint::TARGET, jobs),
             git_commit,
             git_dirty,
             started_at: humantime::format_rfc3339_seconds(started).to_string(),
@@ -443,24 +377,12 @@ impl Workspace {
             dir: dir.to_owned(),
         })
     }
-
-    /// Read the table `results/SWEEP/STEM.parquet` (refused when it lies outside the sweep's
-    /// results folder, e.g. a stem read from a file that names another folder, or a link).
-    pub fn read_table(&self, sweep: &str, stem: &str) -> Result<Table> {
-        let dir = self.results_dir(sweep);
-        let path =
-            inside(&dir, &format!("{stem}.parquet")).map_err(|message| SweepError::Table {
-                path: dir.join(format!("{stem}.parquet")),
-                message,
-            })?;
-        Table::read_parquet(&path)
-    }
 }
 
 /// Copy each trained point's weights from the cache to `weights/point-NN.safetensors` (`NN` the
 /// point's number in the manifest's `points`), after removing the weights of earlier runs.
 /// Returns the files, relative to `dir`, with their SHA-256.
-fn write_weights(dir: &Path, points: &[engine::PointRecord]) -> Result<Vec<(String, String)>> {
+fn write_weights(dir: &Path, points: &[manifest::PointRecord]) -> Result<Vec<(String, String)>> {
     let weights_dir = dir.join("weights");
     let _ = std::fs::remove_dir_all(&weights_dir);
     let mut written = Vec::new();

@@ -16,11 +16,11 @@
 
 use std::collections::BTreeMap;
 
+use attnum_results::{Cell, Table};
 use serde::{Deserialize, Serialize};
 use serde_yaml::Value;
 
 use crate::experiments::{ExperimentSpec, FieldError, NamedTable};
-use crate::table::{Cell, Table};
 
 /// The `vary:` section of a sweep file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use attnum_results::{ResultsError, Tier, Tolerance};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SweepError};
@@ -31,17 +32,9 @@ pub const DEFAULT_MAX_POINTS: usize = 10_000;
 /// The most points `max_points` may allow (about 2 GB of expanded points).
 pub const MAX_POINTS_CEILING: usize = 1_000_000;
 
-/// Which verification tier reruns a sweep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Tier {
-    /// Rerun by the quick tier (minutes).
-    Quick,
-    /// Rerun only by the full tier.
-    Full,
-}
-
-/// A parsed sweep file.
+/// A parsed sweep file. Its top-level fields are those of [`attnum_results::SweepOutline`],
+/// which reads them without the experiments (`tests/committed_results.rs` checks that both read
+/// every committed sweep file alike).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SweepSpec {
@@ -65,34 +58,6 @@ pub struct SweepSpec {
     /// affect the results.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub verify: BTreeMap<String, Tolerance>,
-}
-
-/// How far a recomputed value may be from the committed one: `|a − b| ≤ abs + rel·|b|`.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Tolerance {
-    /// Absolute part (≥ 0).
-    #[serde(default)]
-    pub abs: f64,
-    /// Relative part (≥ 0).
-    #[serde(default)]
-    pub rel: f64,
-}
-
-impl Tolerance {
-    /// The tolerance when a sweep declares none for a column: the last bits of double precision
-    /// may differ between machines (vectorised kernels), nothing more.
-    pub const DEFAULT: Self = Self {
-        abs: 1e-13,
-        rel: 1e-9,
-    };
-
-    /// Whether `value` is within tolerance of `reference`.
-    pub fn accepts(&self, value: f64, reference: f64) -> bool {
-        (value.is_nan() && reference.is_nan())
-            || value == reference
-            || (value - reference).abs() <= self.abs + self.rel * reference.abs()
-    }
 }
 
 /// One point of a sweep: the values of the varied paths, the experiment as it runs there
@@ -165,13 +130,13 @@ impl SweepFile {
     /// the file's limit.
     pub fn open(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| SweepError::io(path, e))?;
-        let text = String::from_utf8(bytes.clone()).map_err(|e| SweepError::Syntax {
+        let text = String::from_utf8(bytes.clone()).map_err(|e| ResultsError::Syntax {
             path: path.to_owned(),
             line: 1,
             column: 1,
             message: format!("not UTF-8: {e}"),
         })?;
-        let spec: SweepSpec = crate::yaml::parse(path, &text)?;
+        let spec: SweepSpec = attnum_results::yaml::parse(path, &text)?;
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         if stem.as_deref() != Some(spec.name.as_str()) {
             return Err(SweepError::Invalid {

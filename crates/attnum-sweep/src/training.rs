@@ -2,10 +2,10 @@
 //! validation, and the loss curve as a table.
 
 use attnum_attention::learn::{Epoch, TrainSettings};
+use attnum_results::Table;
 use serde::{Deserialize, Serialize};
 
 use crate::experiments::FieldError;
-use crate::table::Table;
 
 /// Optimiser settings as written in the sweep file.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]

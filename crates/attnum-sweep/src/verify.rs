@@ -1,89 +1,20 @@
 //! `attnum verify`: recompute a sweep in memory and compare it with its committed results,
 //! column by column, with the tolerances the sweep file declares; check every artifact against
 //! its manifest hash and every CSV file against its Parquet table; refuse results made from
-//! another configuration of the sweep file. A [`Report`] lists what was checked and what was
+//! another configuration of the sweep file. A [`Report`] (`attnum-results`) lists what was checked and what was
 //! skipped, so that a pass never hides work that was not done.
 
+use attnum_results::manifest::{Manifest, inside, sha256_hex};
+use attnum_results::report::{Check, Report};
+use attnum_results::{Cell, ResultsError, Table, Tolerance};
+
 use crate::engine::compute_in_memory;
-use crate::error::{Result, SweepError};
-use crate::manifest::{Manifest, inside, sha256_hex};
+use crate::error::Result;
 use crate::spec::SweepFile;
-use crate::table::{Cell, Table};
 use crate::{StaleReason, Workspace};
 
-/// One verified claim: a column of a table (or an artifact) and whether it reproduces.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Check {
-    /// The sweep (or `figures`).
-    pub sweep: String,
-    /// The table stem or the artifact's file name.
-    pub table: String,
-    /// The column (`-` for an artifact check).
-    pub column: String,
-    /// The largest deviation found (infinite for a mismatch that is not numeric).
-    pub max_deviation: f64,
-    /// The tolerance applied, in words.
-    pub tolerance: String,
-    /// Whether it passed.
-    pub pass: bool,
-    /// Why it failed, if it did.
-    pub note: String,
-}
-
-/// What `verify` did for one sweep (or for the figures): its checks, and in words what it
-/// checked, what it skipped and why, and facts worth knowing that are not failures.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Report {
-    /// The sweep (or `figures`).
-    pub subject: String,
-    /// Every check.
-    pub checks: Vec<Check>,
-    /// What was checked, one item each.
-    pub checked: Vec<String>,
-    /// What was not checked, with the reason, one item each.
-    pub skipped: Vec<String>,
-    /// Other facts (e.g. the results were computed by other code), one each.
-    pub notes: Vec<String>,
-}
-
-impl Report {
-    /// An empty report on `subject`.
-    pub fn new(subject: &str) -> Self {
-        Self {
-            subject: subject.to_owned(),
-            ..Self::default()
-        }
-    }
-
-    /// Record an artifact check (`-` column): passed, or failed with `note`.
-    pub fn artifact(&mut self, file: &str, tolerance: &str, failure: Option<String>) {
-        self.checks.push(Check {
-            sweep: self.subject.clone(),
-            table: file.to_owned(),
-            column: "-".into(),
-            max_deviation: if failure.is_some() {
-                f64::INFINITY
-            } else {
-                0.0
-            },
-            tolerance: tolerance.to_owned(),
-            pass: failure.is_none(),
-            note: failure.unwrap_or_default(),
-        });
-    }
-
-    /// The number of failed checks.
-    pub fn failures(&self) -> usize {
-        self.checks.iter().filter(|c| !c.pass).count()
-    }
-}
-
 /// The largest deviation between two columns and whether every cell is within `tolerance`.
-fn compare_column(
-    fresh: &[Cell],
-    committed: &[Cell],
-    tolerance: crate::spec::Tolerance,
-) -> (f64, bool) {
+fn compare_column(fresh: &[Cell], committed: &[Cell], tolerance: Tolerance) -> (f64, bool) {
     let mut max = 0.0f64;
     let mut pass = true;
     for (a, b) in fresh.iter().zip(committed) {
@@ -132,14 +63,14 @@ pub fn verify(workspace: &Workspace, sweep: &SweepFile) -> Result<Report> {
                 .push("everything else: there are no committed results to compare".into());
             return Ok(report);
         }
-        Err(e @ SweepError::Manifest { .. }) => {
+        Err(e @ ResultsError::Manifest { .. }) => {
             report.artifact("manifest.json", "-", Some(e.to_string()));
             report
                 .skipped
                 .push("everything else: the manifest cannot vouch for any file".into());
             return Ok(report);
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
 
     // Results made from another configuration cannot be compared with this one's.

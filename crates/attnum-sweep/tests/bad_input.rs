@@ -742,7 +742,7 @@ fn a_manifest_naming_files_outside_its_folder_is_refused() {
         ("\"orders\":", "\"../orders\":"),
     ] {
         std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-        let err = attnum_sweep::manifest::Manifest::read(&path)
+        let err = attnum_results::manifest::Manifest::read(&path)
             .unwrap_err()
             .to_string();
         assert!(err.contains("manifest.json"), "{err}");
@@ -852,7 +852,7 @@ fn a_manifest_without_the_hash_of_a_table_is_refused() {
         .unwrap()
         .remove("orders.csv");
     std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
-    let err = attnum_sweep::manifest::Manifest::read(&path)
+    let err = attnum_results::manifest::Manifest::read(&path)
         .unwrap_err()
         .to_string();
     assert!(

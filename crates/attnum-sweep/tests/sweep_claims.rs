@@ -2,9 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use attnum_results::{Cell, Table};
+use attnum_sweep::SweepFile;
 use attnum_sweep::engine::compute_in_memory;
 use attnum_sweep::points::StemTables;
-use attnum_sweep::{Cell, SweepFile, Table};
 
 /// Every point of the committed sweep `name`, computed in memory.
 fn run(name: &str) -> StemTables {

@@ -1,7 +1,7 @@
 //! `attnum`: the command line of the pipeline. It only wires the library crates together:
-//! sweeps (`attnum-sweep`), the paper (`attnum-paper`), the related work
-//! (`attnum-literature`, in [`literature`]) and the classical methods (`attnum-classical`, in
-//! [`classical`]).
+//! sweeps (`attnum-sweep`), their results (`attnum-results`), the paper (`attnum-paper`), the
+//! related work (`attnum-literature`, in [`literature`]) and the classical methods
+//! (`attnum-classical`, in [`classical`]).
 
 mod classical;
 mod literature;
@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
 
-use attnum_sweep::{Freshness, RunOptions, Shard, SweepFile, Tier, Workspace};
+use attnum_results::Tier;
+use attnum_results::report::Report;
+use attnum_sweep::{Freshness, RunOptions, Shard, SweepFile, Workspace};
 use clap::{Parser, Subcommand};
 
 /// mimalloc keeps freed blocks for reuse: the training loops allocate and free the same
@@ -397,10 +399,7 @@ fn verify(workspace: &Workspace, tier: TierArg, names: Vec<String>) -> Result<()
     if named && !figures {
         println!("figures: skipped: everything (name `figures` or name no sweep to check them)");
     }
-    let failed: usize = reports
-        .iter()
-        .map(attnum_sweep::verify::Report::failures)
-        .sum();
+    let failed: usize = reports.iter().map(Report::failures).sum();
     let checks: usize = reports.iter().map(|r| r.checks.len()).sum();
     if failed > 0 {
         anyhow::bail!("{failed} check(s) failed");
@@ -432,7 +431,7 @@ fn tier_name(tier: Tier) -> &'static str {
     }
 }
 
-fn print_checks(report: &attnum_sweep::verify::Report) {
+fn print_checks(report: &Report) {
     for c in &report.checks {
         println!(
             "{:<22} {:<26} {:<26} {:>12.3e} {:<28} {}{}",

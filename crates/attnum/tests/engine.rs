@@ -442,7 +442,7 @@ fn verify_compares_csv_files_with_their_tables_even_with_updated_hashes() {
     let mut manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     manifest["outputs"]["orders.csv"] =
-        attnum_sweep::manifest::sha256_hex(tampered.as_bytes()).into();
+        attnum_results::manifest::sha256_hex(tampered.as_bytes()).into();
     std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
     let (ok, report, _) = verify(ws.path(), &["rk_convergence"]);
     assert!(!ok, "{report}");
@@ -462,7 +462,7 @@ fn verify_never_reads_a_file_outside_the_results_folder() {
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let outside = std::fs::read("/etc/hostname").unwrap();
     manifest["outputs"]["../../../../etc/hostname"] =
-        attnum_sweep::manifest::sha256_hex(&outside).into();
+        attnum_results::manifest::sha256_hex(&outside).into();
     std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
     let (ok, report, _) = verify(ws.path(), &["rk_convergence"]);
     assert!(!ok, "{report}");
@@ -576,7 +576,7 @@ fn verify_checks_the_figure_pdfs_against_their_manifest_and_a_fresh_drawing() {
     let path = figures.join("manifest.json");
     let mut manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    manifest["rk_convergence"]["sha256"] = attnum_sweep::manifest::sha256_hex(&pdf).into();
+    manifest["rk_convergence"]["sha256"] = attnum_results::manifest::sha256_hex(&pdf).into();
     std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
     let (_, after, _) = verify(ws.path(), &["figures"]);
     let checks = figure_checks(&after, "rk_convergence.pdf");

@@ -2,7 +2,7 @@
 //! Fornberg's weights, against the number of nodes of central stencils, for the two linear
 //! constructions.
 
-use attnum_sweep::Cell;
+use attnum_results::Cell;
 use plotters::prelude::*;
 
 use super::{Canvas, Drawn, Sources};

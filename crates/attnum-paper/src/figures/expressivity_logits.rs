@@ -3,7 +3,7 @@
 //! Left, every stencil of the sweep on the middle grid of its configuration; right, the last
 //! stencil on every grid. Dashed, the proved bound `h^{−m} Σ_h |c_h| λ_h (max f − min f)`.
 
-use attnum_sweep::{Cell, Table};
+use attnum_results::{Cell, Table};
 use plotters::prelude::*;
 
 use super::{Canvas, Drawn, Sources};

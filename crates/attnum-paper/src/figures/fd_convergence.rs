@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use attnum_sweep::{Cell, Table};
+use attnum_results::{Cell, Table};
 use plotters::prelude::*;
 
 use super::{Canvas, Drawn, Sources};

@@ -3,7 +3,7 @@
 //! dashed, the leading-order leak `e^{−βh²} Σ_j c_j Σ_{neighbours} (f_i − f_j)`. The x range and
 //! the wide grid's extent come from the sweep's configuration.
 
-use attnum_sweep::Cell;
+use attnum_results::Cell;
 use plotters::prelude::*;
 
 use super::{Canvas, Drawn, Sources};
@@ -27,7 +27,7 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
     ];
     let panels = root.split_evenly((1, panels_of_keys.len()));
     for (j, (keys, title)) in panels_of_keys.iter().enumerate() {
-        let of_keys = |t: &attnum_sweep::Table, r: usize| matches!(t.cell(r, "keys"), Some(Cell::Text(k)) if k == keys);
+        let of_keys = |t: &attnum_results::Table, r: usize| matches!(t.cell(r, "keys"), Some(Cell::Text(k)) if k == keys);
         let key = "hard_attention/table";
         let measured = sources.curves(key, &["stencil"], ("beta_h2", "error"), of_keys)?;
         let theory = sources.curves(

@@ -9,8 +9,8 @@ use crate::results::Curve;
 pub(super) const SIZE: (u32, u32) = super::learned_derivative::SIZE;
 
 /// Rows of the first derivative only.
-fn first_derivative(t: &attnum_sweep::Table, r: usize) -> bool {
-    t.cell(r, "derivative").and_then(attnum_sweep::Cell::as_f64) == Some(1.0)
+fn first_derivative(t: &attnum_results::Table, r: usize) -> bool {
+    t.cell(r, "derivative").and_then(attnum_results::Cell::as_f64) == Some(1.0)
 }
 
 pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
@@ -31,10 +31,10 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
         ("h", "learned_rms_error"),
         first_derivative,
     )?;
-    let first = |t: &attnum_sweep::Table, r: usize| {
+    let first = |t: &attnum_results::Table, r: usize| {
         first_derivative(t, r)
             && t.cell(r, "model.transformer.heads")
-                .and_then(attnum_sweep::Cell::as_f64)
+                .and_then(attnum_results::Cell::as_f64)
                 == Some(1.0)
     };
     let central = sources.curves(

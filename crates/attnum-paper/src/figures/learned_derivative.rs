@@ -27,7 +27,7 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
         "learned_derivative/steps",
         &[],
         ("h", "central_rms_error"),
-        |t, r| t.cell(r, "seed").and_then(attnum_sweep::Cell::as_f64) == Some(1.0),
+        |t, r| t.cell(r, "seed").and_then(attnum_results::Cell::as_f64) == Some(1.0),
     )?;
     let label = |seed: &str| format!("seed {seed}");
     let curves: Vec<Curve> = curves.iter().map(|(s, p)| (label(s), p.clone())).collect();

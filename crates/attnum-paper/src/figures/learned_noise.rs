@@ -11,15 +11,15 @@ use crate::plot;
 pub(super) const SIZE: (u32, u32) = (640, 480);
 
 pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
-    let number = |t: &attnum_sweep::Table, r: usize, c: &str| {
-        t.cell(r, c).and_then(attnum_sweep::Cell::as_f64)
+    let number = |t: &attnum_results::Table, r: usize, c: &str| {
+        t.cell(r, c).and_then(attnum_results::Cell::as_f64)
     };
-    let method = |t: &attnum_sweep::Table, r: usize| {
+    let method = |t: &attnum_results::Table, r: usize| {
         t.cell(r, "method")
             .map(ToString::to_string)
             .unwrap_or_default()
     };
-    let noisy = |t: &attnum_sweep::Table, r: usize| {
+    let noisy = |t: &attnum_results::Table, r: usize| {
         number(t, r, "evaluation_noise").is_some_and(|x| x > 0.0)
     };
     let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();

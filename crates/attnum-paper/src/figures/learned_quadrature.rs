@@ -9,7 +9,7 @@ use crate::plot;
 
 pub(super) const SIZE: (u32, u32) = (1000, 440);
 
-fn learned(t: &attnum_sweep::Table, r: usize) -> bool {
+fn learned(t: &attnum_results::Table, r: usize) -> bool {
     t.cell(r, "mode").map(ToString::to_string).as_deref() == Some("learned")
 }
 

@@ -65,11 +65,11 @@ fn panel<DB: DrawingBackend>(
 }
 
 pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
-    let number = |t: &attnum_sweep::Table, r: usize, c: &str| {
-        t.cell(r, c).and_then(attnum_sweep::Cell::as_f64)
+    let number = |t: &attnum_results::Table, r: usize, c: &str| {
+        t.cell(r, c).and_then(attnum_results::Cell::as_f64)
     };
     let transformer = |derivative: f64, heads: f64, blocks: f64| {
-        move |t: &attnum_sweep::Table, r: usize| {
+        move |t: &attnum_results::Table, r: usize| {
             number(t, r, "derivative") == Some(derivative)
                 && number(t, r, "model.transformer.heads") == Some(heads)
                 && number(t, r, "model.transformer.blocks") == Some(blocks)
@@ -83,7 +83,7 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
             .map(|(_, p)| p)
             .unwrap_or_default()
     };
-    let stencil = |keep: &dyn Fn(&attnum_sweep::Table, usize) -> bool, column: &str| {
+    let stencil = |keep: &dyn Fn(&attnum_results::Table, usize) -> bool, column: &str| {
         sources
             .signed_curves(
                 "learned_architectures/stencil",

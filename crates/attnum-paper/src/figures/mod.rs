@@ -97,7 +97,7 @@ impl Sources<'_> {
     }
 
     /// The table `SWEEP/STEM`.
-    pub fn table(&self, key: &str) -> Result<&attnum_sweep::Table> {
+    pub fn table(&self, key: &str) -> Result<&attnum_results::Table> {
         self.results.table_for_figure(self.figure, key)
     }
 
@@ -107,7 +107,7 @@ impl Sources<'_> {
         key: &str,
         label_columns: &[&str],
         columns: (&str, &str),
-        keep: impl Fn(&attnum_sweep::Table, usize) -> bool,
+        keep: impl Fn(&attnum_results::Table, usize) -> bool,
     ) -> Result<Vec<Curve>> {
         self.results
             .curves(self.figure, key, label_columns, columns, keep)
@@ -119,7 +119,7 @@ impl Sources<'_> {
         key: &str,
         label_columns: &[&str],
         columns: (&str, &str),
-        keep: impl Fn(&attnum_sweep::Table, usize) -> bool,
+        keep: impl Fn(&attnum_results::Table, usize) -> bool,
     ) -> Result<Vec<Curve>> {
         self.results
             .signed_curves(self.figure, key, label_columns, columns, keep)

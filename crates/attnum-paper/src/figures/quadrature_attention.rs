@@ -2,7 +2,7 @@
 //! as attention (`Σ_{w_i<0} |w_i|`) against the number of nodes; Gauss–Legendre and
 //! Clenshaw–Curtis need no negative head at any size and have no curve.
 
-use attnum_sweep::Cell;
+use attnum_results::Cell;
 use plotters::prelude::*;
 
 use super::{Canvas, Drawn, Sources};

@@ -1,7 +1,7 @@
 //! Figure `rk_attention`: global error after one period of the Kepler problem against the step,
 //! for one method of each order executed as causal attention (solid) and classically (dashed).
 
-use attnum_sweep::{Cell, Table};
+use attnum_results::{Cell, Table};
 use plotters::prelude::*;
 
 use super::{Canvas, Drawn, Sources};

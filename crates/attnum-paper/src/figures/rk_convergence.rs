@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use attnum_sweep::Cell;
+use attnum_results::Cell;
 use plotters::prelude::*;
 
 use super::{Canvas, Drawn, Sources};

@@ -18,9 +18,9 @@ use attnum_attention::linear::{Construction, LinearAttention};
 use attnum_classical::fd::{Stencil, StencilKind};
 use attnum_classical::savitzky_golay::{savitzky_golay, symmetric_window};
 use serde::{Deserialize, Serialize};
+use attnum_results::Table;
 
 use super::{FieldError, NamedTable};
-use crate::table::Table;
 
 /// Parameters of the `attention_equivalence` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

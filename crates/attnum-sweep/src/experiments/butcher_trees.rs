@@ -13,9 +13,9 @@
 use attnum_classical::rk;
 use attnum_classical::trees::{self, RootedTree};
 use serde::{Deserialize, Serialize};
+use attnum_results::{Cell, Table};
 
 use super::{FieldError, NamedTable};
-use crate::table::Table;
 
 /// Parameters of the `butcher_trees` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -95,9 +95,9 @@ impl ButcherTrees {
                 generated
                     .as_ref()
                     .map(Vec::len)
-                    .map_or(crate::table::Cell::Null, Into::into),
+                    .map_or(Cell::Null, Into::into),
                 (trees::count_trees(p) as usize).into(),
-                alpha_sum.map_or(crate::table::Cell::Null, |s| (s as usize).into()),
+                alpha_sum.map_or(Cell::Null, |s| (s as usize).into()),
                 ((1..p).product::<usize>()).into(),
             ]);
         }

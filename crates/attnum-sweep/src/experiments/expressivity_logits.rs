@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::expressivity_map::StencilTarget;
 use super::{FieldError, NamedTable, log_log_slope};
 use crate::grid::LinearGrid;
-use crate::table::Table;
+use attnum_results::Table;
 
 /// The largest periodic grid (the construction forms an `N × N` circulant matrix).
 const MAX_POINTS: usize = 4096;

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::quadrature_rules::Family;
 use super::{FieldError, NamedTable};
-use crate::table::{Cell, Table};
+use attnum_results::{Cell, Table};
 
 /// A stencil by kind, derivative and accuracy order, as written in sweep files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -22,10 +22,10 @@
 use attnum_classical::analysis::{self, UNIT_ROUNDOFF};
 use attnum_classical::fd::{Stencil, StencilKind};
 use serde::{Deserialize, Serialize};
+use attnum_results::Table;
 
 use super::{FieldError, NamedTable, log_log_slope};
 use crate::grid::LogGrid;
-use crate::table::Table;
 use crate::testfn::TestFunction;
 
 /// The most nodes of an explicit stencil (Fornberg's recurrence is quadratic in them, and wide

@@ -12,10 +12,10 @@ use attnum_attention::hard::HardMultiHeadAttention;
 use attnum_attention::samples;
 use attnum_classical::fd::{Stencil, StencilKind};
 use serde::{Deserialize, Serialize};
+use attnum_results::Table;
 
 use super::{FieldError, NamedTable};
 use crate::grid::LinearGrid;
-use crate::table::Table;
 
 /// Predictions below this are within three decades of the rounding floor of the stencils here
 /// (about 1e-12 for a second derivative at h = 0.01): the ratio is left empty.

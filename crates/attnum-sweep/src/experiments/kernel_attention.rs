@@ -20,10 +20,10 @@ use std::f64::consts::PI;
 use attnum_attention::kernel::KernelAttention;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
+use attnum_results::Table;
 
 use super::{FieldError, NamedTable};
 use crate::grid::{LinearGrid, LogGrid};
-use crate::table::Table;
 
 /// Parameters of the `kernel_attention` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -31,9 +31,9 @@ use attnum_classical::fd::Stencil;
 use attnum_classical::savitzky_golay::savitzky_golay;
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
+use attnum_results::{Cell, Table};
 
 use super::{FieldError, NamedTable, Output, log_log_slope};
-use crate::table::{Cell, Table};
 use crate::training::Training;
 
 /// Parameters of the `learned_derivative` experiment.

@@ -21,9 +21,9 @@ use attnum_classical::quadrature::{self, NewtonCotes, Rule};
 use candle_core::Tensor;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
+use attnum_results::{Cell, Table};
 
 use super::{FieldError, NamedTable};
-use crate::table::{Cell, Table};
 use crate::training::Training;
 
 /// Parameters of the `learned_quadrature` experiment.

@@ -22,9 +22,9 @@ use attnum_classical::trees;
 use candle_core::Tensor;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
+use attnum_results::{Cell, Table};
 
 use super::{FieldError, NamedTable, log_log_slope};
-use crate::table::{Cell, Table};
 use crate::training::Training;
 
 /// Parameters of the `learned_rk` experiment.

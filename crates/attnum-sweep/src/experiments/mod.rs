@@ -6,9 +6,8 @@
 //! dispatch, [`ExperimentSpec::kind`] and [`KINDS`] follow. Tests check that every kind has a
 //! committed sweep file, a row in `docs/sweep-schema.md` and a case in the bad-input suite.
 
+use attnum_results::Table;
 use serde::{Deserialize, Serialize};
-
-use crate::table::Table;
 
 /// Declares the experiment modules and generates [`ExperimentSpec`] (one variant per kind, named
 /// by the sweep file's key under `experiment:`), its dispatch and [`KINDS`].

@@ -23,10 +23,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
+use attnum_results::{Cell, Table};
 
 use super::{FieldError, NamedTable};
 use crate::grid::LogGrid;
-use crate::table::{Cell, Table};
 use crate::testfn::TestFunction;
 
 /// A derivative method as written in the sweep file.

@@ -17,10 +17,10 @@ use attnum_attention::heads::SoftmaxHeads;
 use attnum_classical::rk::Tableau;
 use attnum_classical::trees;
 use serde::{Deserialize, Serialize};
+use attnum_results::{Cell, Table};
 
 use super::quadrature_rules::{Family, validate_families};
 use super::{FieldError, NamedTable};
-use crate::table::{Cell, Table};
 
 /// Parameters of the `quadrature_attention` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

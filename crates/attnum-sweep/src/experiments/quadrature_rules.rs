@@ -11,9 +11,9 @@
 
 use attnum_classical::quadrature::{self, NewtonCotes, Rule};
 use serde::{Deserialize, Serialize};
+use attnum_results::{Cell, Table};
 
 use super::{FieldError, NamedTable};
-use crate::table::{Cell, Table};
 
 /// A quadrature family as named in sweep files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -14,12 +14,12 @@ use attnum_attention::rk::{RkAttention, kepler};
 use attnum_classical::rk;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
+use attnum_results::Table;
 
 use super::rk_convergence::{
     FinestSteps, kepler as kepler_slice, kepler_initial_value, validate_kepler_runs,
 };
 use super::{FieldError, NamedTable};
-use crate::table::Table;
 
 /// Parameters of the `rk_attention` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -14,9 +14,9 @@
 use attnum_classical::rk;
 use attnum_classical::trees;
 use serde::{Deserialize, Serialize};
+use attnum_results::Table;
 
 use super::{FieldError, NamedTable, log_log_slope};
-use crate::table::Table;
 
 /// Parameters of the `rk_convergence` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

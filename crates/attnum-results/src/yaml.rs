@@ -8,12 +8,12 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
-use crate::error::{Result, SweepError};
+use crate::error::{Result, ResultsError};
 
 /// Deserialise `text` (the contents of `path`) into `T`.
 ///
 /// # Errors
-/// [`SweepError::Syntax`] with the 1-based line and column and serde's message, which names the
+/// [`ResultsError::Syntax`] with the 1-based line and column and serde's message, which names the
 /// field path (e.g. `experiment.fd_convergence.steps: unknown field `form``).
 pub fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
     serde_yaml::from_str(text).map_err(|e| {
@@ -21,7 +21,7 @@ pub fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
         let full = e.to_string();
         let suffix = format!(" at line {line} column {column}");
         let message = full.replacen(&suffix, "", 1);
-        SweepError::Syntax {
+        ResultsError::Syntax {
             path: path.to_owned(),
             line,
             column,
@@ -32,6 +32,6 @@ pub fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
 
 /// Read and parse the YAML file at `path`.
 pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| SweepError::io(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| ResultsError::io(path, e))?;
     parse(path, &text)
 }

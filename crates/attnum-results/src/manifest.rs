@@ -2,34 +2,18 @@
 //!
 //! A sweep's results are up to date when the manifest exists, records the current parsed
 //! configuration, the current fingerprint of the experiment's code and the current toolchain, and
-//! every output it lists still has its recorded hash.
+//! every output it lists still has its recorded hash; the sweep crate decides that (it knows the
+//! code and the toolchain), this module only reads and writes the record. Every path a manifest
+//! names is checked to stay inside its sweep's results folder ([`inside`]), because a manifest is
+//! read from a file that anyone can edit.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
-use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Result, SweepError};
-
-/// `kind=hash;…`: the fingerprint of the code that computes each experiment kind (build script).
-const CODE_FINGERPRINTS: &str = env!("ATTNUM_CODE_FINGERPRINTS");
-
-/// Fingerprint of the source code that computes experiments of `kind`: its own module, the shared
-/// code of the sweep crate and the classical-methods crate.
-pub fn code_fingerprint(kind: &str) -> &'static str {
-    CODE_FINGERPRINTS
-        .split(';')
-        .find_map(|entry| {
-            entry
-                .strip_prefix(kind)
-                .and_then(|rest| rest.strip_prefix('='))
-        })
-        .unwrap_or_else(|| panic!("experiment kind `{kind}` has a module in experiments/"))
-}
-/// The rustc that compiled this binary.
-pub const RUSTC_VERSION: &str = env!("ATTNUM_RUSTC_VERSION");
+use crate::error::{Result, ResultsError};
 
 /// Hex SHA-256 of some bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -71,7 +55,28 @@ pub struct Manifest {
     /// SHA-256 of every output file, by file name.
     pub outputs: BTreeMap<String, String>,
     /// Every point: parameters, cache key, start, wall time, peak memory.
-    pub points: Vec<crate::engine::PointRecord>,
+    pub points: Vec<PointRecord>,
+}
+
+/// Provenance of one point, as recorded in the manifest (and in the point's cache entry).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointRecord {
+    /// The varied parameters (empty for an unvaried sweep).
+    pub parameters: serde_json::Value,
+    /// The cache key.
+    pub key: String,
+    /// When the point was computed, RFC 3339 UTC.
+    pub started_at: String,
+    /// Its wall-clock time in seconds.
+    pub wall_seconds: f64,
+    /// Peak resident memory of the process after the point, in KiB (0 where unknown).
+    pub peak_rss_kib: u64,
+    /// Its tables, by stem.
+    pub stems: Vec<String>,
+    /// SHA-256 of its trained weights, for a point that trains a model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_sha256: Option<String>,
 }
 
 /// Where a sweep ran.
@@ -91,8 +96,8 @@ pub struct Machine {
 }
 
 impl Machine {
-    /// This machine, for a run with `jobs` parallel points.
-    pub fn current(jobs: usize) -> Self {
+    /// This machine, running code compiled for `target`, for a run with `jobs` parallel points.
+    pub fn current(target: &str, jobs: usize) -> Self {
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
             .and_then(|s| {
@@ -102,7 +107,7 @@ impl Machine {
             })
             .unwrap_or_else(|| "unknown".into());
         Self {
-            target: env!("ATTNUM_TARGET").to_owned(),
+            target: target.to_owned(),
             cpu,
             cpu_features: cpu_features(),
             available_threads: std::thread::available_parallelism().map_or(1, usize::from),
@@ -212,20 +217,20 @@ impl Manifest {
         match std::fs::read(path) {
             Ok(bytes) => {
                 let manifest: Self =
-                    serde_json::from_slice(&bytes).map_err(|e| SweepError::Manifest {
+                    serde_json::from_slice(&bytes).map_err(|e| ResultsError::Manifest {
                         path: path.to_owned(),
                         message: e.to_string(),
                     })?;
                 manifest
                     .check_paths()
-                    .map_err(|message| SweepError::Manifest {
+                    .map_err(|message| ResultsError::Manifest {
                         path: path.to_owned(),
                         message,
                     })?;
                 Ok(Some(manifest))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(SweepError::io(path, e)),
+            Err(e) => Err(ResultsError::io(path, e)),
         }
     }
 
@@ -234,30 +239,6 @@ impl Manifest {
         let mut bytes = serde_json::to_vec_pretty(self).expect("manifest serialises");
         bytes.push(b'\n');
         bytes
-    }
-}
-
-/// The trimmed standard output of `git ARGS` at `root`, if git runs and succeeds.
-pub fn git_output(root: &Path, args: &[&str]) -> Option<String> {
-    Command::new("git")
-        .args(args)
-        .current_dir(root)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-}
-
-/// The git commit and dirty flag of the checkout at `root`.
-pub fn git_state(root: &Path) -> (String, bool) {
-    let run = |args: &[&str]| git_output(root, args);
-    match run(&["rev-parse", "HEAD"]) {
-        Some(commit) => {
-            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
-                .is_none_or(|s| !s.is_empty());
-            (commit, dirty)
-        }
-        None => ("unknown".into(), true),
     }
 }
 
@@ -326,16 +307,5 @@ mod tests {
             ]
         );
         assert!(json_differences(&old, &old).is_empty());
-    }
-
-    #[test]
-    fn every_experiment_kind_has_a_fingerprint() {
-        for (kind, _) in crate::experiments::KINDS {
-            assert_eq!(code_fingerprint(kind).len(), 64, "{kind}");
-        }
-        assert_ne!(
-            code_fingerprint("fd_convergence"),
-            code_fingerprint("rk_convergence")
-        );
     }
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::error::{Result, SweepError};
+use crate::error::{Result, ResultsError};
 
 /// This machine's host name, reduced to ASCII letters, digits and `-` (no `.`: the tag is the
 /// last dot-separated part of a temporary file's name).
@@ -101,20 +101,20 @@ pub fn remove_dead_temporaries(dir: &Path) -> usize {
 /// nothing is left behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(|e| SweepError::io(parent, e))?;
+    fs::create_dir_all(parent).map_err(|e| ResultsError::io(parent, e))?;
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = parent.join(format!(".{file_name}.{}.tmp", process_tag()));
-    let mut file = fs::File::create(&tmp).map_err(|e| SweepError::io(&tmp, e))?;
+    let mut file = fs::File::create(&tmp).map_err(|e| ResultsError::io(&tmp, e))?;
     let written = file
         .write_all(bytes)
         .and_then(|()| file.sync_all())
-        .map_err(|e| SweepError::io(&tmp, e));
+        .map_err(|e| ResultsError::io(&tmp, e));
     drop(file);
     let renamed =
-        written.and_then(|()| fs::rename(&tmp, path).map_err(|e| SweepError::io(path, e)));
+        written.and_then(|()| fs::rename(&tmp, path).map_err(|e| ResultsError::io(path, e)));
     if renamed.is_err() {
         let _ = fs::remove_file(&tmp);
     }

@@ -14,7 +14,7 @@ use polars::prelude::{
 };
 
 use crate::atomic::write_atomic;
-use crate::error::{Result, SweepError};
+use crate::error::{Result, ResultsError};
 
 /// One cell of a table.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,7 +165,7 @@ impl Table {
     fn to_frame(&self, path: &Path) -> Result<DataFrame> {
         let mut columns = Vec::with_capacity(self.names.len());
         for (name, cells) in self.names.iter().zip(&self.columns) {
-            let bad = |kind: &str| SweepError::Table {
+            let bad = |kind: &str| ResultsError::Table {
                 path: path.to_owned(),
                 message: format!("column `{name}` mixes {kind} with other types"),
             };
@@ -208,7 +208,7 @@ impl Table {
             };
             columns.push(series.into_column());
         }
-        DataFrame::new(self.height(), columns).map_err(|e| SweepError::Table {
+        DataFrame::new(self.height(), columns).map_err(|e| ResultsError::Table {
             path: path.to_owned(),
             message: e.to_string(),
         })
@@ -216,7 +216,7 @@ impl Table {
 
     /// Encode as Parquet and CSV bytes, in that order.
     pub fn encode(&self, path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
-        let polars_err = |e: polars::error::PolarsError| SweepError::Table {
+        let polars_err = |e: polars::error::PolarsError| ResultsError::Table {
             path: path.to_owned(),
             message: e.to_string(),
         };
@@ -245,8 +245,8 @@ impl Table {
 
     /// Read a Parquet file written by [`Table::write`].
     pub fn read_parquet(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| SweepError::io(path, e))?;
-        let table_err = |message: String| SweepError::Table {
+        let bytes = std::fs::read(path).map_err(|e| ResultsError::io(path, e))?;
+        let table_err = |message: String| ResultsError::Table {
             path: path.to_owned(),
             message,
         };
