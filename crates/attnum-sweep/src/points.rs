@@ -245,6 +245,7 @@ fn experiment_source(kind: &str) -> Option<&'static str> {
         "hard_attention" => include_str!("experiments/hard_attention.rs"),
         "quadrature_attention" => include_str!("experiments/quadrature_attention.rs"),
         "rk_attention" => include_str!("experiments/rk_attention.rs"),
+        "expressivity_looped" => include_str!("experiments/expressivity_looped.rs"),
         "learned_derivative" => include_str!("experiments/learned_derivative.rs"),
         "learned_quadrature" => include_str!("experiments/learned_quadrature.rs"),
         "learned_rk" => include_str!("experiments/learned_rk.rs"),

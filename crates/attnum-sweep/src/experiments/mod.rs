@@ -75,6 +75,8 @@ experiments! {
         "quadrature rules as scaled softmax heads",
     RkAttention(rk_attention::RkAttentionSpec):
         "Runge–Kutta steps as causal attention over stage derivatives",
+    ExpressivityLooped(expressivity_looped::ExpressivityLooped):
+        "Gauss–Legendre collocation as a looped transformer: order, error and contraction against the number of weight-tied blocks",
     SeedExamples(seed_examples::SeedExamples):
         "the conversation's trained examples S2–S6 rerun with the calls as PyTorch and Keras define them (Keras: `[query, value, key]`), the epoch-0 output over many draws of each initialisation, and every printed line's loss checked against its printed output",
     LearnedDerivative(learned_derivative::LearnedDerivative):
