@@ -177,6 +177,7 @@ figures![
     hard_attention,
     quadrature_attention,
     rk_attention,
+    expressivity_looped,
     learned_derivative,
     learned_architectures,
     learned_stencils,

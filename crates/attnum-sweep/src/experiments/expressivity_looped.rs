@@ -280,7 +280,8 @@ impl ExpressivityLooped {
     }
 
     /// Run the experiment: `orders` (per stages and method), `table` (per stages, method and
-    /// steps) and `contraction` (per stages and steps, from the converged iteration).
+    /// steps), `contraction` (per stages and steps, from the converged iteration) and `blocks`
+    /// (per stages: the heads of the block's attention rows and the tableau read back from them).
     ///
     /// # Panics
     /// If called on a spec that [`ExpressivityLooped::validate`] rejects.
@@ -312,6 +313,13 @@ impl ExpressivityLooped {
             "step_difference",
             "sweep_error",
         ]);
+        let mut blocks = Table::new(&[
+            "stages",
+            "heads_per_row",
+            "output_heads",
+            "norm_a",
+            "read_back_error",
+        ]);
         let mut contraction = Table::new(&[
             "stages",
             "steps",
@@ -333,6 +341,27 @@ impl ExpressivityLooped {
                 .iter()
                 .map(|row| row.iter().map(|x| x.abs()).sum::<f64>())
                 .fold(0.0, f64::max);
+            let counts = looped.head_counts();
+            let read_back = looped.tableau().expect("the weights form a tableau");
+            let entries = |t: &Tableau| -> Vec<f64> {
+                t.a().iter().flatten().chain(t.b()).copied().collect()
+            };
+            let read_back_error = entries(&read_back)
+                .iter()
+                .zip(entries(&gauss))
+                .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+            blocks.push_row(vec![
+                s.into(),
+                counts[..s]
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    .into(),
+                counts[s].into(),
+                norm_a.into(),
+                read_back_error.into(),
+            ]);
             let converged: Vec<Run> = self
                 .steps
                 .iter()
@@ -478,6 +507,10 @@ impl ExpressivityLooped {
             NamedTable {
                 stem: "contraction",
                 table: contraction,
+            },
+            NamedTable {
+                stem: "blocks",
+                table: blocks,
             },
         ]
     }
