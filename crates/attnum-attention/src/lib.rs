@@ -12,6 +12,8 @@
 //! * [`hard`]: one sharp softmax head per stencil node with the weights in the output projection;
 //! * [`heads`]: weights of any sign as one or two scaled softmax heads (quadrature rules);
 //! * [`rk`]: an explicit Runge–Kutta step as causal attention over the stage derivatives;
+//! * [`looped`]: an implicit (collocation) Runge–Kutta step as a looped transformer: one block of
+//!   full attention over the stage tokens and `f`, applied `K` times with the same weights;
 //! * [`token`]: a head over `(position, value)` tokens, whose scores depend on the values;
 //! * [`transformer`]: multi-head, multi-block transformers over the same tokens;
 //! * [`learn`]: function families, the derivative task, and reproducible training;
@@ -51,6 +53,7 @@ pub mod learn;
 pub mod learned_rule;
 pub mod learned_tableau;
 pub mod linear;
+pub mod looped;
 pub mod rk;
 pub mod token;
 pub mod transformer;

@@ -11,7 +11,9 @@
 //! * [`spectral`]: the Chebyshev differentiation matrix;
 //! * [`quadrature`]: Gauss–Legendre in O(n), Clenshaw–Curtis, Newton–Cotes with exact rational
 //!   weights, and the degree of exactness of any rule;
-//! * [`rk`]: Butcher tableaus, a library of named explicit Runge–Kutta methods, stepping;
+//! * [`rk`]: Butcher tableaus, a library of named explicit Runge–Kutta methods, the
+//!   Gauss–Legendre collocation methods, stepping (explicit, by Picard sweeps, or to the fixed
+//!   point);
 //! * [`trees`]: rooted trees, γ, σ, α, elementary weights and the order of a tableau;
 //! * [`weno`]: the WENO5-JS reconstruction (nonlinear weights from smoothness indicators).
 //!

@@ -363,6 +363,24 @@ const ATTENTION_CORPUS: &[(&str, &str, &str, &str)] = &[
         "experiment.rk_attention.steps[0]",
     ),
     (
+        "expressivity_looped",
+        "stages: [1, 2, 3]",
+        "stages: [1, 2, 2]",
+        "experiment.expressivity_looped.stages[2]",
+    ),
+    (
+        "expressivity_looped",
+        "max_tree_order: 8",
+        "max_tree_order: 6",
+        "experiment.expressivity_looped.max_tree_order",
+    ),
+    (
+        "expressivity_looped",
+        "sweep_fit: { min_error: 1.0e-14, points: 3 }",
+        "sweep_fit: { min_error: 1.0e-14, points: 1 }",
+        "experiment.expressivity_looped.sweep_fit.points",
+    ),
+    (
         "learned_architectures",
         "width: 16, heads: 2,",
         "width: 15, heads: 2,",

@@ -178,6 +178,7 @@ figures![
     quadrature_attention,
     rk_attention,
     expressivity_logits,
+    expressivity_looped,
     learned_derivative,
     learned_architectures,
     learned_stencils,

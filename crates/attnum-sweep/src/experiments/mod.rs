@@ -83,6 +83,8 @@ experiments! {
         "what standard attention can represent: verdict, heads, layers and proposition per target and architecture, constructions against the classical weights, witnesses of the impossibilities",
     ExpressivityLogits(expressivity_logits::ExpressivityLogits):
         "a stencil on a whole periodic grid by unmasked softmax heads with relative-position biases bounded by B: error against B and the grid",
+    ExpressivityLooped(expressivity_looped::ExpressivityLooped):
+        "Gauss–Legendre collocation as a looped transformer: order, error and contraction against the number of weight-tied blocks",
     SeedExamples(seed_examples::SeedExamples):
         "the conversation's trained examples S2–S6 rerun with the calls as PyTorch and Keras define them (Keras: `[query, value, key]`), the epoch-0 output over many draws of each initialisation, and every printed line's loss checked against its printed output",
     LearnedDerivative(learned_derivative::LearnedDerivative):

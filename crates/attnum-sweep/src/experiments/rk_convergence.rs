@@ -87,6 +87,17 @@ pub(crate) fn validate_kepler_runs(
     for (i, name) in methods.iter().enumerate() {
         rk::named_method(name).map_err(|e| (format!("methods[{i}]"), e.to_string()))?;
     }
+    validate_kepler_orbit(eccentricity, steps, max_steps, fit)
+}
+
+/// Check the orbit and steps of a Kepler-problem experiment: an eccentricity in `[0, 0.95]`, at
+/// least two step counts between 1 and `max_steps`, and the fit.
+pub(crate) fn validate_kepler_orbit(
+    eccentricity: f64,
+    steps: &[usize],
+    max_steps: usize,
+    fit: &FinestSteps,
+) -> Result<(), FieldError> {
     if !(0.0..=0.95).contains(&eccentricity) {
         return Err((
             "eccentricity".into(),
