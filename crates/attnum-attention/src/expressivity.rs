@@ -202,7 +202,11 @@ pub fn explicit_rounds(tableau: &Tableau) -> Option<Vec<usize>> {
 /// For an explicit tableau: the rounds of `f` the step needs (stages that the output does not
 /// read, such as a first-same-as-last stage, are skipped) and the most softmax heads any round
 /// uses (the stages of a round run side by side).
-fn explicit_cost(tableau: &Tableau, rounds: &[usize]) -> (usize, usize) {
+fn explicit_cost(
+    tableau: &Tableau,
+    rounds: &[usize],
+    heads_of: impl Fn(&[f64]) -> usize,
+) -> (usize, usize) {
     let a = tableau.a();
     let s = rounds.len();
     // A stage is needed when b reads it or a needed stage reads it.
@@ -222,13 +226,26 @@ fn explicit_cost(tableau: &Tableau, rounds: &[usize]) -> (usize, usize) {
         .map(|r| {
             (0..s)
                 .filter(|&i| needed[i] && rounds[i] == r)
-                .map(|i| heads_needed(&a[i]))
+                .map(|i| heads_of(&a[i][..i]))
                 .sum::<usize>()
         })
-        .chain(std::iter::once(heads_needed(tableau.b())))
+        .chain(std::iter::once(heads_of(tableau.b())))
         .max()
         .unwrap_or(0);
     (depth, heads)
+}
+
+/// The softmax heads that weights need without masks, whose logits must stay finite: none for
+/// zero weights, one when every weight is nonzero and of one sign, and otherwise two, whose
+/// uniform parts cancel (the cancelling construction of [`RelativeBiasStencil`]).
+pub fn unmasked_heads(weights: &[f64]) -> usize {
+    if weights.iter().all(|&w| w == 0.0) {
+        0
+    } else if weights.iter().all(|&w| w > 0.0) || weights.iter().all(|&w| w < 0.0) {
+        1
+    } else {
+        2
+    }
 }
 
 /// Whether some stage row or `b` has zero entries among the stages it may read (a mask beyond
@@ -254,7 +271,7 @@ pub fn cell(target: Target<'_>, architecture: Architecture) -> Cell {
                 A::OneHeadResidual if heads <= 1 => Cell::exact(1, 1, true, "prop:residual-head"),
                 A::OneHeadResidual => Cell::impossible("prop:residual-head"),
                 A::FewestHeads | A::Depth => Cell::exact(heads, 1, true, "prop:two-heads"),
-                A::BoundedLogits => Cell::limit(heads, 1, "prop:finite-logits"),
+                A::BoundedLogits => Cell::exact(2, 1, false, "prop:finite-logits"),
             }
         }
         Target::Rule(weights) => {
@@ -269,13 +286,14 @@ pub fn cell(target: Target<'_>, architecture: Architecture) -> Cell {
                     Cell::exact(1, 1, false, "prop:quadrature-heads")
                 }
                 A::FewestHeads | A::Depth => Cell::exact(heads, 1, signed, "prop:quadrature-heads"),
-                A::BoundedLogits if signed => Cell::limit(heads, 1, "prop:finite-logits"),
-                A::BoundedLogits => Cell::exact(heads, 1, false, "prop:quadrature-heads"),
+                A::BoundedLogits => {
+                    Cell::exact(unmasked_heads(weights), 1, false, "prop:finite-logits")
+                }
             }
         }
         Target::Tableau(tableau) => match explicit_rounds(tableau) {
             Some(rounds) => {
-                let (depth, heads) = explicit_cost(tableau, &rounds);
+                let (depth, heads) = explicit_cost(tableau, &rounds, heads_needed);
                 let masks = needs_masks(tableau);
                 match architecture {
                     A::LinearAbsoluteKeys => Cell::exact(0, depth, masks, "prop:rk-rounds"),
@@ -289,8 +307,10 @@ pub fn cell(target: Target<'_>, architecture: Architecture) -> Cell {
                         }
                     }
                     A::FewestHeads | A::Depth => Cell::exact(heads, depth, masks, "prop:rk-rounds"),
-                    A::BoundedLogits if masks => Cell::limit(heads, depth, "prop:finite-logits"),
-                    A::BoundedLogits => Cell::exact(heads, depth, false, "prop:rk-rounds"),
+                    A::BoundedLogits => {
+                        let (_, unmasked) = explicit_cost(tableau, &rounds, unmasked_heads);
+                        Cell::exact(unmasked, depth, false, "prop:finite-logits")
+                    }
                 }
             }
             None => {
@@ -312,9 +332,11 @@ pub fn cell(target: Target<'_>, architecture: Architecture) -> Cell {
                 }
             }
         },
+        // Exact with a logarithm in the token features; a standard MLP approximates it, and the
+        // scores are unbounded below as the smoothness indicators grow.
         Target::Weno5 => match architecture {
             A::LinearAbsoluteKeys => Cell::impossible("prop:weno-attention"),
-            _ => Cell::exact(1, 2, false, "prop:weno-attention"),
+            _ => Cell::limit(1, 2, "prop:weno-attention"),
         },
     }
 }
@@ -326,85 +348,136 @@ pub fn cheapest(target: Target<'_>) -> Cell {
 }
 
 /// A derivative stencil applied at every point of a periodic grid of `N` points by softmax heads
-/// over *all* `N` positions (no masks) with relative-position biases in `[−B, B]`, plus the
-/// residual stream for the centre weight.
+/// over *all* `N` positions (no masks) with relative-position biases, plus the residual stream
+/// for the centre weight. Two constructions (the paper's finite-logit proposition):
 ///
-/// Head `h` carries one sign class of the off-centre weights, `c_h q_h` with `q_h` a
-/// distribution on its support `S_h`; its bias is `B + ln(q_h(δ)/max q_h)` on `S_h` and `−B`
-/// elsewhere, so its weights are `(1 − λ_h) q_h + λ_h u_h` with `u_h` uniform off `S_h` and the
-/// leak `λ_h = m e^{−B} / (e^{B}/max q_h + m e^{−B})`, `m = N − |S_h|` (the paper's
-/// finite-logit proposition).
+/// * [`RelativeBiasStencil::per_sign`]: head `±` carries one sign class of the off-centre
+///   weights, `c_± π_±` with `π_±` a distribution on its support `S_±` and `|c_±| = W^±`; its
+///   bias is `B + ln(π_±(δ)/max π_±)` on `S_±` and `−B` elsewhere, so its weights are
+///   `(1 − λ_±) π_± + λ_± u_±` with `u_±` uniform off `S_±` and the leak
+///   `λ_± = n e^{−B} / (e^{B}/max π_± + n e^{−B})`, `n = N − |S_±|`: exact only as `B → ∞`;
+/// * [`RelativeBiasStencil::cancelling`]: two heads with biases `ln(1 + A w^±(δ))` (centred),
+///   i.e. weights `(1 + A w^±)/(N + A W^±)`, and scales `±(N + A W^±)/A`: the uniform parts
+///   cancel and the stencil is exact at every `A > 0`, with logits bounded by
+///   `½ ln(1 + A max|w|)` and value scales `(N + A W^±)/A`.
 #[derive(Debug, Clone)]
 pub struct RelativeBiasStencil {
     points: usize,
     centre: f64,
-    /// Per head: the output scale `c_h` and the biases by relative offset `δ = 0 … N−1` (mod N).
+    /// Per head: the output scale `c` and the biases by relative offset `δ = 0 … N−1` (mod N).
     heads: Vec<(f64, Var)>,
-    /// Per head: the leak `λ_h` in closed form.
+    /// Per head of the per-sign construction, the leak `λ` in closed form; empty for the
+    /// cancelling construction, whose uniform parts cancel exactly.
     leaks: Vec<f64>,
     /// `(N·N,)`: the relative offset `(j − i) mod N` of every pair, for the circulant matrix.
     relative: Tensor,
 }
 
+/// The off-centre weights of one sign by relative offset mod `points`, and the centre weight.
+fn sign_classes(stencil: &Stencil, points: usize) -> Result<([Vec<f64>; 2], f64)> {
+    let invalid = |message: String| Err(AttentionError::Invalid(message));
+    let offsets = stencil.offsets();
+    if offsets.iter().any(|o| o.fract() != 0.0) {
+        return invalid(format!("offsets must be integers, got {offsets:?}"));
+    }
+    let span = offsets.iter().fold(0.0f64, |m, o| m.max(o.abs())) as usize;
+    if points < 2 * span + 2 {
+        return invalid(format!(
+            "a periodic grid of {points} points cannot hold a stencil of half-width {span}"
+        ));
+    }
+    let mut parts = [vec![0.0; points], vec![0.0; points]];
+    let mut centre = 0.0;
+    for (o, w) in offsets.iter().zip(stencil.weights()) {
+        if *o == 0.0 {
+            centre = *w;
+        } else {
+            let delta = (*o as i64).rem_euclid(points as i64) as usize;
+            parts[usize::from(*w < 0.0)][delta] = w.abs();
+        }
+    }
+    Ok((parts, centre))
+}
+
 impl RelativeBiasStencil {
-    /// Compile `stencil` for a periodic grid of `points` points with logit bound `bound`.
+    /// The per-sign construction for a periodic grid of `points` points with logit bound
+    /// `bound` (one head per sign class of the off-centre weights).
     ///
     /// # Errors
     /// [`AttentionError::Invalid`] when the offsets are not integers, the grid cannot hold the
-    /// stencil, or `bound` is below `½ ln(max q / min q)`, where the biases cannot reach the
+    /// stencil, or `bound` is below `½ ln(max π / min π)`, where the biases cannot reach the
     /// stencil's weight ratios.
-    pub fn compile(stencil: &Stencil, points: usize, bound: f64) -> Result<Self> {
-        let invalid = |message: String| Err(AttentionError::Invalid(message));
-        let offsets = stencil.offsets();
-        if offsets.iter().any(|o| o.fract() != 0.0) {
-            return invalid(format!("offsets must be integers, got {offsets:?}"));
-        }
-        let span = offsets.iter().fold(0.0f64, |m, o| m.max(o.abs())) as usize;
-        if points < 2 * span + 2 {
-            return invalid(format!(
-                "a periodic grid of {points} points cannot hold a stencil of half-width {span}"
-            ));
-        }
+    pub fn per_sign(stencil: &Stencil, points: usize, bound: f64) -> Result<Self> {
         if !(bound.is_finite() && bound > 0.0) {
-            return invalid(format!(
+            return Err(AttentionError::Invalid(format!(
                 "the logit bound must be positive and finite, got {bound}"
-            ));
+            )));
         }
-        let mut centre = 0.0;
+        let (parts, centre) = sign_classes(stencil, points)?;
         let mut heads = Vec::new();
         let mut leaks = Vec::new();
-        for sign in [1.0, -1.0] {
-            let part: Vec<(usize, f64)> = offsets
+        for (part, sign) in parts.iter().zip([1.0, -1.0]) {
+            let support: Vec<(usize, f64)> = part
                 .iter()
-                .zip(stencil.weights())
-                .filter(|(o, w)| **o != 0.0 && sign * **w > 0.0)
-                .map(|(o, w)| ((*o as i64).rem_euclid(points as i64) as usize, w.abs()))
+                .copied()
+                .enumerate()
+                .filter(|(_, w)| *w > 0.0)
                 .collect();
-            let total: f64 = part.iter().map(|(_, w)| w).sum();
+            let total: f64 = support.iter().map(|(_, w)| w).sum();
             if total == 0.0 {
                 continue;
             }
-            let largest = part.iter().fold(0.0f64, |m, (_, w)| m.max(*w));
-            let smallest = part.iter().fold(f64::INFINITY, |m, (_, w)| m.min(*w));
+            let largest = support.iter().fold(0.0f64, |m, (_, w)| m.max(*w));
+            let smallest = support.iter().fold(f64::INFINITY, |m, (_, w)| m.min(*w));
             if bound < 0.5 * (largest / smallest).ln() {
-                return invalid(format!(
+                return Err(AttentionError::Invalid(format!(
                     "the logit bound {bound} is below ½ ln(max/min weight) = {}",
                     0.5 * (largest / smallest).ln()
-                ));
+                )));
             }
             let mut bias = vec![-bound; points];
-            for &(delta, w) in &part {
+            for &(delta, w) in &support {
                 bias[delta] = bound + (w / largest).ln();
             }
             heads.push((sign * total, Var::from_tensor(&crate::vector(&bias)?)?));
-            let outside = (points - part.len()) as f64 * (-bound).exp();
+            let outside = (points - support.len()) as f64 * (-bound).exp();
             leaks.push(outside / (bound.exp() * total / largest + outside));
         }
-        for (o, w) in offsets.iter().zip(stencil.weights()) {
-            if *o == 0.0 {
-                centre = *w;
-            }
+        Self::assemble(points, centre, heads, leaks)
+    }
+
+    /// The cancelling construction for a periodic grid of `points` points: two heads whose
+    /// uniform parts cancel, exact for every `scale` `A > 0`.
+    ///
+    /// # Errors
+    /// [`AttentionError::Invalid`] when the offsets are not integers, the grid cannot hold the
+    /// stencil, or `scale` is not positive and finite.
+    pub fn cancelling(stencil: &Stencil, points: usize, scale: f64) -> Result<Self> {
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(AttentionError::Invalid(format!(
+                "the cancellation scale A must be positive and finite, got {scale}"
+            )));
         }
+        let (parts, centre) = sign_classes(stencil, points)?;
+        let mut heads = Vec::new();
+        for (part, sign) in parts.iter().zip([1.0, -1.0]) {
+            // Softmax weights (1 + A w(δ)) / (N + A W): logits ln(1 + A w), centred.
+            let logits: Vec<f64> = part.iter().map(|w| (scale * w).ln_1p()).collect();
+            let middle = logits.iter().fold(0.0f64, |m, l| m.max(*l)) / 2.0;
+            let bias: Vec<f64> = logits.iter().map(|l| l - middle).collect();
+            let total: f64 = part.iter().sum();
+            let value = sign * (points as f64 + scale * total) / scale;
+            heads.push((value, Var::from_tensor(&crate::vector(&bias)?)?));
+        }
+        Self::assemble(points, centre, heads, Vec::new())
+    }
+
+    fn assemble(
+        points: usize,
+        centre: f64,
+        heads: Vec<(f64, Var)>,
+        leaks: Vec<f64>,
+    ) -> Result<Self> {
         let relative: Vec<u32> = (0..points)
             .flat_map(|i| (0..points).map(move |j| ((j + points - i) % points) as u32))
             .collect();
@@ -417,12 +490,32 @@ impl RelativeBiasStencil {
         })
     }
 
+    /// The largest `|logit|` of any head.
+    ///
+    /// # Errors
+    /// A tensor error.
+    pub fn logit_bound(&self) -> candle_core::Result<f64> {
+        let mut bound = 0.0f64;
+        for (_, bias) in &self.heads {
+            for b in bias.as_tensor().to_vec1::<f64>()? {
+                bound = bound.max(b.abs());
+            }
+        }
+        Ok(bound)
+    }
+
+    /// The largest `|c|` of any head's value (output) scale.
+    pub fn value_scale(&self) -> f64 {
+        self.heads.iter().fold(0.0f64, |m, (c, _)| m.max(c.abs()))
+    }
+
     /// The number of heads.
     pub fn head_count(&self) -> usize {
         self.heads.len()
     }
 
-    /// Per head: `(|c_h|, λ_h)`, the output scale and the weight the head leaks off its support.
+    /// Per head of the per-sign construction: `(|c|, λ)`, the output scale and the weight the
+    /// head leaks off its support (empty for the cancelling construction).
     pub fn leaks(&self) -> Vec<(f64, f64)> {
         self.heads
             .iter()
@@ -431,7 +524,7 @@ impl RelativeBiasStencil {
             .collect()
     }
 
-    /// The bound `Σ_h |c_h| λ_h · osc` on `|Σ_δ (w_eff − w)(δ) f_{i+δ}|` for samples whose
+    /// For the per-sign construction, the bound `Σ_± |c_±| λ_± · osc` on `|Σ_δ (w_eff − w)(δ) f_{i+δ}|` for samples whose
     /// oscillation `max f − min f` is `osc` (multiply by `h^{-m}` for the derivative).
     pub fn leak_bound(&self, oscillation: f64) -> f64 {
         self.leaks().iter().map(|(c, l)| c * l).sum::<f64>() * oscillation
@@ -633,7 +726,7 @@ mod tests {
         let stencil = central(1, 4);
         let n = 64;
         for bound in [2.0, 5.0, 10.0] {
-            let module = RelativeBiasStencil::compile(&stencil, n, bound).unwrap();
+            let module = RelativeBiasStencil::per_sign(&stencil, n, bound).unwrap();
             let w = module
                 .effective_stencil()
                 .unwrap()
@@ -656,7 +749,7 @@ mod tests {
                 "consistency survives: {w:?}"
             );
         }
-        let exact = RelativeBiasStencil::compile(&stencil, n, 25.0).unwrap();
+        let exact = RelativeBiasStencil::per_sign(&stencil, n, 25.0).unwrap();
         let w = exact.effective_stencil().unwrap().to_vec1::<f64>().unwrap();
         for (o, expected) in stencil.offsets().iter().zip(stencil.weights()) {
             let delta = (*o as i64).rem_euclid(n as i64) as usize;
@@ -666,8 +759,33 @@ mod tests {
                 w[delta]
             );
         }
-        assert!(RelativeBiasStencil::compile(&stencil, 4, 5.0).is_err());
-        assert!(RelativeBiasStencil::compile(&stencil, n, 0.5).is_err());
+        assert!(RelativeBiasStencil::per_sign(&stencil, 4, 5.0).is_err());
+        // The cancelling construction is exact at a small logit bound; its cost is the value
+        // scale (N + A W)/A.
+        for scale in [0.5, 64.0] {
+            let module = RelativeBiasStencil::cancelling(&stencil, n, scale).unwrap();
+            let w = module
+                .effective_stencil()
+                .unwrap()
+                .to_vec1::<f64>()
+                .unwrap();
+            for (delta, weight) in w.iter().enumerate() {
+                let expected = stencil
+                    .offsets()
+                    .iter()
+                    .zip(stencil.weights())
+                    .find(|(o, _)| (**o as i64).rem_euclid(n as i64) as usize == delta)
+                    .map_or(0.0, |(_, w)| *w);
+                assert!(
+                    (weight - expected).abs() < 1e-13,
+                    "A = {scale}, δ = {delta}: {weight}"
+                );
+            }
+            let bound = 0.5 * (1.0 + scale * 2.0 / 3.0).ln();
+            assert!((module.logit_bound().unwrap() - bound).abs() < 1e-15);
+            assert!((module.value_scale() - (n as f64 + scale * 0.75) / scale).abs() < 1e-12);
+        }
+        assert!(RelativeBiasStencil::per_sign(&stencil, n, 0.5).is_err());
     }
 
     #[test]

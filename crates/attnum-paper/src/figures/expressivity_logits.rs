@@ -1,5 +1,6 @@
 //! Figure `expressivity_logits`: the difference between a stencil applied by unmasked softmax
-//! heads with relative-position biases bounded by `B` and the classical stencil, against `B`.
+//! heads (one per sign class, bounded value scales) with relative-position biases bounded by `B`
+//! and the classical stencil, against `B`.
 //! Left, every stencil of the sweep on the middle grid of its configuration; right, the last
 //! stencil on every grid. Dashed, the proved bound `h^{−m} Σ_h |c_h| λ_h (max f − min f)`.
 
@@ -70,9 +71,9 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
             .collect();
         plot::draw_measured_points(&mut chart, &shown, SeriesLabelPosition::UpperRight)?;
         let ticks: Vec<f64> = (0..=5).map(|k| largest * k as f64 / 5.0).collect();
-        plot::draw_semilog_axes(&panels[j], &chart, &ticks, 0, (-12, 2, 2))?;
+        plot::draw_semilog_axes(root, &chart, &ticks, 0, (-12, 2, 2))?;
         plot::draw_axis_titles(
-            &panels[j],
+            root,
             &chart,
             Some("B"),
             (j == 0).then_some("|attention − stencil|"),

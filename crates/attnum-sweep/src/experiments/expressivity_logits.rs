@@ -1,7 +1,10 @@
 //! Experiment `expressivity_logits`: a derivative stencil applied at every point of a periodic
-//! grid by softmax heads over the whole grid (no masks), whose relative-position biases are
-//! bounded by `B`, against the classical stencil — the rate at which finite logits reach the
-//! exact construction.
+//! grid by softmax heads over the whole grid (no masks), with finite relative-position biases,
+//! against the classical stencil. Two constructions (`RelativeBiasStencil`): one head per sign
+//! class with bounded value scales, whose leak vanishes only as the logit bound `B` grows (tables
+//! `table`, `reach`, `slopes`); and two heads whose uniform parts cancel, exact at small logits at
+//! the price of value scales `(N + A W)/A` (table `cancelling`, beside the lower bound
+//! `½ ln(N max|w| / (2V))` that any two heads with value scales at most `V` obey).
 //!
 //! On `[0, 2π)` with `N` points and `f = exp(sin x)` it records the largest error of the
 //! attention derivative and of the classical stencil against the exact derivative, their largest
@@ -37,6 +40,8 @@ pub struct ExpressivityLogits {
     /// The attention counts as having reached the stencil when its error is at most this
     /// multiple of the classical stencil's error (> 1).
     pub reach_factor: f64,
+    /// The scales `A > 0` of the cancelling construction.
+    pub cancellation_scales: Vec<f64>,
 }
 
 /// `f = exp(sin x)` and its first two derivatives.
@@ -80,7 +85,7 @@ impl ExpressivityLogits {
                 ));
             }
             for (j, &n) in self.points.iter().enumerate() {
-                RelativeBiasStencil::compile(&stencil, n, self.bounds.min())
+                RelativeBiasStencil::per_sign(&stencil, n, self.bounds.min())
                     .map_err(|e| (format!("points[{j}]"), e.to_string()))?;
             }
         }
@@ -96,6 +101,22 @@ impl ExpressivityLogits {
         self.bounds.validate("bounds")?;
         if self.bounds.min() <= 0.0 || self.bounds.max() > 300.0 {
             return Err(("bounds".into(), "B must lie in (0, 300]".into()));
+        }
+        if self.cancellation_scales.is_empty() {
+            return Err((
+                "cancellation_scales".into(),
+                "needs at least one scale".into(),
+            ));
+        }
+        if let Some(j) = self
+            .cancellation_scales
+            .iter()
+            .position(|a| !(a.is_finite() && *a > 0.0 && *a <= 1e12))
+        {
+            return Err((
+                format!("cancellation_scales[{j}]"),
+                "must be in (0, 1e12]".into(),
+            ));
         }
         if !(self.reach_factor.is_finite() && self.reach_factor > 1.0) {
             return Err((
@@ -143,6 +164,20 @@ impl ExpressivityLogits {
             "fitted_slope",
             "predicted_slope",
         ]);
+        let mut cancelling = Table::new(&[
+            "stencil",
+            "derivative",
+            "accuracy",
+            "points",
+            "scale",
+            "logit_bound",
+            "value_scale",
+            "lower_bound",
+            "bound_margin",
+            "error",
+            "classical_error",
+            "difference",
+        ]);
         let oscillation = 1f64.exp() - (-1f64).exp();
         for target in &self.stencils {
             let stencil = target.stencil("").expect("validated stencil");
@@ -172,9 +207,44 @@ impl ExpressivityLogits {
                 };
                 let classical_error = max_difference(&classical, &exact);
                 let values = samples(&f).expect("a vector");
+                let largest_weight = stencil
+                    .offsets()
+                    .iter()
+                    .zip(stencil.weights())
+                    .filter(|(o, _)| **o != 0.0)
+                    .fold(0.0f64, |m, (_, w)| m.max(w.abs()));
+                for &scale_a in &self.cancellation_scales {
+                    let module = RelativeBiasStencil::cancelling(&stencil, n, scale_a)
+                        .expect("validated stencil, grid and scale");
+                    let attention: Vec<f64> = module
+                        .apply_periodic(&values)
+                        .and_then(|t| t.squeeze(0)?.to_vec1::<f64>())
+                        .expect("tensor shapes are consistent")
+                        .iter()
+                        .map(|v| v * scale)
+                        .collect();
+                    let value_scale = module.value_scale();
+                    let logit_bound = module.logit_bound().expect("a bias vector");
+                    let lower_bound =
+                        0.5 * (n as f64 * largest_weight / (2.0 * value_scale)).ln();
+                    cancelling.push_row(vec![
+                        target.label().into(),
+                        m.into(),
+                        target.accuracy.into(),
+                        n.into(),
+                        scale_a.into(),
+                        logit_bound.into(),
+                        value_scale.into(),
+                        lower_bound.into(),
+                        (logit_bound - lower_bound).into(),
+                        max_difference(&attention, &exact).into(),
+                        classical_error.into(),
+                        max_difference(&attention, &classical).into(),
+                    ]);
+                }
                 let mut reached = None;
                 for bound in self.bounds.values() {
-                    let module = RelativeBiasStencil::compile(&stencil, n, bound)
+                    let module = RelativeBiasStencil::per_sign(&stencil, n, bound)
                         .expect("validated stencil, grid and bound");
                     let attention: Vec<f64> = module
                         .apply_periodic(&values)
@@ -248,6 +318,10 @@ impl ExpressivityLogits {
             NamedTable {
                 stem: "slopes",
                 table: slopes,
+            },
+            NamedTable {
+                stem: "cancelling",
+                table: cancelling,
             },
         ]
     }
