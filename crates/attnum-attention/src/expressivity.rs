@@ -722,6 +722,23 @@ mod tests {
     }
 
     #[test]
+    fn implicit_tableaus_are_reached_in_the_limit_in_as_many_rounds_as_their_order() {
+        for stages in 1..=3 {
+            let gauss = Tableau::gauss_legendre(stages).unwrap();
+            let cheapest = cheapest(Target::Tableau(&gauss));
+            assert_eq!(cheapest.verdict, Verdict::InTheLimit);
+            assert_eq!(cheapest.layers, 2 * stages, "order 2s in 2s rounds");
+        }
+        // Without masks RK4's rows with zeros need the cancelling pair; Heun's do not.
+        let rk4 = named_method("rk4").unwrap().tableau;
+        assert_eq!(cell(Target::Tableau(&rk4), Architecture::BoundedLogits).heads, 2);
+        let heun = named_method("heun2").unwrap().tableau;
+        assert_eq!(cell(Target::Tableau(&heun), Architecture::BoundedLogits).heads, 1);
+        assert_eq!(unmasked_heads(&[0.5, 0.0, 0.5]), 2);
+        assert_eq!(unmasked_heads(&[-0.5, -0.5]), 1);
+    }
+
+    #[test]
     fn bounded_biases_leak_exactly_as_predicted_and_converge() {
         let stencil = central(1, 4);
         let n = 64;

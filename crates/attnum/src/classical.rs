@@ -12,7 +12,9 @@ use attnum_classical::quadrature::{self, NewtonCotes, Rule};
 use attnum_classical::rk::{self, Tableau};
 use attnum_classical::trees;
 use clap::{Args, ValueEnum};
+use serde::Deserialize;
 use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
 
 /// Arguments of `attnum stencil`.
 #[derive(Debug, Args)]
@@ -64,7 +66,12 @@ enum RuleFamily {
 #[derive(Debug, Args)]
 pub struct TableauArgs {
     /// Method name (e.g. rk4; an unknown name lists them all).
-    name: String,
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    name: Option<String>,
+    /// A tableau of your own, explicit or implicit: a YAML file with `a` (the rows of A), `b` and
+    /// optionally `c` (default: the row sums of A); entries are numbers or strings such as "1/3".
+    #[arg(long)]
+    file: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -237,26 +244,125 @@ fn tableau_json(t: &Tableau) -> Value {
     json!({ "a": t.a(), "b": t.b(), "c": t.c() })
 }
 
+/// A user's tableau file (`attnum tableau --file`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TableauFile {
+    /// The rows of `A`.
+    a: Vec<Vec<Entry>>,
+    /// The weights.
+    b: Vec<Entry>,
+    /// The nodes; the row sums of `A` when absent.
+    #[serde(default)]
+    c: Option<Vec<Entry>>,
+}
+
+/// A tableau entry: a number, or a string holding a number or a rational `p/q`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Entry {
+    Number(f64),
+    Text(String),
+}
+
+impl Entry {
+    /// The value; errors name the file and the field.
+    fn value(&self, path: &Path, field: &str) -> Result<f64> {
+        let text = match self {
+            Entry::Number(x) => return Ok(*x),
+            Entry::Text(text) => text.trim(),
+        };
+        let parsed = match text.split_once('/') {
+            Some((p, q)) => match (p.trim().parse::<i64>(), q.trim().parse::<i64>()) {
+                (Ok(p), Ok(q)) if q != 0 => Some(p as f64 / q as f64),
+                _ => None,
+            },
+            None => text.parse::<f64>().ok(),
+        };
+        match parsed {
+            Some(x) => Ok(x),
+            None => bail!(
+                "{}: field `{field}`: `{text}` is neither a number nor a rational p/q with q ≠ 0",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// Read a tableau file: its entries, with `c` defaulting to the row sums of `A`.
+fn read_tableau_file(path: &Path) -> Result<Tableau> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let file: TableauFile = attnum_results::yaml::parse(path, &text)?;
+    let a = file
+        .a
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            row.iter()
+                .enumerate()
+                .map(|(j, e)| e.value(path, &format!("a[{i}][{j}]")))
+                .collect::<Result<Vec<f64>>>()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let b = file
+        .b
+        .iter()
+        .enumerate()
+        .map(|(j, e)| e.value(path, &format!("b[{j}]")))
+        .collect::<Result<Vec<f64>>>()?;
+    let c = match &file.c {
+        Some(c) => c
+            .iter()
+            .enumerate()
+            .map(|(i, e)| e.value(path, &format!("c[{i}]")))
+            .collect::<Result<Vec<f64>>>()?,
+        None => a.iter().map(|row| row.iter().sum()).collect(),
+    };
+    Tableau::general(a, b, c).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
 /// `attnum tableau`.
 pub fn tableau(args: &TableauArgs) -> Result<()> {
-    let method = rk::named_method(&args.name)?;
-    let t = &method.tableau;
-    let order = trees::order_of(t, 8, 1e-12);
+    let (tableau, title, source, max_order) = match (&args.name, &args.file) {
+        (_, Some(path)) => {
+            let t = read_tableau_file(path)?;
+            // No s-stage method has order above 2s.
+            let max_order = (2 * t.stages()).clamp(1, 10);
+            (t, path.display().to_string(), "file".to_owned(), max_order)
+        }
+        (Some(name), None) => {
+            let method = rk::named_method(name)?;
+            (
+                method.tableau,
+                method.title.to_owned(),
+                method.source.to_owned(),
+                8,
+            )
+        }
+        (None, None) => bail!("give a method name or --file"),
+    };
+    let t = &tableau;
+    let order = trees::order_of(t, max_order, 1e-12);
     let mut value = tableau_json(t);
-    value["name"] = json!(method.name);
-    value["title"] = json!(method.title);
-    value["source"] = json!(method.source);
+    value["name"] = json!(args.name);
+    value["title"] = json!(title);
+    value["source"] = json!(source);
     value["stages"] = json!(t.stages());
+    value["explicit"] = json!(t.is_explicit());
     value["order"] = json!(order);
     value["non_negative"] = json!(t.is_non_negative());
     let (attention, attention_text) = attention_report(Target::Tableau(t));
     value["attention"] = attention;
     print(args.json, &value, || {
+        let kind = if t.is_explicit() {
+            "explicit"
+        } else {
+            "implicit"
+        };
         let mut out = format!(
-            "{} — {} stages\nsource: {}\n",
-            method.title,
-            t.stages(),
-            method.source
+            "{title} — {} stages, {kind}\nsource: {source}\n",
+            t.stages()
         );
         for (ci, row) in t.c().iter().zip(t.a()) {
             out += &format!("  {ci:>10.6} |");

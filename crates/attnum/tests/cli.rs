@@ -186,7 +186,14 @@ fn stencil_command_gives_fornberg_weights_and_order() {
     };
     assert_eq!(cell(&v, "fewest_heads")["heads"], 2);
     assert_eq!(cell(&v, "one_head_residual")["verdict"], "impossible");
-    assert_eq!(cell(&v, "bounded_logits")["verdict"], "in the limit");
+    // Without masks, two heads whose uniform parts cancel are exact at finite logits.
+    assert_eq!(
+        (
+            cell(&v, "bounded_logits")["verdict"].clone(),
+            cell(&v, "bounded_logits")["heads"].clone()
+        ),
+        ("exact".into(), 2.into())
+    );
     let forward = json(&["stencil", "--deriv", "1", "--offsets", "0,1", "--json"]);
     assert_eq!(cell(&forward, "one_head_residual")["verdict"], "exact");
     let err = failure(&["stencil", "--deriv", "3", "--offsets", "0,1"]);
@@ -254,6 +261,34 @@ fn tableau_and_trees_commands() {
         (v["order"].clone(), v["non_negative"].clone()),
         (4.into(), false.into())
     );
+    // A tableau of one's own, with rationals: the implicit midpoint rule (Gauss–Legendre s = 1).
+    let dir = tempfile::tempdir().unwrap();
+    let midpoint = dir.path().join("midpoint.yaml");
+    std::fs::write(&midpoint, "a: [[\"1/2\"]]\nb: [1]\n").unwrap();
+    let v = json(&["tableau", "--file", midpoint.to_str().unwrap(), "--json"]);
+    assert_eq!(
+        (v["order"].clone(), v["explicit"].clone()),
+        (2.into(), false.into())
+    );
+    assert_eq!(v["c"][0], 0.5);
+    let looped = v["attention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["architecture"] == "depth")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (looped["verdict"].clone(), looped["layers"].clone()),
+        ("in the limit".into(), 2.into())
+    );
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "a: [[0, 0], [\"1/0\", 0]]\nb: [0.5, 0.5]\n").unwrap();
+    let err = failure(&["tableau", "--file", bad.to_str().unwrap()]);
+    assert!(err.contains("bad.yaml: field `a[1][0]`: `1/0`"), "{err}");
+    std::fs::write(&bad, "a: [[0]]\nb: [1]\nd: [1]\n").unwrap();
+    let err = failure(&["tableau", "--file", bad.to_str().unwrap()]);
+    assert!(err.contains("bad.yaml:3:1: unknown field `d`"), "{err}");
     let err = failure(&["tableau", "rk5"]);
     assert!(err.contains("no Runge–Kutta method named `rk5`") && err.contains("dormand-prince5"));
     let v = json(&["trees", "--order", "5", "--tableau", "rk4", "--json"]);

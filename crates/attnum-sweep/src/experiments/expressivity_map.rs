@@ -11,11 +11,12 @@ use attnum_attention::expressivity::{
 };
 use attnum_attention::extract::effective_weights;
 use attnum_attention::heads::SoftmaxHeads;
+use attnum_attention::looped::LoopedRk;
 use attnum_attention::rk::RkAttention;
 use attnum_attention::samples;
 use attnum_attention::weno::WenoAttention;
 use attnum_classical::fd::{Stencil, StencilKind};
-use attnum_classical::rk::named_method;
+use attnum_classical::rk::{Tableau, named_method};
 use attnum_classical::savitzky_golay::{savitzky_golay, symmetric_window};
 use attnum_classical::weno::Weno5;
 use serde::{Deserialize, Serialize};
@@ -164,12 +165,25 @@ pub struct ExpressivityMap {
     pub rules: Vec<RuleTarget>,
     /// Named explicit Runge–Kutta methods.
     pub methods: Vec<String>,
+    /// Stage counts `s` of Gauss–Legendre collocation methods (implicit).
+    pub collocation: Vec<usize>,
     /// Grid size of the WENO5 check (smooth, kinked, discontinuous data).
     pub weno_points: usize,
     /// One head plus the residual stream.
     pub residual_head: ResidualHeadWitness,
     /// Linear attention with absolute polynomial keys.
     pub polynomial_keys: PolynomialKeyWitness,
+}
+
+/// The entries of `A` and `b`, row by row.
+fn flat(tableau: &Tableau) -> Vec<f64> {
+    tableau
+        .a()
+        .iter()
+        .flatten()
+        .chain(tableau.b())
+        .copied()
+        .collect()
 }
 
 /// The construction's weights against the classical ones: `max |a − b| / max |b|`.
@@ -197,6 +211,12 @@ impl ExpressivityMap {
         }
         for (i, name) in self.methods.iter().enumerate() {
             named_method(name).map_err(|e| (format!("methods[{i}]"), e.to_string()))?;
+        }
+        if let Some(i) = self.collocation.iter().position(|s| !(1..=8).contains(s)) {
+            return Err((
+                format!("collocation[{i}]"),
+                "a Gauss–Legendre collocation method here has 1 to 8 stages".into(),
+            ));
         }
         if !(5..=4096).contains(&self.weno_points) {
             return Err(("weno_points".into(), "must be between 5 and 4096".into()));
@@ -324,11 +344,20 @@ impl ExpressivityMap {
             let tableau = named_method(name).expect("validated name").tableau;
             let attention = RkAttention::compile(&tableau).expect("an explicit tableau");
             let read_back = attention.tableau().expect("a compiled tableau");
-            let flat = |t: &attnum_classical::rk::Tableau| -> Vec<f64> {
-                t.a().iter().flatten().chain(t.b()).copied().collect()
-            };
             let error = relative_difference(&flat(&read_back), &flat(&tableau));
             push(name.clone(), "tableau", Target::Tableau(&tableau), error);
+        }
+        for &stages in &self.collocation {
+            let tableau = Tableau::gauss_legendre(stages).expect("validated stage count");
+            let attention = LoopedRk::compile(&tableau).expect("a square tableau");
+            let read_back = attention.tableau().expect("a compiled tableau");
+            let error = relative_difference(&flat(&read_back), &flat(&tableau));
+            push(
+                format!("gauss-legendre s={stages}"),
+                "tableau",
+                Target::Tableau(&tableau),
+                error,
+            );
         }
         push(
             "weno5-js".into(),
