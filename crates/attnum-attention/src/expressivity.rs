@@ -731,9 +731,15 @@ mod tests {
         }
         // Without masks RK4's rows with zeros need the cancelling pair; Heun's do not.
         let rk4 = named_method("rk4").unwrap().tableau;
-        assert_eq!(cell(Target::Tableau(&rk4), Architecture::BoundedLogits).heads, 2);
+        assert_eq!(
+            cell(Target::Tableau(&rk4), Architecture::BoundedLogits).heads,
+            2
+        );
         let heun = named_method("heun2").unwrap().tableau;
-        assert_eq!(cell(Target::Tableau(&heun), Architecture::BoundedLogits).heads, 1);
+        assert_eq!(
+            cell(Target::Tableau(&heun), Architecture::BoundedLogits).heads,
+            1
+        );
         assert_eq!(unmasked_heads(&[0.5, 0.0, 0.5]), 2);
         assert_eq!(unmasked_heads(&[-0.5, -0.5]), 1);
     }

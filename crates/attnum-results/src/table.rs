@@ -66,6 +66,11 @@ impl From<usize> for Cell {
         Self::Int(i as i64)
     }
 }
+impl From<Option<usize>> for Cell {
+    fn from(i: Option<usize>) -> Self {
+        i.map_or(Self::Null, Self::from)
+    }
+}
 impl From<&str> for Cell {
     fn from(s: &str) -> Self {
         Self::Text(s.to_owned())

@@ -9,6 +9,7 @@
 use attnum_attention::expressivity::{
     self, Architecture, Target, polynomial_key_residual, residual_head_best_error_constant,
 };
+use attnum_attention::classify::{classify_rule, classify_stencil, classify_tableau};
 use attnum_attention::extract::effective_weights;
 use attnum_attention::heads::SoftmaxHeads;
 use attnum_attention::looped::LoopedRk;
@@ -294,8 +295,15 @@ impl ExpressivityMap {
             "depth_masks",
             "depth_ref",
             "construction_error",
+            "read_back_order",
         ]);
-        let mut push = |label: String, family: &str, target: Target<'_>, error: f64| {
+        // The read-back weights classified as the classical family does: order of accuracy,
+        // degree of exactness or tree order (none for WENO, whose weights depend on the data).
+        let mut push = |label: String,
+                        family: &str,
+                        target: Target<'_>,
+                        error: f64,
+                        order: Option<usize>| {
             let mut row: Vec<Cell> = vec![label.into(), family.into()];
             for architecture in Architecture::ALL {
                 let cell = expressivity::cell(target, architecture);
@@ -306,6 +314,7 @@ impl ExpressivityMap {
                 row.push(cell.proposition.into());
             }
             row.push(error.into());
+            row.push(order.into());
             map.push_row(row);
         };
         let stencils = self
@@ -330,7 +339,11 @@ impl ExpressivityMap {
                 }
             }
             let error = relative_difference(&built, stencil.weights());
-            push(label, "stencil", Target::Stencil(&stencil), error);
+            let order = classify_stencil(stencil.offsets(), &built)
+                .expect("a stencil")
+                .accuracy
+                .map(|a| a.order);
+            push(label, "stencil", Target::Stencil(&stencil), error, order);
         }
         for target in &self.rules {
             let rule = target.family.rule(target.points).expect("validated rule");
@@ -338,25 +351,29 @@ impl ExpressivityMap {
             let built = effective_weights(&heads).expect("a linear module");
             let error = relative_difference(&built, rule.weights());
             let label = format!("{} n={}", target.family.name(), target.points);
-            push(label, "rule", Target::Rule(rule.weights()), error);
+            let degree = classify_rule(rule.nodes(), &built).expect("a rule").degree;
+            push(label, "rule", Target::Rule(rule.weights()), error, degree);
         }
         for name in &self.methods {
             let tableau = named_method(name).expect("validated name").tableau;
             let attention = RkAttention::compile(&tableau).expect("an explicit tableau");
             let read_back = attention.tableau().expect("a compiled tableau");
             let error = relative_difference(&flat(&read_back), &flat(&tableau));
-            push(name.clone(), "tableau", Target::Tableau(&tableau), error);
+            let order = classify_tableau(&read_back, 8).order;
+            push(name.clone(), "tableau", Target::Tableau(&tableau), error, Some(order));
         }
         for &stages in &self.collocation {
             let tableau = Tableau::gauss_legendre(stages).expect("validated stage count");
             let attention = LoopedRk::compile(&tableau).expect("a square tableau");
             let read_back = attention.tableau().expect("a compiled tableau");
             let error = relative_difference(&flat(&read_back), &flat(&tableau));
+            let order = classify_tableau(&read_back, 2 * stages + 1).order;
             push(
                 format!("gauss-legendre s={stages}"),
                 "tableau",
                 Target::Tableau(&tableau),
                 error,
+                Some(order),
             );
         }
         push(
@@ -364,6 +381,7 @@ impl ExpressivityMap {
             "weno",
             Target::Weno5,
             self.weno_difference(),
+            None,
         );
         let mut witnesses = Table::new(&["witness", "parameter", "value", "bound"]);
         let witness = &self.residual_head;
@@ -461,6 +479,7 @@ mod tests {
             }
         }
         expected.push("construction_error".into());
+        expected.push("read_back_order".into());
         assert_eq!(names, expected);
     }
 }
