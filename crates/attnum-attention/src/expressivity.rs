@@ -222,12 +222,16 @@ fn explicit_cost(
     }
     let depth = (0..s).filter(|&i| needed[i]).map(|i| rounds[i]).max();
     let depth = depth.unwrap_or(0);
+    // The stages of a round are queries of one layer. A head's value scale is shared by all its
+    // queries, so the rows' different sums are absorbed by a zero-valued sink token, and one head
+    // serves every row of the round that needs its sign.
     let heads = (1..=depth)
         .map(|r| {
-            (0..s)
+            let entries: Vec<f64> = (0..s)
                 .filter(|&i| needed[i] && rounds[i] == r)
-                .map(|i| heads_of(&a[i][..i]))
-                .sum::<usize>()
+                .flat_map(|i| a[i][..i].iter().copied())
+                .collect();
+            heads_of(&entries)
         })
         .chain(std::iter::once(heads_of(tableau.b())))
         .max()
@@ -317,7 +321,10 @@ pub fn cell(target: Target<'_>, architecture: Architecture) -> Cell {
                 // A looped block computes all stages of a sweep side by side; K sweeps have order
                 // min(K + 1, p), so p rounds of f reach the method's order p and the fixed point
                 // itself only in the limit.
-                let heads: usize = tableau.a().iter().map(|row| heads_needed(row)).sum();
+                // One block is one layer whose queries are all the stages (with a sink token, as
+                // for explicit rounds).
+                let entries: Vec<f64> = tableau.a().iter().flatten().copied().collect();
+                let heads = heads_needed(&entries);
                 let order = trees::order_of(tableau, 2 * tableau.stages() + 1, 1e-12);
                 let single = tableau.a().iter().all(|row| heads_needed(row) <= 1)
                     && heads_needed(tableau.b()) <= 1;
@@ -325,8 +332,10 @@ pub fn cell(target: Target<'_>, architecture: Architecture) -> Cell {
                     A::OneHead | A::OneHeadResidual if !single => {
                         Cell::impossible("prop:rk-attention")
                     }
-                    A::OneHead | A::OneHeadResidual => {
-                        Cell::limit(tableau.stages(), order, "prop:looped-rk")
+                    A::OneHead | A::OneHeadResidual => Cell::limit(1, order, "prop:looped-rk"),
+                    A::LinearAbsoluteKeys => Cell::limit(0, order, "prop:looped-rk"),
+                    A::BoundedLogits => {
+                        Cell::limit(unmasked_heads(&entries), order, "prop:looped-rk")
                     }
                     _ => Cell::limit(heads, order, "prop:looped-rk"),
                 }
@@ -546,16 +555,22 @@ impl RelativeBiasStencil {
     }
 
     /// The stencil applied at every point of a batch of periodic grids `(batch, N)`, in units
-    /// of `h^{-m}` (multiply by `h^{-m}` for the derivative): `(batch, N)`.
+    /// of `h^{-m}` (multiply by `h^{-m}` for the derivative): `(batch, N)`. Each head is applied
+    /// and scaled on its own and the outputs are summed, as a multi-head layer does, so the
+    /// rounding of a cancellation between heads is the one a transformer would see.
     ///
     /// # Errors
     /// A tensor error.
     pub fn apply_periodic(&self, values: &Tensor) -> candle_core::Result<Tensor> {
-        let circulant = self
-            .effective_stencil()?
-            .index_select(&self.relative, 0)?
-            .reshape((self.points, self.points))?;
-        values.matmul(&circulant.t()?)
+        let mut out = (values * self.centre)?;
+        for (scale, bias) in &self.heads {
+            let p = candle_nn::ops::softmax(bias.as_tensor(), D::Minus1)?;
+            let circulant = p
+                .index_select(&self.relative, 0)?
+                .reshape((self.points, self.points))?;
+            out = (out + (values.matmul(&circulant.t()?)? * *scale)?)?;
+        }
+        Ok(out)
     }
 }
 
