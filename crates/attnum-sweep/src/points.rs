@@ -120,17 +120,23 @@ impl Variations {
     /// the zip lists are equally long.
     fn zip_rows(&self) -> Result<usize, FieldError> {
         if let Some((path, _)) = self.grid.iter().find(|(_, v)| v.is_empty()) {
-            return Err((format!("grid.{path}"), "needs at least one value".into()));
+            return Err(FieldError::new(
+                format!("grid.{path}"),
+                "needs at least one value",
+            ));
         }
         let Some((first, values)) = self.zip.iter().next() else {
             return Ok(1);
         };
         let n = values.len();
         if n == 0 {
-            return Err((format!("zip.{first}"), "needs at least one value".into()));
+            return Err(FieldError::new(
+                format!("zip.{first}"),
+                "needs at least one value",
+            ));
         }
         if let Some((path, v)) = self.zip.iter().find(|(_, v)| v.len() != n) {
-            return Err((
+            return Err(FieldError::new(
                 format!("zip.{path}"),
                 format!("has {} values but zip.{first} has {n}", v.len()),
             ));
@@ -207,11 +213,11 @@ fn parameters(experiment: &ExperimentSpec) -> Result<Value, FieldError> {
     let kind = experiment.kind();
     let value =
         serde_yaml::with::singleton_map::serialize(experiment, serde_yaml::value::Serializer)
-            .map_err(|e| ("vary".to_owned(), e.to_string()))?;
+            .map_err(|e| FieldError::new("vary", e.to_string()))?;
     value
         .get(kind)
         .cloned()
-        .ok_or_else(|| ("vary".to_owned(), "the experiment has no parameters".into()))
+        .ok_or_else(|| FieldError::new("vary", "the experiment has no parameters"))
 }
 
 /// The parameter at a dotted `path` of `params`.
@@ -223,7 +229,7 @@ fn parameter_mut<'a>(
     let mut node = params;
     for part in path.split('.') {
         node = node.get_mut(part).ok_or_else(|| {
-            (
+            FieldError::new(
                 format!("vary.{path}"),
                 format!("no parameter `{path}` in experiment `{kind}`"),
             )
@@ -290,7 +296,7 @@ pub fn check_paths(vary: &Variations, experiment: &ExperimentSpec) -> Result<(),
     for path in vary.paths() {
         parameter_mut(&mut params, path, kind)?;
         if written.contains(path) {
-            return Err((
+            return Err(FieldError::new(
                 format!("vary.{path}"),
                 format!(
                     "experiment `{kind}` writes a column `{path}` itself, so its tables cannot \
@@ -340,17 +346,22 @@ pub fn apply(experiment: &ExperimentSpec, point: &Point) -> Result<ExperimentSpe
     value.insert(Value::String(kind.to_owned()), params);
     let spec: ExperimentSpec = serde_yaml::with::singleton_map::deserialize(Value::Mapping(value))
         .map_err(|e| {
-            (
+            FieldError::new(
                 format!("vary point {}", describe(point)),
                 format!("the point does not fit experiment `{kind}`: {e}"),
             )
         })?;
-    spec.validate().map_err(|(field, message)| {
-        (
-            format!("vary point {} → experiment.{kind}.{field}", describe(point)),
-            message,
-        )
-    })?;
+    spec.validate().map_err(
+        |FieldError {
+             path: field,
+             message,
+         }| {
+            FieldError::new(
+                format!("vary point {} → experiment.{kind}.{field}", describe(point)),
+                message,
+            )
+        },
+    )?;
     Ok(spec)
 }
 

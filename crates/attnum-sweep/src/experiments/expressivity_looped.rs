@@ -24,7 +24,7 @@ use attnum_classical::trees;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::rk_convergence::{FinestSteps, kepler, kepler_initial_value, validate_kepler_orbit};
+use super::rk_convergence::{FinestSteps, kepler, kepler_initial_value, check_kepler_orbit};
 use super::{FieldError, NamedTable};
 use attnum_results::Table;
 
@@ -132,23 +132,23 @@ impl ExpressivityLooped {
     /// Check every parameter; errors carry the field path below `experiment.expressivity_looped`.
     pub fn validate(&self) -> Result<(), FieldError> {
         if self.stages.is_empty() {
-            return Err(("stages".into(), "needs at least one number of stages".into()));
+            return Err(FieldError::new("stages", "needs at least one number of stages"));
         }
         for (i, &s) in self.stages.iter().enumerate() {
             if !(1..=4).contains(&s) {
-                return Err((format!("stages[{i}]"), format!("must be 1 to 4, got {s}")));
+                return Err(FieldError::new(format!("stages[{i}]"), format!("must be 1 to 4, got {s}")));
             }
             if self.stages[..i].contains(&s) {
-                return Err((format!("stages[{i}]"), format!("{s} is listed twice")));
+                return Err(FieldError::new(format!("stages[{i}]"), format!("{s} is listed twice")));
             }
         }
-        validate_kepler_orbit(self.eccentricity, &self.steps, 100_000, &self.fit)?;
-        validate_kepler_orbit(self.eccentricity, &self.steps, 100_000, &self.sweep_fit)
-            .map_err(|(field, message)| (field.replace("fit.", "sweep_fit."), message))?;
+        check_kepler_orbit(self.eccentricity, &self.steps, 100_000, &self.fit)?;
+        check_kepler_orbit(self.eccentricity, &self.steps, 100_000, &self.sweep_fit)
+            .map_err(|e| FieldError { path: e.path.replace("fit.", "sweep_fit."), ..e })?;
         let largest = self.stages.iter().max().copied().unwrap_or(1);
         if !(2 * largest + 1..=10).contains(&self.max_tree_order) {
-            return Err((
-                "max_tree_order".into(),
+            return Err(FieldError::new(
+                "max_tree_order",
                 format!(
                     "must be above 2s = {} for the largest s (to see the order stop there) and \
                      at most 10, got {}",
@@ -158,14 +158,14 @@ impl ExpressivityLooped {
             ));
         }
         if !(1e-16..=1e-6).contains(&self.tolerance) {
-            return Err((
-                "tolerance".into(),
+            return Err(FieldError::new(
+                "tolerance",
                 format!("must be in [1e-16, 1e-6], got {}", self.tolerance),
             ));
         }
         if !(1..=1000).contains(&self.max_sweeps) {
-            return Err((
-                "max_sweeps".into(),
+            return Err(FieldError::new(
+                "max_sweeps",
                 format!("must be 1 to 1000, got {}", self.max_sweeps),
             ));
         }
@@ -513,5 +513,14 @@ impl ExpressivityLooped {
                 table: blocks,
             },
         ]
+    }
+}
+
+// SHIM
+impl ExpressivityLooped {
+    /// Temporary.
+    pub fn check(&self) -> Result<&Self, FieldError> {
+        self.validate()?;
+        Ok(self)
     }
 }

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
 use super::{FieldError, NamedTable, log_log_slope};
+use crate::checks;
 use crate::grid::LogGrid;
 use crate::testfn::TestFunction;
 
@@ -85,6 +86,7 @@ pub struct FitRule {
 }
 
 /// One concrete stencil of the sweep, with the label used in the tables.
+#[derive(Debug, Clone)]
 struct LabelledStencil {
     label: String,
     stencil: Stencil,
@@ -103,7 +105,7 @@ impl FdConvergence {
                 StencilFamily::Offsets(offsets) => {
                     let field = format!("stencils[{i}].offsets");
                     if offsets.len() > MAX_OFFSETS {
-                        return Err((
+                        return Err(FieldError::new(
                             field,
                             format!(
                                 "has {} nodes, more than the supported {MAX_OFFSETS}",
@@ -112,7 +114,7 @@ impl FdConvergence {
                         ));
                     }
                     let stencil = Stencil::on_offsets(deriv, offsets)
-                        .map_err(|e| (field.clone(), e.to_string()))?;
+                        .map_err(|e| FieldError::new(field.clone(), e.to_string()))?;
                     let label = format!(
                         "offsets({})",
                         offsets
@@ -126,75 +128,58 @@ impl FdConvergence {
                 }
             };
             if orders.is_empty() {
-                return Err((
+                return Err(FieldError::new(
                     format!("stencils[{i}].{kind}"),
-                    "needs at least one accuracy order".into(),
+                    "needs at least one accuracy order",
                 ));
             }
             for (j, &p) in orders.iter().enumerate() {
                 let field = format!("stencils[{i}].{kind}[{j}]");
                 if orders[..j].contains(&p) {
-                    return Err((field, format!("accuracy order {p} is listed twice")));
+                    return Err(FieldError::new(field, format!("accuracy order {p} is listed twice")));
                 }
                 if p > 32 {
-                    return Err((
+                    return Err(FieldError::new(
                         field,
                         format!("accuracy order {p} is above the supported 32"),
                     ));
                 }
                 let stencil = Stencil::by_accuracy(kind, deriv, p)
-                    .map_err(|e| (field.clone(), format!("for derivative {deriv}: {e}")))?;
+                    .map_err(|e| FieldError::new(field.clone(), format!("for derivative {deriv}: {e}")))?;
                 out.push(labelled(kind.name().to_owned(), stencil, &field)?);
             }
         }
         Ok(out)
     }
 
-    /// Check every parameter; errors carry the field path below `experiment.fd_convergence`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        if !self.x0.is_finite() {
-            return Err(("x0".into(), format!("must be finite, got {}", self.x0)));
-        }
-        if self.functions.is_empty() {
-            return Err((
-                "functions".into(),
-                "needs at least one test function".into(),
-            ));
-        }
-        if self.derivatives.is_empty() {
-            return Err((
-                "derivatives".into(),
-                "needs at least one derivative order".into(),
-            ));
-        }
-        if self.stencils.is_empty() {
-            return Err((
-                "stencils".into(),
-                "needs at least one stencil family".into(),
-            ));
-        }
+    /// Check every parameter and build every stencil; errors carry the field path below
+    /// `experiment.fd_convergence`.
+    ///
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedFdConvergence, FieldError> {
+        checks::finite("x0", self.x0)?;
+        checks::non_empty("functions", &self.functions, "test function")?;
+        checks::non_empty("derivatives", &self.derivatives, "derivative order")?;
+        checks::non_empty("stencils", &self.stencils, "stencil family")?;
         if let Some(i) =
             (1..self.functions.len()).find(|&i| self.functions[..i].contains(&self.functions[i]))
         {
-            return Err((
+            return Err(FieldError::new(
                 format!("functions[{i}]"),
                 format!("`{:?}` is listed twice", self.functions[i]),
             ));
         }
+        let mut derivatives = Vec::with_capacity(self.derivatives.len());
         for (i, &d) in self.derivatives.iter().enumerate() {
             if self.derivatives[..i].contains(&d) {
-                return Err((
+                return Err(FieldError::new(
                     format!("derivatives[{i}]"),
                     format!("derivative order {d} is listed twice"),
                 ));
             }
-            if !(1..=8).contains(&d) {
-                return Err((
-                    format!("derivatives[{i}]"),
-                    format!("must be between 1 and 8, got {d}"),
-                ));
-            }
-            self.stencils(d)?;
+            checks::count_in(&format!("derivatives[{i}]"), d, 1, 8)?;
+            derivatives.push((d, self.stencils(d)?));
         }
         self.steps.validate("steps")?;
         let stencils: usize = self
@@ -214,8 +199,8 @@ impl FdConvergence {
             .saturating_mul(stencils)
             .saturating_mul(self.steps.values().len());
         if rows > MAX_ROWS {
-            return Err((
-                "steps".into(),
+            return Err(FieldError::new(
+                "steps",
                 format!(
                     "{} functions × {} derivatives × {stencils} stencils × {} steps make {rows} \
                      rows, more than the supported {MAX_ROWS}",
@@ -226,37 +211,45 @@ impl FdConvergence {
             ));
         }
         let fit = &self.fit;
-        if !(fit.max_step.is_finite() && fit.max_step > 0.0) {
-            return Err((
-                "fit.max_step".into(),
-                format!("must be > 0, got {}", fit.max_step),
-            ));
-        }
+        checks::positive("fit.max_step", fit.max_step)?;
         if !(fit.roundoff_margin.is_finite() && fit.roundoff_margin >= 1.0) {
-            return Err((
-                "fit.roundoff_margin".into(),
+            return Err(FieldError::new(
+                "fit.roundoff_margin",
                 format!("must be ≥ 1, got {}", fit.roundoff_margin),
             ));
         }
-        if !(fit.window_decades.is_finite() && fit.window_decades > 0.0) {
-            return Err((
-                "fit.window_decades".into(),
-                format!("must be > 0, got {}", fit.window_decades),
-            ));
-        }
+        checks::positive("fit.window_decades", fit.window_decades)?;
         if fit.min_points < 2 {
-            return Err((
-                "fit.min_points".into(),
+            return Err(FieldError::new(
+                "fit.min_points",
                 format!("must be ≥ 2, got {}", fit.min_points),
             ));
         }
-        Ok(())
+        Ok(CheckedFdConvergence {
+            x0: self.x0,
+            functions: self.functions.clone(),
+            derivatives,
+            steps: self.steps.values(),
+            fit: self.fit,
+        })
     }
+}
+
+/// A checked `fd_convergence` experiment: every stencil built for every derivative order.
+#[derive(Debug, Clone)]
+pub struct CheckedFdConvergence {
+    x0: f64,
+    functions: Vec<TestFunction>,
+    /// Each derivative order with its stencils, in the order of the sweep file.
+    derivatives: Vec<(usize, Vec<LabelledStencil>)>,
+    /// The steps `h`.
+    steps: Vec<f64>,
+    fit: FitRule,
+}
+
+impl CheckedFdConvergence {
 
     /// Run the sweep: the per-step table `table` and the per-curve summary `orders`.
-    ///
-    /// # Panics
-    /// If called on a spec that [`FdConvergence::validate`] rejects.
     pub fn run(&self) -> Vec<NamedTable> {
         let mut points = Table::new(&[
             "function",
@@ -294,12 +287,11 @@ impl FdConvergence {
             "floor_model_ratio",
             "step_model_ratio",
         ]);
-        let steps = self.steps.values();
+        let steps = &self.steps;
         let x0 = self.x0;
         for &f in &self.functions {
-            for &d in &self.derivatives {
-                let stencils = self.stencils(d).expect("validated spec");
-                for s in &stencils {
+            for &(d, ref stencils) in &self.derivatives {
+                for s in stencils {
                     let exact = f.derivative(d, x0);
                     let curve: Vec<CurvePoint> = steps
                         .iter()
@@ -380,9 +372,9 @@ impl FdConvergence {
 
 fn labelled(label: String, stencil: Stencil, field: &str) -> Result<LabelledStencil, FieldError> {
     let accuracy = analysis::accuracy(&stencil).ok_or_else(|| {
-        (
-            field.to_owned(),
-            "the weights are not consistent (this is a bug: please report it)".to_owned(),
+        FieldError::new(
+            field,
+            "the weights are not consistent (this is a bug: please report it)",
         )
     })?;
     Ok(LabelledStencil {

@@ -170,12 +170,12 @@ impl KernelAttentionSpec {
             if v.is_finite() && v > 0.0 && v <= max {
                 Ok(())
             } else {
-                Err((field.into(), format!("must be in (0, {max}], got {v}")))
+                Err(FieldError::new(field, format!("must be in (0, {max}], got {v}")))
             }
         };
         if !self.query.is_finite() || self.query.abs() > 100.0 {
-            return Err((
-                "query".into(),
+            return Err(FieldError::new(
+                "query",
                 format!("must be in [−100, 100], got {}", self.query),
             ));
         }
@@ -186,12 +186,12 @@ impl KernelAttentionSpec {
         ] {
             positive(field, v, 10.0)?;
             if v < 1e-4 {
-                return Err((field.into(), format!("must be at least 1e-4, got {v}")));
+                return Err(FieldError::new(field, format!("must be at least 1e-4, got {v}")));
             }
         }
         if !(4..=100).contains(&self.bias.nodes_per_sigma) {
-            return Err((
-                "bias.nodes_per_sigma".into(),
+            return Err(FieldError::new(
+                "bias.nodes_per_sigma",
                 format!("must be 4 to 100, got {}", self.bias.nodes_per_sigma),
             ));
         }
@@ -200,29 +200,29 @@ impl KernelAttentionSpec {
             .sigma_over_h
             .validate("aliasing.sigma_over_h")?;
         if self.aliasing.sigma_over_h.min() < 0.2 || self.aliasing.sigma_over_h.max() > 5.0 {
-            return Err((
-                "aliasing.sigma_over_h".into(),
-                "the ratios must lie in [0.2, 5]".into(),
+            return Err(FieldError::new(
+                "aliasing.sigma_over_h",
+                "the ratios must lie in [0.2, 5]",
             ));
         }
         if !(0.0..1.0).contains(&self.aliasing.offset) {
-            return Err((
-                "aliasing.offset".into(),
+            return Err(FieldError::new(
+                "aliasing.offset",
                 format!("must be in [0, 1), got {}", self.aliasing.offset),
             ));
         }
         positive("boundary.sigma", self.boundary.sigma, 10.0)?;
         if !(4..=1000).contains(&self.boundary.nodes_per_sigma) {
-            return Err((
-                "boundary.nodes_per_sigma".into(),
+            return Err(FieldError::new(
+                "boundary.nodes_per_sigma",
                 format!("must be 4 to 1000, got {}", self.boundary.nodes_per_sigma),
             ));
         }
         self.boundary.distances.validate("boundary.distances")?;
         if self.boundary.distances.min() < 0.0 || self.boundary.distances.max() > 8.0 {
-            return Err((
-                "boundary.distances".into(),
-                "the distances must lie in [0, 8]".into(),
+            return Err(FieldError::new(
+                "boundary.distances",
+                "the distances must lie in [0, 8]",
             ));
         }
         positive("refinement.sigma", self.refinement.sigma, 10.0)?;
@@ -231,34 +231,34 @@ impl KernelAttentionSpec {
             .validate("refinement.sigma_over_h")?;
         let r = &self.refinement.sigma_over_h;
         if r.from.min(r.to) < 0.2 || r.from.max(r.to) > 1000.0 {
-            return Err((
-                "refinement.sigma_over_h".into(),
-                "the ratios must lie in [0.2, 1000]".into(),
+            return Err(FieldError::new(
+                "refinement.sigma_over_h",
+                "the ratios must lie in [0.2, 1000]",
             ));
         }
         let s1 = &self.s1;
         if s1.quadratic.iter().any(|c| !c.is_finite()) {
-            return Err(("s1.quadratic".into(), "coefficients must be finite".into()));
+            return Err(FieldError::new("s1.quadratic", "coefficients must be finite"));
         }
         if !(s1.interval.iter().all(|x| x.is_finite()) && s1.interval[0] < s1.interval[1]) {
-            return Err((
-                "s1.interval".into(),
+            return Err(FieldError::new(
+                "s1.interval",
                 format!("must be finite and increasing, got {:?}", s1.interval),
             ));
         }
         if !s1.query.is_finite() {
-            return Err(("s1.query".into(), "must be finite".into()));
+            return Err(FieldError::new("s1.query", "must be finite"));
         }
         positive("s1.step", s1.step, 1.0)?;
         if s1.sigmas.is_empty() || s1.point_counts.is_empty() {
-            return Err(("s1.sigmas".into(), "needs widths and point counts".into()));
+            return Err(FieldError::new("s1.sigmas", "needs widths and point counts"));
         }
         for (i, &s) in s1.sigmas.iter().enumerate() {
             positive(&format!("s1.sigmas[{i}]"), s, 100.0)?;
         }
         for (i, &n) in s1.point_counts.iter().enumerate() {
             if !(2..=100_000).contains(&n) {
-                return Err((
+                return Err(FieldError::new(
                     format!("s1.point_counts[{i}]"),
                     format!("must be 2 to 100000, got {n}"),
                 ));
@@ -444,5 +444,14 @@ impl S1Part {
             }
         }
         table
+    }
+}
+
+// SHIM
+impl KernelAttentionSpec {
+    /// Temporary.
+    pub fn check(&self) -> Result<&Self, FieldError> {
+        self.validate()?;
+        Ok(self)
     }
 }

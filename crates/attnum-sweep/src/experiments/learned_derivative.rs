@@ -98,7 +98,7 @@ impl Model {
             if r.contains(&v) {
                 Ok(())
             } else {
-                Err((
+                Err(FieldError::new(
                     format!("model.{field}"),
                     format!("must be in {r:?}, got {v}"),
                 ))
@@ -108,8 +108,8 @@ impl Model {
             Self::TokenHead { width, init_scale } => {
                 range("token_head.width", width, 1..=16)?;
                 if !(init_scale.is_finite() && init_scale > 0.0 && init_scale <= 10.0) {
-                    return Err((
-                        "model.token_head.init_scale".into(),
+                    return Err(FieldError::new(
+                        "model.token_head.init_scale",
                         format!("must be in (0, 10], got {init_scale}"),
                     ));
                 }
@@ -124,14 +124,14 @@ impl Model {
                 range("transformer.width", width, 1..=64)?;
                 range("transformer.blocks", blocks, 1..=8)?;
                 if !width.is_multiple_of(heads) {
-                    return Err((
-                        "model.transformer.width".into(),
+                    return Err(FieldError::new(
+                        "model.transformer.width",
                         format!("must be a multiple of the heads ({heads}), got {width}"),
                     ));
                 }
                 if !(0.0..=0.5).contains(&dropout) {
-                    return Err((
-                        "model.transformer.dropout".into(),
+                    return Err(FieldError::new(
+                        "model.transformer.dropout",
                         format!("must be in [0, 0.5], got {dropout}"),
                     ));
                 }
@@ -201,24 +201,24 @@ impl LearnedDerivative {
     pub fn validate(&self) -> Result<(), FieldError> {
         self.model.validate()?;
         if !(1..=2).contains(&self.derivative) {
-            return Err((
-                "derivative".into(),
+            return Err(FieldError::new(
+                "derivative",
                 format!("must be 1 or 2, got {}", self.derivative),
             ));
         }
         Stencil::on_offsets(self.derivative, &self.offsets)
-            .map_err(|e| ("offsets".into(), e.to_string()))?;
+            .map_err(|e| FieldError::new("offsets", e.to_string()))?;
         if self.offsets.len() < 3 {
-            return Err((
-                "offsets".into(),
-                "needs at least three offsets (the degree-2 Savitzky–Golay reference)".into(),
+            return Err(FieldError::new(
+                "offsets",
+                "needs at least three offsets (the degree-2 Savitzky–Golay reference)",
             ));
         }
         let positive = |field: &str, v: f64, max: f64| -> Result<(), FieldError> {
             if v.is_finite() && v > 0.0 && v <= max {
                 Ok(())
             } else {
-                Err((field.into(), format!("must be in (0, {max}], got {v}")))
+                Err(FieldError::new(field, format!("must be in (0, {max}], got {v}")))
             }
         };
         positive("step", self.step, 1.0)?;
@@ -226,7 +226,7 @@ impl LearnedDerivative {
             if v.is_finite() && (0.0..=1.0).contains(&v) {
                 Ok(())
             } else {
-                Err((field.into(), format!("must be in [0, 1], got {v}")))
+                Err(FieldError::new(field, format!("must be in [0, 1], got {v}")))
             }
         };
         noise("noise", self.noise)?;
@@ -235,21 +235,21 @@ impl LearnedDerivative {
         }
         self.training.validate()?;
         if !(1..=10).contains(&self.max_frequency) {
-            return Err((
-                "max_frequency".into(),
+            return Err(FieldError::new(
+                "max_frequency",
                 format!("must be in 1..=10, got {}", self.max_frequency),
             ));
         }
         for (i, &n) in self.sizes.iter().enumerate() {
             if !(8..=100_000).contains(&n) {
-                return Err((
+                return Err(FieldError::new(
                     format!("sizes[{i}]"),
                     format!("must be 8 to 100000, got {n}"),
                 ));
             }
         }
         if self.evaluation_steps.len() < 2 {
-            return Err(("evaluation_steps".into(), "needs at least two steps".into()));
+            return Err(FieldError::new("evaluation_steps", "needs at least two steps"));
         }
         for (i, &h) in self.evaluation_steps.iter().enumerate() {
             positive(&format!("evaluation_steps[{i}]"), h, 1.0)?;
@@ -480,5 +480,14 @@ impl LearnedDerivative {
             tables,
             weights: Some(weights_safetensors(model.as_ref()).expect("tensors serialise")),
         }
+    }
+}
+
+// SHIM
+impl LearnedDerivative {
+    /// Temporary.
+    pub fn check(&self) -> Result<&Self, FieldError> {
+        self.validate()?;
+        Ok(self)
     }
 }

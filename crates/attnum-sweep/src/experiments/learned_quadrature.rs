@@ -97,34 +97,34 @@ impl LearnedQuadratureSpec {
     /// Check every parameter; errors carry the field path below `experiment.learned_quadrature`.
     pub fn validate(&self) -> Result<(), FieldError> {
         if !(1..=8).contains(&self.nodes) {
-            return Err((
-                "nodes".into(),
+            return Err(FieldError::new(
+                "nodes",
                 format!("must be in 1..=8, got {}", self.nodes),
             ));
         }
         if self.mode == NodeMode::Equispaced && self.nodes < 2 {
-            return Err((
-                "nodes".into(),
-                "equispaced closed nodes need at least two".into(),
+            return Err(FieldError::new(
+                "nodes",
+                "equispaced closed nodes need at least two",
             ));
         }
         if !(1..=1000).contains(&self.restarts) {
-            return Err((
-                "restarts".into(),
+            return Err(FieldError::new(
+                "restarts",
                 format!("must be in 1..=1000, got {}", self.restarts),
             ));
         }
         for (i, &n) in self.functions.iter().enumerate() {
             if !(4..=100_000).contains(&n) {
-                return Err((
+                return Err(FieldError::new(
                     format!("functions[{i}]"),
                     format!("must be 4 to 100000, got {n}"),
                 ));
             }
         }
         if !(self.tolerance.is_finite() && self.tolerance > 0.0 && self.tolerance < 1.0) {
-            return Err((
-                "tolerance".into(),
+            return Err(FieldError::new(
+                "tolerance",
                 format!("must be in (0, 1), got {}", self.tolerance),
             ));
         }
@@ -347,5 +347,14 @@ impl LearnedQuadratureSpec {
                 table: self.training.curve_table(&first_curve),
             },
         ]
+    }
+}
+
+// SHIM
+impl LearnedQuadratureSpec {
+    /// Temporary.
+    pub fn check(&self) -> Result<&Self, FieldError> {
+        self.validate()?;
+        Ok(self)
     }
 }

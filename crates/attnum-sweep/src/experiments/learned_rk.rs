@@ -193,20 +193,20 @@ impl LearnedRk {
     /// Check every parameter; errors carry the field path below `experiment.learned_rk`.
     pub fn validate(&self) -> Result<(), FieldError> {
         if !(1..=4).contains(&self.stages) {
-            return Err((
-                "stages".into(),
+            return Err(FieldError::new(
+                "stages",
                 format!("must be in 1..=4, got {}", self.stages),
             ));
         }
         if !(1..=100).contains(&self.restarts) {
-            return Err((
-                "restarts".into(),
+            return Err(FieldError::new(
+                "restarts",
                 format!("must be in 1..=100, got {}", self.restarts),
             ));
         }
         for (i, &n) in self.problems.iter().enumerate() {
             if !(4..=100_000).contains(&n) {
-                return Err((
+                return Err(FieldError::new(
                     format!("problems[{i}]"),
                     format!("must be 4 to 100000, got {n}"),
                 ));
@@ -214,14 +214,14 @@ impl LearnedRk {
         }
         let [low, high] = self.steps;
         if !(low.is_finite() && high.is_finite() && 0.0 < low && low <= high && high <= 1.0) {
-            return Err((
-                "steps".into(),
+            return Err(FieldError::new(
+                "steps",
                 format!("must satisfy 0 < h_min ≤ h_max ≤ 1, got [{low}, {high}]"),
             ));
         }
         if !(self.tolerance.is_finite() && self.tolerance > 0.0 && self.tolerance < 1.0) {
-            return Err((
-                "tolerance".into(),
+            return Err(FieldError::new(
+                "tolerance",
                 format!("must be in (0, 1), got {}", self.tolerance),
             ));
         }
@@ -373,4 +373,13 @@ fn format_rows<'a>(rows: impl IntoIterator<Item = &'a [f64]>) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+// SHIM
+impl LearnedRk {
+    /// Temporary.
+    pub fn check(&self) -> Result<&Self, FieldError> {
+        self.validate()?;
+        Ok(self)
+    }
 }

@@ -492,17 +492,17 @@ impl SeedExamples {
     /// Check every parameter; errors carry the field path below `experiment.seed_examples`.
     pub fn validate(&self) -> Result<(), FieldError> {
         if self.seeds.is_empty() {
-            return Err(("seeds".into(), "needs at least one seed".into()));
+            return Err(FieldError::new("seeds", "needs at least one seed"));
         }
         for (i, trace) in self.printed.iter().enumerate() {
             if !EXAMPLES.contains(&trace.example.as_str()) {
-                return Err((
+                return Err(FieldError::new(
                     format!("printed[{i}].example"),
                     format!("must be one of {}", EXAMPLES.join(", ")),
                 ));
             }
             if self.printed[..i].iter().any(|p| p.example == trace.example) {
-                return Err((
+                return Err(FieldError::new(
                     format!("printed[{i}].example"),
                     format!("{} is listed twice", trace.example),
                 ));
@@ -510,30 +510,30 @@ impl SeedExamples {
             for (j, &(epoch, loss, output)) in trace.lines.iter().enumerate() {
                 let finite = loss.is_finite() && output.is_none_or(f64::is_finite);
                 if epoch >= EPOCHS || !finite {
-                    return Err((
+                    return Err(FieldError::new(
                         format!("printed[{i}].lines[{j}]"),
                         format!("needs an epoch below {EPOCHS} and finite numbers"),
                     ));
                 }
             }
             if trace.final_output.is_some_and(|x| !x.is_finite()) {
-                return Err((format!("printed[{i}].final"), "must be finite".into()));
+                return Err(FieldError::new(format!("printed[{i}].final"), "must be finite"));
             }
         }
         if let Some(missing) = EXAMPLES.iter().find(|e| self.printed_of(e).is_none()) {
-            return Err(("printed".into(), format!("has no trace for {missing}")));
+            return Err(FieldError::new("printed", format!("has no trace for {missing}")));
         }
         if !(1..=10_000_000).contains(&self.start_draws) {
-            return Err(("start_draws".into(), "must be in 1..=10000000".into()));
+            return Err(FieldError::new("start_draws", "must be in 1..=10000000"));
         }
         if let Some(i) = self
             .transfer_points
             .iter()
             .position(|x| !(x.is_finite() && x.abs() <= 100.0))
         {
-            return Err((
+            return Err(FieldError::new(
                 format!("transfer_points[{i}]"),
-                "must be in [−100, 100]".into(),
+                "must be in [−100, 100]",
             ));
         }
         Ok(())
@@ -853,5 +853,14 @@ mod tests {
             "{} vs {plain}",
             rerun.output(0)
         );
+    }
+}
+
+// SHIM
+impl SeedExamples {
+    /// Temporary.
+    pub fn check(&self) -> Result<&Self, FieldError> {
+        self.validate()?;
+        Ok(self)
     }
 }
