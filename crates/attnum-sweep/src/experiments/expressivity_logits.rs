@@ -100,7 +100,7 @@ impl ExpressivityLogits {
                     "the test function's derivatives are known to order 2",
                 ));
             }
-            Ok((target.clone(), stencil))
+            Ok((*target, stencil))
         })?;
         for (_, stencil) in &stencils {
             for (j, &n) in self.points.iter().enumerate() {

@@ -197,3 +197,28 @@ pub(crate) fn log_log_slope(points: &[(f64, f64)]) -> f64 {
     });
     sxy / sxx
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::LinearGrid;
+
+    #[test]
+    fn a_refused_spec_is_an_error_from_run_not_a_panic() {
+        let spec = ExperimentSpec::HardAttention(hard_attention::HardAttention {
+            stencils: vec![[1, 2]],
+            wide_half_width: 4,
+            sharpness: LinearGrid {
+                from: 1.0,
+                to: 2.0,
+                points: 2,
+            },
+            point: 0.5,
+            step: 2.0,
+        });
+        let error = spec.run().unwrap_err();
+        assert_eq!(error.path, "step");
+        assert_eq!(error.message, "must be in (0, 1], got 2");
+        assert_eq!(spec.validate(), Err(error));
+    }
+}
