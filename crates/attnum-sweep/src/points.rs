@@ -247,9 +247,11 @@ fn experiment_source(kind: &str) -> Option<&'static str> {
 }
 
 /// The names of the columns that experiments of `kind` write: the string literals of every
-/// `Table::new(&[…])` in its module, and in `training.rs` for a module that builds its `curve`
-/// table there (`curve_table`). Read from the code itself so that the list cannot fall behind
-/// it (`tests/bad_input.rs` checks it against every committed table).
+/// `Table::new(&[…])` in its module and the fields of its row structs (those that derive
+/// `Serialize` and not `Deserialize`, turned into tables by `Table::from_rows`), and in
+/// `training.rs` for a module that builds its `curve` table there (`curve_table`). Read from the
+/// code itself so that the list cannot fall behind it (`tests/bad_input.rs` checks it against
+/// every committed table).
 pub fn written_columns(kind: &str) -> std::collections::BTreeSet<&'static str> {
     let mut columns = std::collections::BTreeSet::new();
     let Some(source) = experiment_source(kind) else {
@@ -266,8 +268,47 @@ pub fn written_columns(kind: &str) -> std::collections::BTreeSet<&'static str> {
             let list = &rest[..rest.find(']').unwrap_or(rest.len())];
             columns.extend(list.split('"').skip(1).step_by(2));
         }
+        columns.extend(row_fields(source));
     }
     columns
+}
+
+/// The field names of the row structs in `source`: each struct right after a
+/// `#[derive(…Serialize…)]` without `Deserialize` (a row is written, never read back as a spec).
+fn row_fields(source: &'static str) -> Vec<&'static str> {
+    let mut fields = Vec::new();
+    let mut lines = source.lines();
+    while let Some(line) = lines.next() {
+        let derive = line.trim_start();
+        if !(derive.starts_with("#[derive(")
+            && derive.contains("Serialize")
+            && !derive.contains("Deserialize"))
+        {
+            continue;
+        }
+        let Some(header) = lines.by_ref().find(|l| !l.trim_start().starts_with("#[")) else {
+            break;
+        };
+        if !header.contains("struct ") || !header.trim_end().ends_with('{') {
+            continue;
+        }
+        for field in lines.by_ref() {
+            let field = field.trim();
+            if field.starts_with('}') {
+                break;
+            }
+            let field = field.strip_prefix("pub ").unwrap_or(field);
+            if let Some((name, _)) = field.split_once(':')
+                && !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                fields.push(name);
+            }
+        }
+    }
+    fields
 }
 
 /// The table stems that experiments of `kind` write: the `stem: "…"` literals of its module.
@@ -428,4 +469,27 @@ pub fn assemble(per_point: Vec<StemTables>) -> Result<StemTables, String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_struct_fields_are_written_columns_and_spec_fields_are_not() {
+        let source = "#[derive(Debug, Clone, Deserialize, Serialize)]\nstruct Spec {\n    pub \
+                      max_step: f64,\n}\n\n/// A row.\n#[derive(Serialize)]\nstruct Row<'a> {\n    \
+                      stencil: &'a str,\n    fit_h_min: Option<f64>,\n}\n";
+        assert_eq!(row_fields(source), ["stencil", "fit_h_min"]);
+        let columns = written_columns("fd_convergence");
+        for column in [
+            "function",
+            "roundoff_estimate",
+            "fit_h_min",
+            "step_model_ratio",
+        ] {
+            assert!(columns.contains(column), "{column}");
+        }
+        assert!(!columns.contains("max_step"));
+    }
 }

@@ -251,42 +251,8 @@ impl CheckedFdConvergence {
 
     /// Run the sweep: the per-step table `table` and the per-curve summary `orders`.
     pub fn run(&self) -> Vec<NamedTable> {
-        let mut points = Table::new(&[
-            "function",
-            "x0",
-            "derivative",
-            "stencil",
-            "accuracy",
-            "nodes",
-            "h",
-            "value",
-            "exact",
-            "abs_error",
-            "roundoff_estimate",
-        ]);
-        let mut orders = Table::new(&[
-            "function",
-            "derivative",
-            "stencil",
-            "accuracy",
-            "nodes",
-            "error_constant",
-            "noise_amplification",
-            "observed_order",
-            "abs_order_deviation",
-            "taylor_model_order",
-            "taylor_model_residual",
-            "fit_points",
-            "fit_h_min",
-            "fit_h_max",
-            "floor_error",
-            "floor_h",
-            "min_error",
-            "model_floor",
-            "model_h_opt",
-            "floor_model_ratio",
-            "step_model_ratio",
-        ]);
+        let mut points = Vec::new();
+        let mut orders = Vec::new();
         let steps = &self.steps;
         let x0 = self.x0;
         for &f in &self.functions {
@@ -306,21 +272,19 @@ impl CheckedFdConvergence {
                             }
                         })
                         .collect();
-                    for p in &curve {
-                        points.push_row(vec![
-                            f.name().into(),
-                            x0.into(),
-                            d.into(),
-                            s.label.as_str().into(),
-                            s.accuracy.order.into(),
-                            s.stencil.len().into(),
-                            p.h.into(),
-                            p.value.into(),
-                            exact.into(),
-                            p.error.into(),
-                            p.roundoff.into(),
-                        ]);
-                    }
+                    points.extend(curve.iter().map(|p| PointRow {
+                        function: f.name(),
+                        x0,
+                        derivative: d,
+                        stencil: &s.label,
+                        accuracy: s.accuracy.order,
+                        nodes: s.stencil.len(),
+                        h: p.h,
+                        value: p.value,
+                        exact,
+                        abs_error: p.error,
+                        roundoff_estimate: p.roundoff,
+                    }));
                     let fit = fit_order(&curve, &self.fit, |h| taylor_truncation(s, f, x0, h));
                     let floor = error_floor(&curve);
                     let scale = f.value(x0).abs() + (x0 * f.derivative(1, x0)).abs();
@@ -330,44 +294,87 @@ impl CheckedFdConvergence {
                         scale,
                         f.derivative(d + s.accuracy.order, x0),
                     );
-                    orders.push_row(vec![
-                        f.name().into(),
-                        d.into(),
-                        s.label.as_str().into(),
-                        s.accuracy.order.into(),
-                        s.stencil.len().into(),
-                        s.accuracy.error_constant.into(),
-                        analysis::noise_amplification(&s.stencil).into(),
-                        fit.map(|f| f.slope).into(),
-                        fit.map(|f| (f.slope - s.accuracy.order as f64).abs())
-                            .into(),
-                        fit.map(|f| f.taylor_slope).into(),
-                        fit.map(|f| (f.slope - f.taylor_slope).abs()).into(),
-                        fit.map_or(0, |f| f.points).into(),
-                        fit.map(|f| f.h_min).into(),
-                        fit.map(|f| f.h_max).into(),
-                        floor.error.into(),
-                        floor.h.into(),
-                        floor.min_error.into(),
-                        model.map(|m| m.floor).into(),
-                        model.map(|m| m.optimal_step).into(),
-                        model.map(|m| m.floor / floor.error).into(),
-                        model.map(|m| m.optimal_step / floor.h).into(),
-                    ]);
+                    orders.push(OrderRow {
+                        function: f.name(),
+                        derivative: d,
+                        stencil: &s.label,
+                        accuracy: s.accuracy.order,
+                        nodes: s.stencil.len(),
+                        error_constant: s.accuracy.error_constant,
+                        noise_amplification: analysis::noise_amplification(&s.stencil),
+                        observed_order: fit.map(|f| f.slope),
+                        abs_order_deviation: fit
+                            .map(|f| (f.slope - s.accuracy.order as f64).abs()),
+                        taylor_model_order: fit.map(|f| f.taylor_slope),
+                        taylor_model_residual: fit.map(|f| (f.slope - f.taylor_slope).abs()),
+                        fit_points: fit.map_or(0, |f| f.points),
+                        fit_h_min: fit.map(|f| f.h_min),
+                        fit_h_max: fit.map(|f| f.h_max),
+                        floor_error: floor.error,
+                        floor_h: floor.h,
+                        min_error: floor.min_error,
+                        model_floor: model.map(|m| m.floor),
+                        model_h_opt: model.map(|m| m.optimal_step),
+                        floor_model_ratio: model.map(|m| m.floor / floor.error),
+                        step_model_ratio: model.map(|m| m.optimal_step / floor.h),
+                    });
                 }
             }
         }
         vec![
             NamedTable {
                 stem: "table",
-                table: points,
+                table: Table::from_rows(&points),
             },
             NamedTable {
                 stem: "orders",
-                table: orders,
+                table: Table::from_rows(&orders),
             },
         ]
     }
+}
+
+/// A row of `table`: one stencil applied at one step.
+#[derive(Serialize)]
+struct PointRow<'a> {
+    function: &'static str,
+    x0: f64,
+    derivative: usize,
+    stencil: &'a str,
+    accuracy: usize,
+    nodes: usize,
+    h: f64,
+    value: f64,
+    exact: f64,
+    abs_error: f64,
+    roundoff_estimate: f64,
+}
+
+/// A row of `orders`: one stencil's error curve summarised (fitted order, measured and modelled
+/// error floor).
+#[derive(Serialize)]
+struct OrderRow<'a> {
+    function: &'static str,
+    derivative: usize,
+    stencil: &'a str,
+    accuracy: usize,
+    nodes: usize,
+    error_constant: f64,
+    noise_amplification: f64,
+    observed_order: Option<f64>,
+    abs_order_deviation: Option<f64>,
+    taylor_model_order: Option<f64>,
+    taylor_model_residual: Option<f64>,
+    fit_points: usize,
+    fit_h_min: Option<f64>,
+    fit_h_max: Option<f64>,
+    floor_error: f64,
+    floor_h: f64,
+    min_error: f64,
+    model_floor: Option<f64>,
+    model_h_opt: Option<f64>,
+    floor_model_ratio: Option<f64>,
+    step_model_ratio: Option<f64>,
 }
 
 fn labelled(label: String, stencil: Stencil, field: &str) -> Result<LabelledStencil, FieldError> {

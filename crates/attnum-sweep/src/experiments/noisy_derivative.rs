@@ -23,7 +23,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
-use attnum_results::{Cell, Table};
+use attnum_results::Table;
 
 use super::{FieldError, NamedTable};
 use crate::checks;
@@ -108,6 +108,37 @@ impl NoisyMethod {
     }
 }
 
+/// A row of `table`: one method at one noise level and step, over every replicate.
+#[derive(Serialize)]
+struct PointRow<'a> {
+    method: &'a str,
+    nodes: usize,
+    /// The stencil's order (none for kernel attention, which is not consistent).
+    order: Option<usize>,
+    noise: f64,
+    h: f64,
+    rms_error: f64,
+    mean_error: f64,
+    model_rms: Option<f64>,
+}
+
+/// A row of `best`: one method at one noise level, at its best step and at the model's.
+#[derive(Serialize)]
+struct BestRow<'a> {
+    method: &'a str,
+    nodes: usize,
+    order: Option<usize>,
+    noise: f64,
+    best_h: f64,
+    best_rms_error: f64,
+    model_rms: Option<f64>,
+    model_ratio: Option<f64>,
+    noise_gain: f64,
+    model_optimal_h: Option<f64>,
+    model_optimal_rms: Option<f64>,
+    optimum_ratio: Option<f64>,
+}
+
 /// Parameters of the `noisy_derivative` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -185,30 +216,8 @@ impl CheckedNoisyDerivative {
             })
             .collect();
         let steps = spec.steps.values();
-        let mut table = Table::new(&[
-            "method",
-            "nodes",
-            "order",
-            "noise",
-            "h",
-            "rms_error",
-            "mean_error",
-            "model_rms",
-        ]);
-        let mut best = Table::new(&[
-            "method",
-            "nodes",
-            "order",
-            "noise",
-            "best_h",
-            "best_rms_error",
-            "model_rms",
-            "model_ratio",
-            "noise_gain",
-            "model_optimal_h",
-            "model_optimal_rms",
-            "optimum_ratio",
-        ]);
+        let mut table = Vec::new();
+        let mut best = Vec::new();
         for (label, stencil) in methods {
             // Kernel attention is not a consistent stencil: it has no order and no error model.
             let acc = analysis::accuracy(stencil);
@@ -247,16 +256,16 @@ impl CheckedNoisyDerivative {
                     let model = leading.zip(order).map(|(c, p)| {
                         ((c * h.powi(p as i32)).powi(2) + sigma * sigma * sum_w2 / (h * h)).sqrt()
                     });
-                    table.push_row(vec![
-                        label.as_str().into(),
-                        stencil.len().into(),
-                        order.map_or(Cell::Null, Cell::from),
-                        sigma.into(),
-                        h.into(),
-                        rms.into(),
-                        (sum / n).into(),
-                        model.into(),
-                    ]);
+                    table.push(PointRow {
+                        method: label,
+                        nodes: stencil.len(),
+                        order,
+                        noise: sigma,
+                        h,
+                        rms_error: rms,
+                        mean_error: sum / n,
+                        model_rms: model,
+                    });
                     if best_row.is_none_or(|(_, r, _)| rms < r) {
                         best_row = Some((h, rms, model));
                     }
@@ -269,30 +278,30 @@ impl CheckedNoisyDerivative {
                     let h_opt = (sigma * sigma * sum_w2 / (p * c * c)).powf(1.0 / (2.0 * p + 2.0));
                     (h_opt, (1.0 + p).sqrt() * c.abs() * h_opt.powf(p))
                 });
-                best.push_row(vec![
-                    label.as_str().into(),
-                    stencil.len().into(),
-                    order.map_or(Cell::Null, Cell::from),
-                    sigma.into(),
-                    h.into(),
-                    rms.into(),
-                    model.into(),
-                    model.map(|m| m / rms).into(),
-                    sum_w2.sqrt().into(),
-                    optimum.map(|(h_opt, _)| h_opt).into(),
-                    optimum.map(|(_, e)| e).into(),
-                    optimum.map(|(_, e)| rms / e).into(),
-                ]);
+                best.push(BestRow {
+                    method: label,
+                    nodes: stencil.len(),
+                    order,
+                    noise: sigma,
+                    best_h: h,
+                    best_rms_error: rms,
+                    model_rms: model,
+                    model_ratio: model.map(|m| m / rms),
+                    noise_gain: sum_w2.sqrt(),
+                    model_optimal_h: optimum.map(|(h_opt, _)| h_opt),
+                    model_optimal_rms: optimum.map(|(_, e)| e),
+                    optimum_ratio: optimum.map(|(_, e)| rms / e),
+                });
             }
         }
         vec![
             NamedTable {
                 stem: "table",
-                table,
+                table: Table::from_rows(&table),
             },
             NamedTable {
                 stem: "best",
-                table: best,
+                table: Table::from_rows(&best),
             },
         ]
     }
