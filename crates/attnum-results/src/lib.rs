@@ -31,6 +31,7 @@ pub mod git;
 pub mod manifest;
 pub mod outline;
 pub mod report;
+mod rows;
 pub mod table;
 pub mod workspace;
 pub mod yaml;

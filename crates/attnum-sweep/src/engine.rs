@@ -161,13 +161,16 @@ fn remove_dead_partials(cache: &Path) {
 fn compute_point(cache: &Path, point: &SweepPoint) -> std::result::Result<(), String> {
     let started = SystemTime::now();
     let clock = Instant::now();
-    let output = catch_unwind(AssertUnwindSafe(|| point.experiment.run())).map_err(|payload| {
-        payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_else(|| "the experiment panicked".into())
-    })?;
+    let kind = point.experiment.kind();
+    let output = catch_unwind(AssertUnwindSafe(|| point.experiment.run()))
+        .map_err(|payload| {
+            payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "the experiment panicked".into())
+        })?
+        .map_err(|e| format!("field `experiment.{kind}.{}`: {}", e.path, e.message))?;
     let wall_seconds = clock.elapsed().as_secs_f64();
     let tables = point_tables(output.tables, &point.values);
     let key = &point.key;
@@ -392,8 +395,15 @@ pub fn compute_in_memory(sweep: &SweepFile) -> Result<StemTables> {
     let per_point = sweep
         .points()?
         .par_iter()
-        .map(|point| point_tables(point.experiment.run().tables, &point.values))
-        .collect();
+        .map(|point| {
+            let output = point.experiment.run().map_err(|e| SweepError::Invalid {
+                path: sweep.path.clone(),
+                field: format!("experiment.{}.{}", point.experiment.kind(), e.path),
+                message: e.message,
+            })?;
+            Ok(point_tables(output.tables, &point.values))
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(assemble(per_point).map_err(|message| ResultsError::Table {
         path: sweep.path.clone(),
         message,

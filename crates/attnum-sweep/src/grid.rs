@@ -20,7 +20,7 @@ pub struct LogGrid {
 impl LogGrid {
     /// Check the grid; `field` is the path of the grid in the sweep file.
     pub fn validate(&self, field: &str) -> Result<(), FieldError> {
-        let err = |sub: &str, msg: String| Err((format!("{field}.{sub}"), msg));
+        let err = |sub: &str, msg: String| Err(FieldError::new(format!("{field}.{sub}"), msg));
         for (sub, v) in [("from", self.from), ("to", self.to)] {
             if !(v.is_finite() && v > 0.0) {
                 return err(sub, format!("must be a finite number > 0, got {v}"));
@@ -71,7 +71,7 @@ pub struct LinearGrid {
 impl LinearGrid {
     /// Check the grid; `field` is the path of the grid in the sweep file.
     pub fn validate(&self, field: &str) -> Result<(), FieldError> {
-        let err = |sub: &str, msg: String| Err((format!("{field}.{sub}"), msg));
+        let err = |sub: &str, msg: String| Err(FieldError::new(format!("{field}.{sub}"), msg));
         for (sub, v) in [("from", self.from), ("to", self.to)] {
             if !v.is_finite() {
                 return err(sub, format!("must be finite, got {v}"));
@@ -135,13 +135,19 @@ mod tests {
             per_decade,
         };
         assert_eq!(
-            g(-1.0, 1e-3, 4).validate("steps").unwrap_err().0,
+            g(-1.0, 1e-3, 4).validate("steps").unwrap_err().path,
             "steps.from"
         );
-        assert_eq!(g(1.0, 0.0, 4).validate("steps").unwrap_err().0, "steps.to");
-        assert_eq!(g(1.0, 1.0, 4).validate("steps").unwrap_err().0, "steps.to");
         assert_eq!(
-            g(1.0, 1e-3, 0).validate("steps").unwrap_err().0,
+            g(1.0, 0.0, 4).validate("steps").unwrap_err().path,
+            "steps.to"
+        );
+        assert_eq!(
+            g(1.0, 1.0, 4).validate("steps").unwrap_err().path,
+            "steps.to"
+        );
+        assert_eq!(
+            g(1.0, 1e-3, 0).validate("steps").unwrap_err().path,
             "steps.per_decade"
         );
     }

@@ -12,6 +12,7 @@
 //! randomness in any table); nothing here knows about figures or LaTeX; how results are stored
 //! is `attnum-results`'s business, what they are is this crate's.
 
+pub mod checks;
 pub mod engine;
 pub mod error;
 pub mod experiments;

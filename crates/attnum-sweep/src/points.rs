@@ -120,17 +120,23 @@ impl Variations {
     /// the zip lists are equally long.
     fn zip_rows(&self) -> Result<usize, FieldError> {
         if let Some((path, _)) = self.grid.iter().find(|(_, v)| v.is_empty()) {
-            return Err((format!("grid.{path}"), "needs at least one value".into()));
+            return Err(FieldError::new(
+                format!("grid.{path}"),
+                "needs at least one value",
+            ));
         }
         let Some((first, values)) = self.zip.iter().next() else {
             return Ok(1);
         };
         let n = values.len();
         if n == 0 {
-            return Err((format!("zip.{first}"), "needs at least one value".into()));
+            return Err(FieldError::new(
+                format!("zip.{first}"),
+                "needs at least one value",
+            ));
         }
         if let Some((path, v)) = self.zip.iter().find(|(_, v)| v.len() != n) {
-            return Err((
+            return Err(FieldError::new(
                 format!("zip.{path}"),
                 format!("has {} values but zip.{first} has {n}", v.len()),
             ));
@@ -207,11 +213,11 @@ fn parameters(experiment: &ExperimentSpec) -> Result<Value, FieldError> {
     let kind = experiment.kind();
     let value =
         serde_yaml::with::singleton_map::serialize(experiment, serde_yaml::value::Serializer)
-            .map_err(|e| ("vary".to_owned(), e.to_string()))?;
+            .map_err(|e| FieldError::new("vary", e.to_string()))?;
     value
         .get(kind)
         .cloned()
-        .ok_or_else(|| ("vary".to_owned(), "the experiment has no parameters".into()))
+        .ok_or_else(|| FieldError::new("vary", "the experiment has no parameters"))
 }
 
 /// The parameter at a dotted `path` of `params`.
@@ -223,7 +229,7 @@ fn parameter_mut<'a>(
     let mut node = params;
     for part in path.split('.') {
         node = node.get_mut(part).ok_or_else(|| {
-            (
+            FieldError::new(
                 format!("vary.{path}"),
                 format!("no parameter `{path}` in experiment `{kind}`"),
             )
@@ -241,9 +247,11 @@ fn experiment_source(kind: &str) -> Option<&'static str> {
 }
 
 /// The names of the columns that experiments of `kind` write: the string literals of every
-/// `Table::new(&[…])` in its module, and in `training.rs` for a module that builds its `curve`
-/// table there (`curve_table`). Read from the code itself so that the list cannot fall behind
-/// it (`tests/bad_input.rs` checks it against every committed table).
+/// `Table::new(&[…])` in its module and the fields of its row structs (those that derive
+/// `Serialize` and not `Deserialize`, turned into tables by `Table::from_rows`), and in
+/// `training.rs` for a module that builds its `curve` table there (`curve_table`). Read from the
+/// code itself so that the list cannot fall behind it (`tests/bad_input.rs` checks it against
+/// every committed table).
 pub fn written_columns(kind: &str) -> std::collections::BTreeSet<&'static str> {
     let mut columns = std::collections::BTreeSet::new();
     let Some(source) = experiment_source(kind) else {
@@ -260,8 +268,47 @@ pub fn written_columns(kind: &str) -> std::collections::BTreeSet<&'static str> {
             let list = &rest[..rest.find(']').unwrap_or(rest.len())];
             columns.extend(list.split('"').skip(1).step_by(2));
         }
+        columns.extend(row_fields(source));
     }
     columns
+}
+
+/// The field names of the row structs in `source`: each struct right after a
+/// `#[derive(…Serialize…)]` without `Deserialize` (a row is written, never read back as a spec).
+fn row_fields(source: &'static str) -> Vec<&'static str> {
+    let mut fields = Vec::new();
+    let mut lines = source.lines();
+    while let Some(line) = lines.next() {
+        let derive = line.trim_start();
+        if !(derive.starts_with("#[derive(")
+            && derive.contains("Serialize")
+            && !derive.contains("Deserialize"))
+        {
+            continue;
+        }
+        let Some(header) = lines.by_ref().find(|l| !l.trim_start().starts_with("#[")) else {
+            break;
+        };
+        if !header.contains("struct ") || !header.trim_end().ends_with('{') {
+            continue;
+        }
+        for field in lines.by_ref() {
+            let field = field.trim();
+            if field.starts_with('}') {
+                break;
+            }
+            let field = field.strip_prefix("pub ").unwrap_or(field);
+            if let Some((name, _)) = field.split_once(':')
+                && !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                fields.push(name);
+            }
+        }
+    }
+    fields
 }
 
 /// The table stems that experiments of `kind` write: the `stem: "…"` literals of its module.
@@ -290,7 +337,7 @@ pub fn check_paths(vary: &Variations, experiment: &ExperimentSpec) -> Result<(),
     for path in vary.paths() {
         parameter_mut(&mut params, path, kind)?;
         if written.contains(path) {
-            return Err((
+            return Err(FieldError::new(
                 format!("vary.{path}"),
                 format!(
                     "experiment `{kind}` writes a column `{path}` itself, so its tables cannot \
@@ -340,17 +387,22 @@ pub fn apply(experiment: &ExperimentSpec, point: &Point) -> Result<ExperimentSpe
     value.insert(Value::String(kind.to_owned()), params);
     let spec: ExperimentSpec = serde_yaml::with::singleton_map::deserialize(Value::Mapping(value))
         .map_err(|e| {
-            (
+            FieldError::new(
                 format!("vary point {}", describe(point)),
                 format!("the point does not fit experiment `{kind}`: {e}"),
             )
         })?;
-    spec.validate().map_err(|(field, message)| {
-        (
-            format!("vary point {} → experiment.{kind}.{field}", describe(point)),
-            message,
-        )
-    })?;
+    spec.validate().map_err(
+        |FieldError {
+             path: field,
+             message,
+         }| {
+            FieldError::new(
+                format!("vary point {} → experiment.{kind}.{field}", describe(point)),
+                message,
+            )
+        },
+    )?;
     Ok(spec)
 }
 
@@ -417,4 +469,27 @@ pub fn assemble(per_point: Vec<StemTables>) -> Result<StemTables, String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_struct_fields_are_written_columns_and_spec_fields_are_not() {
+        let source = "#[derive(Debug, Clone, Deserialize, Serialize)]\nstruct Spec {\n    pub \
+                      max_step: f64,\n}\n\n/// A row.\n#[derive(Serialize)]\nstruct Row<'a> {\n    \
+                      stencil: &'a str,\n    fit_h_min: Option<f64>,\n}\n";
+        assert_eq!(row_fields(source), ["stencil", "fit_h_min"]);
+        let columns = written_columns("fd_convergence");
+        for column in [
+            "function",
+            "roundoff_estimate",
+            "fit_h_min",
+            "step_model_ratio",
+        ] {
+            assert!(columns.contains(column), "{column}");
+        }
+        assert!(!columns.contains("max_step"));
+    }
 }

@@ -22,7 +22,7 @@ use attnum_results::{ResultsError, Tier, Tolerance};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SweepError};
-use crate::experiments::ExperimentSpec;
+use crate::experiments::{ExperimentSpec, FieldError};
 use crate::points::{Point, Variations, apply, check_paths, complete, describe};
 
 /// The most points a sweep may declare unless its file raises the limit with `max_points`:
@@ -160,12 +160,17 @@ impl SweepFile {
                 "`figures` is reserved: results/figures/ holds the paper's figures".into(),
             ));
         }
-        spec.experiment.validate().map_err(|(field, message)| {
-            invalid(
-                format!("experiment.{}.{field}", spec.experiment.kind()),
-                message,
-            )
-        })?;
+        spec.experiment.validate().map_err(
+            |FieldError {
+                 path: field,
+                 message,
+             }| {
+                invalid(
+                    format!("experiment.{}.{field}", spec.experiment.kind()),
+                    message,
+                )
+            },
+        )?;
         for (column, t) in &spec.verify {
             for (part, v) in [("abs", t.abs), ("rel", t.rel)] {
                 if !(v.is_finite() && v >= 0.0) {
@@ -183,10 +188,12 @@ impl SweepFile {
                 format!("must be between 1 and {MAX_POINTS_CEILING}, got {limit}"),
             ));
         }
-        let count = spec
-            .vary
-            .count()
-            .map_err(|(field, message)| invalid(format!("vary.{field}"), message))?;
+        let count = spec.vary.count().map_err(
+            |FieldError {
+                 path: field,
+                 message,
+             }| invalid(format!("vary.{field}"), message),
+        )?;
         if count > limit as u128 {
             let raise = if spec.max_points.is_none() {
                 format!(
@@ -204,9 +211,18 @@ impl SweepFile {
                 ),
             ));
         }
-        check_paths(&spec.vary, &spec.experiment)
-            .map_err(|(field, message)| invalid(field, message))?;
-        check_tolerance_keys(&spec).map_err(|(field, message)| invalid(field, message))?;
+        check_paths(&spec.vary, &spec.experiment).map_err(
+            |FieldError {
+                 path: field,
+                 message,
+             }| invalid(field, message),
+        )?;
+        check_tolerance_keys(&spec).map_err(
+            |FieldError {
+                 path: field,
+                 message,
+             }| invalid(field, message),
+        )?;
         Ok(Self {
             path: path.to_owned(),
             bytes,
@@ -236,17 +252,27 @@ impl SweepFile {
             message,
         };
         let spec = &self.spec;
-        let mut values = spec
-            .vary
-            .points()
-            .map_err(|(field, message)| invalid(format!("vary.{field}"), message))?;
-        complete(&mut values, &spec.experiment)
-            .map_err(|(field, message)| invalid(field, message))?;
+        let mut values = spec.vary.points().map_err(
+            |FieldError {
+                 path: field,
+                 message,
+             }| invalid(format!("vary.{field}"), message),
+        )?;
+        complete(&mut values, &spec.experiment).map_err(
+            |FieldError {
+                 path: field,
+                 message,
+             }| invalid(field, message),
+        )?;
         let mut first_of: HashMap<String, usize> = HashMap::with_capacity(values.len());
         let mut points = Vec::with_capacity(values.len());
         for (i, values) in values.into_iter().enumerate() {
-            let experiment = apply(&spec.experiment, &values)
-                .map_err(|(field, message)| invalid(field, message))?;
+            let experiment = apply(&spec.experiment, &values).map_err(
+                |FieldError {
+                     path: field,
+                     message,
+                 }| invalid(field, message),
+            )?;
             let key = crate::engine::point_key(&experiment);
             if let Some(&j) = first_of.get(&key) {
                 let earlier: &SweepPoint = &points[j];
@@ -274,7 +300,7 @@ impl SweepFile {
 
 /// Every tolerance must name a column (`COLUMN`, `STEM.COLUMN` or `*`) that the sweep's tables
 /// have: a misspelt one would silently leave its column at the default tolerance.
-fn check_tolerance_keys(spec: &SweepSpec) -> std::result::Result<(), (String, String)> {
+fn check_tolerance_keys(spec: &SweepSpec) -> std::result::Result<(), FieldError> {
     let kind = spec.experiment.kind();
     let mut columns = crate::points::written_columns(kind);
     columns.extend(spec.vary.paths());
@@ -286,7 +312,7 @@ fn check_tolerance_keys(spec: &SweepSpec) -> std::result::Result<(), (String, St
                 .split_once('.')
                 .is_some_and(|(stem, column)| stems.contains(stem) && columns.contains(column));
         if !known {
-            return Err((
+            return Err(FieldError::new(
                 format!("verify.{key}"),
                 format!(
                     "names no column of the tables of experiment `{kind}` (`COLUMN`, \

@@ -30,13 +30,13 @@ impl Training {
             && self.learning_rate > 0.0
             && self.learning_rate <= 1.0)
         {
-            return Err((
-                "training.learning_rate".into(),
+            return Err(FieldError::new(
+                "training.learning_rate",
                 format!("must be in (0, 1], got {}", self.learning_rate),
             ));
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return Err(("training.weight_decay".into(), "must be ≥ 0".into()));
+            return Err(FieldError::new("training.weight_decay", "must be ≥ 0"));
         }
         for (field, v) in [
             ("training.epochs", self.epochs),
@@ -44,7 +44,10 @@ impl Training {
             ("training.record_every", self.record_every),
         ] {
             if !(1..=100_000).contains(&v) {
-                return Err((field.into(), format!("must be in 1..=100000, got {v}")));
+                return Err(FieldError::new(
+                    field,
+                    format!("must be in 1..=100000, got {v}"),
+                ));
             }
         }
         Ok(())

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
 use super::{FieldError, NamedTable};
+use crate::checks;
 
 /// Parameters of the `attention_equivalence` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -54,35 +55,45 @@ fn weights_of(module: attnum_attention::Result<impl AttentionMethod>) -> Option<
     module.and_then(|m| effective_weights(&m)).ok()
 }
 
+/// A checked `attention_equivalence` experiment: the central stencils and the Savitzky–Golay
+/// filters built.
+#[derive(Debug, Clone)]
+pub struct CheckedAttentionEquivalence {
+    /// `(derivative, accuracy, stencil)` for every derivative and accuracy, derivative-major.
+    central: Vec<(usize, usize, Stencil)>,
+    /// The filters' derivative and degree.
+    savitzky_golay: SavitzkyGolayFilters,
+    /// `(window, filter)` for each half-width.
+    filters: Vec<(Vec<f64>, Stencil)>,
+    /// `βh²` of the hard heads, in [40, 700].
+    hard_sharpness: f64,
+}
+
 impl AttentionEquivalence {
-    /// Check every parameter; errors carry the field path below `experiment.attention_equivalence`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        if self.derivatives.is_empty() {
-            return Err(("derivatives".into(), "needs at least one order".into()));
-        }
-        for (i, &d) in self.derivatives.iter().enumerate() {
-            if !(1..=4).contains(&d) {
-                return Err((
-                    format!("derivatives[{i}]"),
-                    format!("must be 1 to 4, got {d}"),
-                ));
-            }
-        }
-        if self.accuracies.is_empty() {
-            return Err(("accuracies".into(), "needs at least one order".into()));
-        }
-        for (i, &p) in self.accuracies.iter().enumerate() {
+    /// Check every parameter and build the stencils and filters; errors carry the field path
+    /// below `experiment.attention_equivalence`.
+    ///
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedAttentionEquivalence, FieldError> {
+        checks::non_empty("derivatives", &self.derivatives, "order")?;
+        checks::each("derivatives", &self.derivatives, |&d| {
+            checks::count_in("", d, 1, 4)
+        })?;
+        checks::non_empty("accuracies", &self.accuracies, "order")?;
+        checks::each("accuracies", &self.accuracies, |&p| {
             if !(2..=40).contains(&p) || p % 2 == 1 {
-                return Err((
-                    format!("accuracies[{i}]"),
+                return Err(FieldError::new(
+                    "",
                     format!("central stencils have even orders 2 to 40, got {p}"),
                 ));
             }
-        }
+            Ok(p)
+        })?;
         let sg = &self.savitzky_golay;
         if !(1..=4).contains(&sg.derivative) || sg.degree < sg.derivative || sg.degree > 12 {
-            return Err((
-                "savitzky_golay.degree".into(),
+            return Err(FieldError::new(
+                "savitzky_golay.degree",
                 format!(
                     "needs derivative 1 to 4 and degree between it and 12, got derivative {} \
                      and degree {}",
@@ -90,33 +101,49 @@ impl AttentionEquivalence {
                 ),
             ));
         }
-        for (i, &m) in sg.half_widths.iter().enumerate() {
+        let filters = checks::each("savitzky_golay.half_widths", &sg.half_widths, |&m| {
             if 2 * m < sg.degree + 1 || m > 50 {
-                return Err((
-                    format!("savitzky_golay.half_widths[{i}]"),
+                return Err(FieldError::new(
+                    "",
                     format!(
                         "needs 2m + 1 > degree + 1 and m ≤ 50, got m = {m} for degree {}",
                         sg.degree
                     ),
                 ));
             }
-        }
+            let window = symmetric_window(m);
+            let filter = savitzky_golay(sg.derivative, sg.degree, &window)
+                .map_err(|e| FieldError::new("", e.to_string()))?;
+            Ok((window, filter))
+        })?;
         if !(40.0..=700.0).contains(&self.hard_sharpness) {
-            return Err((
-                "hard_sharpness".into(),
+            return Err(FieldError::new(
+                "hard_sharpness",
                 format!(
                     "βh² must be between 40 and 700, got {}",
                     self.hard_sharpness
                 ),
             ));
         }
-        Ok(())
+        let mut central = Vec::new();
+        for (i, &d) in self.derivatives.iter().enumerate() {
+            for &p in &self.accuracies {
+                let stencil = Stencil::by_accuracy(StencilKind::Central, d, p)
+                    .map_err(|e| FieldError::new(format!("derivatives[{i}]"), e.to_string()))?;
+                central.push((d, p, stencil));
+            }
+        }
+        Ok(CheckedAttentionEquivalence {
+            central,
+            savitzky_golay: sg.clone(),
+            filters,
+            hard_sharpness: self.hard_sharpness,
+        })
     }
+}
 
+impl CheckedAttentionEquivalence {
     /// Run the experiment: one row per method and construction.
-    ///
-    /// # Panics
-    /// If called on a spec that [`AttentionEquivalence::validate`] rejects.
     pub fn run(&self) -> Vec<NamedTable> {
         let mut table = Table::new(&[
             "family",
@@ -144,9 +171,7 @@ impl AttentionEquivalence {
                 r.into(),
             ]);
         };
-        for &d in &self.derivatives {
-            for &p in &self.accuracies {
-                let fd = Stencil::by_accuracy(StencilKind::Central, d, p).expect("validated");
+        for &(d, p, ref fd) in &self.central {
                 let (n, degree) = (fd.len(), fd.len() - 1);
                 let reference = fd.weights();
                 for c in [Construction::NormalEquations, Construction::Orthonormal] {
@@ -155,24 +180,21 @@ impl AttentionEquivalence {
                     push("central", d, Some(p as f64), degree, n, c.name(), r);
                 }
                 let hard =
-                    HardMultiHeadAttention::compile(&fd, fd.offsets(), 1.0, self.hard_sharpness);
+                    HardMultiHeadAttention::compile(fd, fd.offsets(), 1.0, self.hard_sharpness);
                 let r = weights_of(hard).map(|w| relative_distance(&w, reference));
                 push("central", d, Some(p as f64), degree, n, "hard_heads", r);
                 let r = weights_of(SoftmaxHeads::compile(reference))
                     .map(|w| relative_distance(&w, reference));
                 push("central", d, Some(p as f64), degree, n, "softmax_heads", r);
             }
-        }
         let sg = &self.savitzky_golay;
-        for &m in &sg.half_widths {
-            let window = symmetric_window(m);
-            let reference = savitzky_golay(sg.derivative, sg.degree, &window).expect("validated");
+        for (window, reference) in &self.filters {
             for c in [Construction::NormalEquations, Construction::Orthonormal] {
                 let w = weights_of(LinearAttention::build(
                     c,
                     sg.derivative,
                     sg.degree,
-                    &window,
+                    window,
                     1.0,
                 ));
                 let r = w.map(|w| relative_distance(&w, reference.weights()));

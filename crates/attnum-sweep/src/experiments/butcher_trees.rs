@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use attnum_results::{Cell, Table};
 
 use super::{FieldError, NamedTable};
+use crate::checks;
 
 /// Parameters of the `butcher_trees` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -42,49 +43,41 @@ pub fn levels_string(tree: &RootedTree) -> String {
         .join(" ")
 }
 
-impl ButcherTrees {
-    /// Check every parameter; errors carry the field path below `experiment.butcher_trees`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        if !(1..=8).contains(&self.max_order) {
-            return Err((
-                "max_order".into(),
-                format!("must be between 1 and 8, got {}", self.max_order),
-            ));
-        }
-        if !(1..=16).contains(&self.count_to) {
-            return Err((
-                "count_to".into(),
-                format!("must be between 1 and 16, got {}", self.count_to),
-            ));
-        }
-        if !(1..=10).contains(&self.order_search_to) {
-            return Err((
-                "order_search_to".into(),
-                format!("must be between 1 and 10, got {}", self.order_search_to),
-            ));
-        }
-        if !(self.tolerance.is_finite() && self.tolerance > 0.0) {
-            return Err((
-                "tolerance".into(),
-                format!("must be > 0, got {}", self.tolerance),
-            ));
-        }
-        if self.methods.is_empty() {
-            return Err(("methods".into(), "needs at least one method".into()));
-        }
-        for (i, name) in self.methods.iter().enumerate() {
-            rk::named_method(name).map_err(|e| (format!("methods[{i}]"), e.to_string()))?;
-        }
-        Ok(())
-    }
+/// A checked `butcher_trees` experiment: the parameters and the named methods looked up.
+#[derive(Debug, Clone)]
+pub struct CheckedButcherTrees {
+    spec: ButcherTrees,
+    methods: Vec<rk::NamedMethod>,
+}
 
-    /// Run the experiment.
+impl ButcherTrees {
+    /// Check every parameter and look up the methods; errors carry the field path below
+    /// `experiment.butcher_trees`.
     ///
-    /// # Panics
-    /// If called on a spec that [`ButcherTrees::validate`] rejects.
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedButcherTrees, FieldError> {
+        checks::count_in("max_order", self.max_order, 1, 8)?;
+        checks::count_in("count_to", self.count_to, 1, 16)?;
+        checks::count_in("order_search_to", self.order_search_to, 1, 10)?;
+        checks::positive("tolerance", self.tolerance)?;
+        checks::non_empty("methods", &self.methods, "method")?;
+        let methods = checks::each("methods", &self.methods, |name| {
+            rk::named_method(name).map_err(|e| FieldError::new("", e.to_string()))
+        })?;
+        Ok(CheckedButcherTrees {
+            spec: self.clone(),
+            methods,
+        })
+    }
+}
+
+impl CheckedButcherTrees {
+    /// Run the experiment.
     pub fn run(&self) -> Vec<NamedTable> {
+        let spec = &self.spec;
         let mut counts = Table::new(&["order", "generated", "a000081", "alpha_sum", "factorial"]);
-        for p in 1..=self.count_to {
+        for p in 1..=spec.count_to {
             // Generating is exponential in p; above order 12 only the recurrence is tabulated.
             let generated = (p <= 12).then(|| trees::trees_of_order(p));
             let alpha_sum = generated
@@ -102,11 +95,6 @@ impl ButcherTrees {
             ]);
         }
 
-        let methods: Vec<rk::NamedMethod> = self
-            .methods
-            .iter()
-            .map(|n| rk::named_method(n).expect("validated"))
-            .collect();
         let mut tree_table = Table::new(&[
             "tree",
             "levels",
@@ -120,8 +108,8 @@ impl ButcherTrees {
             "inverse_gamma",
             "residual",
         ]);
-        for (index, t) in trees::trees_up_to(self.max_order).iter().enumerate() {
-            for m in &methods {
+        for (index, t) in trees::trees_up_to(spec.max_order).iter().enumerate() {
+            for m in &self.methods {
                 let phi = t.elementary_weight(&m.tableau);
                 let inv = 1.0 / t.gamma() as f64;
                 tree_table.push_row(vec![
@@ -153,7 +141,7 @@ impl ButcherTrees {
             "next_order_max_residual",
         ]);
         for m in rk::named_methods() {
-            let order = trees::order_of(&m.tableau, self.order_search_to, self.tolerance);
+            let order = trees::order_of(&m.tableau, spec.order_search_to, spec.tolerance);
             let next = trees::trees_of_order(order + 1);
             let residuals: Vec<f64> = next.iter().map(|t| t.residual(&m.tableau).abs()).collect();
             method_table.push_row(vec![
@@ -167,7 +155,7 @@ impl ButcherTrees {
                 next.len().into(),
                 residuals
                     .iter()
-                    .filter(|&&r| r > self.tolerance)
+                    .filter(|&&r| r > spec.tolerance)
                     .count()
                     .into(),
                 residuals.iter().copied().fold(0.0, f64::max).into(),

@@ -17,10 +17,12 @@
 
 use attnum_attention::expressivity::RelativeBiasStencil;
 use attnum_attention::samples;
+use attnum_classical::fd::Stencil;
 use serde::{Deserialize, Serialize};
 
 use super::expressivity_map::StencilTarget;
 use super::{FieldError, NamedTable, log_log_slope};
+use crate::checks::{self, Interval};
 use crate::grid::LinearGrid;
 use attnum_results::Table;
 
@@ -69,69 +71,77 @@ fn is_antisymmetric(stencil: &attnum_classical::fd::Stencil) -> bool {
     })
 }
 
+/// A checked `expressivity_logits` experiment: the stencils built and the bounds listed.
+#[derive(Debug, Clone)]
+pub struct CheckedExpressivityLogits {
+    /// Each target with its stencil; every grid holds it at every bound.
+    stencils: Vec<(StencilTarget, Stencil)>,
+    points: Vec<usize>,
+    /// The logit bounds, each in (0, 300].
+    bounds: Vec<f64>,
+    reach_factor: f64,
+    /// Each in (0, 1e12].
+    cancellation_scales: Vec<f64>,
+}
+
 impl ExpressivityLogits {
-    /// Check every parameter; errors carry the field path below `experiment.expressivity_logits`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        if self.stencils.is_empty() {
-            return Err(("stencils".into(), "needs at least one stencil".into()));
-        }
-        for (i, target) in self.stencils.iter().enumerate() {
-            let field = format!("stencils[{i}]");
-            let stencil = target.stencil(&field)?;
+    /// Check every parameter and build the stencils; errors carry the field path below
+    /// `experiment.expressivity_logits`.
+    ///
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedExpressivityLogits, FieldError> {
+        checks::non_empty("stencils", &self.stencils, "stencil")?;
+        let stencils = checks::each("stencils", &self.stencils, |target| {
+            let stencil = target.stencil()?;
             if target.derivative > 2 {
-                return Err((
-                    format!("{field}.derivative"),
-                    "the test function's derivatives are known to order 2".into(),
+                return Err(FieldError::new(
+                    "derivative",
+                    "the test function's derivatives are known to order 2",
                 ));
             }
+            Ok((*target, stencil))
+        })?;
+        for (_, stencil) in &stencils {
             for (j, &n) in self.points.iter().enumerate() {
-                RelativeBiasStencil::per_sign(&stencil, n, self.bounds.min())
-                    .map_err(|e| (format!("points[{j}]"), e.to_string()))?;
+                RelativeBiasStencil::per_sign(stencil, n, self.bounds.min())
+                    .map_err(|e| FieldError::new(format!("points[{j}]"), e.to_string()))?;
             }
         }
-        if self.points.is_empty() {
-            return Err(("points".into(), "needs at least one grid size".into()));
-        }
+        checks::non_empty("points", &self.points, "grid size")?;
         if let Some(j) = self.points.iter().position(|&n| n > MAX_POINTS) {
-            return Err((
+            return Err(FieldError::new(
                 format!("points[{j}]"),
                 format!("at most {MAX_POINTS} points"),
             ));
         }
         self.bounds.validate("bounds")?;
         if self.bounds.min() <= 0.0 || self.bounds.max() > 300.0 {
-            return Err(("bounds".into(), "B must lie in (0, 300]".into()));
+            return Err(FieldError::new("bounds", "B must lie in (0, 300]"));
         }
-        if self.cancellation_scales.is_empty() {
-            return Err((
-                "cancellation_scales".into(),
-                "needs at least one scale".into(),
-            ));
-        }
-        if let Some(j) = self
-            .cancellation_scales
-            .iter()
-            .position(|a| !(a.is_finite() && *a > 0.0 && *a <= 1e12))
-        {
-            return Err((
-                format!("cancellation_scales[{j}]"),
-                "must be in (0, 1e12]".into(),
-            ));
-        }
+        checks::non_empty("cancellation_scales", &self.cancellation_scales, "scale")?;
+        checks::each("cancellation_scales", &self.cancellation_scales, |&a| {
+            checks::in_interval("", a, Interval::open_closed(0.0, 1e12))
+        })?;
         if !(self.reach_factor.is_finite() && self.reach_factor > 1.0) {
-            return Err((
-                "reach_factor".into(),
+            return Err(FieldError::new(
+                "reach_factor",
                 format!("must be a finite number above 1, got {}", self.reach_factor),
             ));
         }
-        Ok(())
+        Ok(CheckedExpressivityLogits {
+            stencils,
+            points: self.points.clone(),
+            bounds: self.bounds.values(),
+            reach_factor: self.reach_factor,
+            cancellation_scales: self.cancellation_scales.clone(),
+        })
     }
+}
 
+impl CheckedExpressivityLogits {
     /// Run the experiment: `table` (one row per stencil, grid and bound) and `reach` (one row
     /// per stencil and grid).
-    ///
-    /// # Panics
-    /// If called on a spec that [`ExpressivityLogits::validate`] rejects.
     pub fn run(&self) -> Vec<NamedTable> {
         let mut table = Table::new(&[
             "stencil",
@@ -179,8 +189,7 @@ impl ExpressivityLogits {
             "difference",
         ]);
         let oscillation = 1f64.exp() - (-1f64).exp();
-        for target in &self.stencils {
-            let stencil = target.stencil("").expect("validated stencil");
+        for (target, stencil) in &self.stencils {
             let m = target.derivative;
             let mut reached_at: Vec<(f64, f64)> = Vec::new();
             for &n in &self.points {
@@ -224,8 +233,8 @@ impl ExpressivityLogits {
                     .filter(|(o, _)| **o != 0.0)
                     .fold(0.0f64, |m, (_, w)| m.max(w.abs()));
                 for &scale_a in &self.cancellation_scales {
-                    let module = RelativeBiasStencil::cancelling(&stencil, n, scale_a)
-                        .expect("validated stencil, grid and scale");
+                    let module = RelativeBiasStencil::cancelling(stencil, n, scale_a)
+                        .expect("`check` built the per-sign heads on this grid, and A > 0");
                     let attention = derivative_of(&module);
                     let value_scale = module.value_scale();
                     let logit_bound = module.logit_bound().expect("a bias vector");
@@ -247,9 +256,9 @@ impl ExpressivityLogits {
                     ]);
                 }
                 let mut reached = None;
-                for bound in self.bounds.values() {
-                    let module = RelativeBiasStencil::per_sign(&stencil, n, bound)
-                        .expect("validated stencil, grid and bound");
+                for &bound in &self.bounds {
+                    let module = RelativeBiasStencil::per_sign(stencil, n, bound)
+                        .expect("`check` built these heads on this grid at the smallest bound");
                     let attention = derivative_of(&module);
                     let error = max_difference(&attention, &exact);
                     let difference = max_difference(&attention, &classical);
@@ -285,7 +294,7 @@ impl ExpressivityLogits {
                     reached.into(),
                 ]);
             }
-            let antisymmetric = is_antisymmetric(&stencil);
+            let antisymmetric = is_antisymmetric(stencil);
             let p = target.accuracy as f64;
             let predicted = if antisymmetric {
                 (1.0 + p) / 2.0
@@ -324,3 +333,4 @@ impl ExpressivityLogits {
         ]
     }
 }
+

@@ -24,8 +24,9 @@ use attnum_classical::trees;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::rk_convergence::{FinestSteps, kepler, kepler_initial_value, validate_kepler_orbit};
+use super::rk_convergence::{FinestSteps, kepler, kepler_initial_value, check_kepler_orbit};
 use super::{FieldError, NamedTable};
+use crate::checks;
 use attnum_results::Table;
 
 /// Parameters of the `expressivity_looped` experiment.
@@ -128,27 +129,40 @@ enum Method {
     Collocation,
 }
 
+/// A checked `expressivity_looped` experiment: the Gauss–Legendre tableaus built.
+#[derive(Debug, Clone)]
+pub struct CheckedExpressivityLooped {
+    spec: ExpressivityLooped,
+    /// `(s, tableau)` for each number of stages, in the order of the sweep file.
+    stages: Vec<(usize, Tableau)>,
+}
+
 impl ExpressivityLooped {
-    /// Check every parameter; errors carry the field path below `experiment.expressivity_looped`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        if self.stages.is_empty() {
-            return Err(("stages".into(), "needs at least one number of stages".into()));
-        }
+    /// Check every parameter and build the tableaus; errors carry the field path below
+    /// `experiment.expressivity_looped`.
+    ///
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedExpressivityLooped, FieldError> {
+        checks::non_empty("stages", &self.stages, "number of stages")?;
+        let mut stages = Vec::with_capacity(self.stages.len());
         for (i, &s) in self.stages.iter().enumerate() {
-            if !(1..=4).contains(&s) {
-                return Err((format!("stages[{i}]"), format!("must be 1 to 4, got {s}")));
-            }
+            let field = format!("stages[{i}]");
+            checks::count_in(&field, s, 1, 4)?;
             if self.stages[..i].contains(&s) {
-                return Err((format!("stages[{i}]"), format!("{s} is listed twice")));
+                return Err(FieldError::new(field, format!("{s} is listed twice")));
             }
+            let gauss =
+                Tableau::gauss_legendre(s).map_err(|e| FieldError::new(field, e.to_string()))?;
+            stages.push((s, gauss));
         }
-        validate_kepler_orbit(self.eccentricity, &self.steps, 100_000, &self.fit)?;
-        validate_kepler_orbit(self.eccentricity, &self.steps, 100_000, &self.sweep_fit)
-            .map_err(|(field, message)| (field.replace("fit.", "sweep_fit."), message))?;
+        check_kepler_orbit(self.eccentricity, &self.steps, 100_000, &self.fit)?;
+        check_kepler_orbit(self.eccentricity, &self.steps, 100_000, &self.sweep_fit)
+            .map_err(|e| FieldError { path: e.path.replace("fit.", "sweep_fit."), ..e })?;
         let largest = self.stages.iter().max().copied().unwrap_or(1);
         if !(2 * largest + 1..=10).contains(&self.max_tree_order) {
-            return Err((
-                "max_tree_order".into(),
+            return Err(FieldError::new(
+                "max_tree_order",
                 format!(
                     "must be above 2s = {} for the largest s (to see the order stop there) and \
                      at most 10, got {}",
@@ -158,23 +172,29 @@ impl ExpressivityLooped {
             ));
         }
         if !(1e-16..=1e-6).contains(&self.tolerance) {
-            return Err((
-                "tolerance".into(),
+            return Err(FieldError::new(
+                "tolerance",
                 format!("must be in [1e-16, 1e-6], got {}", self.tolerance),
             ));
         }
         if !(1..=1000).contains(&self.max_sweeps) {
-            return Err((
-                "max_sweeps".into(),
+            return Err(FieldError::new(
+                "max_sweeps",
                 format!("must be 1 to 1000, got {}", self.max_sweeps),
             ));
         }
-        Ok(())
+        Ok(CheckedExpressivityLooped {
+            spec: self.clone(),
+            stages,
+        })
     }
+}
+
+impl CheckedExpressivityLooped {
 
     /// Integrate one period in `n` steps with `method`, keeping every step's start.
     fn run_one(&self, gauss: &Tableau, method: Method, n: usize) -> Run {
-        let y0 = kepler_initial_value(self.eccentricity);
+        let y0 = kepler_initial_value(self.spec.eccentricity);
         let h = 2.0 * std::f64::consts::PI / n as f64;
         let mut run = Run {
             starts: Vec::with_capacity(n),
@@ -194,8 +214,8 @@ impl ExpressivityLooped {
                         t,
                         &y,
                         h,
-                        self.tolerance,
-                        self.max_sweeps,
+                        self.spec.tolerance,
+                        self.spec.max_sweeps,
                     ) {
                         Ok(done) => {
                             let mut f0 = [0.0; 4];
@@ -235,7 +255,7 @@ impl ExpressivityLooped {
                                 _ => None,
                             };
                             run.iterations.push(Iteration {
-                                sweeps: self.max_sweeps,
+                                sweeps: self.spec.max_sweeps,
                                 contraction,
                                 lipschitz,
                                 sweep_errors: Vec::new(),
@@ -282,11 +302,8 @@ impl ExpressivityLooped {
     /// Run the experiment: `orders` (per stages and method), `table` (per stages, method and
     /// steps), `contraction` (per stages and steps, from the converged iteration) and `blocks`
     /// (per stages: the heads of the block's attention rows and the tableau read back from them).
-    ///
-    /// # Panics
-    /// If called on a spec that [`ExpressivityLooped::validate`] rejects.
     pub fn run(&self) -> Vec<NamedTable> {
-        let y0 = kepler_initial_value(self.eccentricity);
+        let y0 = kepler_initial_value(self.spec.eccentricity);
         let period = 2.0 * std::f64::consts::PI;
         let mut orders = Table::new(&[
             "stages",
@@ -333,9 +350,8 @@ impl ExpressivityLooped {
             "max_sweeps",
             "failure",
         ]);
-        for &s in &self.stages {
-            let gauss = Tableau::gauss_legendre(s).expect("validated: s ≥ 1");
-            let looped = LoopedRk::compile(&gauss).expect("a tableau compiles");
+        for &(s, ref gauss) in &self.stages {
+            let looped = LoopedRk::compile(gauss).expect("a tableau compiles");
             let norm_a = gauss
                 .a()
                 .iter()
@@ -348,7 +364,7 @@ impl ExpressivityLooped {
             };
             let read_back_error = entries(&read_back)
                 .iter()
-                .zip(entries(&gauss))
+                .zip(entries(gauss))
                 .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
             blocks.push_row(vec![
                 s.into(),
@@ -363,11 +379,12 @@ impl ExpressivityLooped {
                 read_back_error.into(),
             ]);
             let converged: Vec<Run> = self
+                .spec
                 .steps
                 .iter()
-                .map(|&n| self.run_one(&gauss, Method::Collocation, n))
+                .map(|&n| self.run_one(gauss, Method::Collocation, n))
                 .collect();
-            for (&n, run) in self.steps.iter().zip(&converged) {
+            for (&n, run) in self.spec.steps.iter().zip(&converged) {
                 let h = period / n as f64;
                 let its = &run.iterations;
                 let lipschitz = its.iter().map(|it| it.lipschitz).fold(0.0, f64::max);
@@ -401,21 +418,21 @@ impl ExpressivityLooped {
                             "picard",
                             unrolled.stages(),
                             (k + 1).min(2 * s),
-                            trees::order_of(&unrolled, self.max_tree_order, 1e-12),
+                            trees::order_of(&unrolled, self.spec.max_tree_order, 1e-12),
                         )
                     }
                     Method::Collocation => (
                         "collocation",
                         s,
                         2 * s,
-                        trees::order_of(&gauss, self.max_tree_order, 1e-12),
+                        trees::order_of(gauss, self.spec.max_tree_order, 1e-12),
                     ),
                 };
                 let (mut curve, mut sweep_curve) = (Vec::new(), Vec::new());
                 let mut smallest = None::<f64>;
                 let mut largest_difference = 0.0f64;
                 let mut most_sweeps = 0;
-                for (&n, collocation) in self.steps.iter().zip(&converged) {
+                for (&n, collocation) in self.spec.steps.iter().zip(&converged) {
                     let h = period / n as f64;
                     let (run, sweeps, sweep_error) = match method {
                         Method::Picard(k) => {
@@ -427,7 +444,7 @@ impl ExpressivityLooped {
                                     .map(|it| it.sweep_errors[k - 1])
                                     .fold(0.0, f64::max)
                             });
-                            (&self.run_one(&gauss, method, n), k, sweep_error)
+                            (&self.run_one(gauss, method, n), k, sweep_error)
                         }
                         Method::Collocation => (
                             collocation,
@@ -463,17 +480,17 @@ impl ExpressivityLooped {
                         sweep_error.into(),
                     ]);
                 }
-                let (observed, fitted) = self.fit.observed_order(curve);
+                let (observed, fitted) = self.spec.fit.observed_order(curve);
                 // The K-sweep step differs from the converged one first on the tall tree with
                 // K + 2 nodes, by its collocation weight bᵀAᴷc: order K + 2 unless that vanishes.
                 let (tall, sweep_predicted, sweep_observed) = match method {
                     Method::Picard(k) => {
-                        let tall = tall_tree_weight(&gauss, k);
+                        let tall = tall_tree_weight(gauss, k);
                         let predicted = if tall.abs() > 1e-14 { k + 2 } else { k + 3 };
                         (
                             Some(tall),
                             Some(predicted as f64),
-                            self.sweep_fit.observed_order(sweep_curve).0,
+                            self.spec.sweep_fit.observed_order(sweep_curve).0,
                         )
                     }
                     Method::Collocation => (None, None, None),
@@ -515,3 +532,4 @@ impl ExpressivityLooped {
         ]
     }
 }
+

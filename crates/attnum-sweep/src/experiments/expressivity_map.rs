@@ -17,6 +17,7 @@ use attnum_attention::rk::RkAttention;
 use attnum_attention::samples;
 use attnum_attention::weno::WenoAttention;
 use attnum_classical::fd::{Stencil, StencilKind};
+use attnum_classical::quadrature::Rule;
 use attnum_classical::rk::{Tableau, named_method};
 use attnum_classical::savitzky_golay::{savitzky_golay, symmetric_window};
 use attnum_classical::weno::Weno5;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::quadrature_rules::Family;
 use super::{FieldError, NamedTable};
+use crate::checks;
 use attnum_results::{Cell, Table};
 
 /// A stencil by kind, derivative and accuracy order, as written in sweep files.
@@ -51,24 +53,24 @@ pub enum StencilKindName {
 }
 
 impl StencilTarget {
-    /// The stencil; errors name `field`.
-    pub(crate) fn stencil(&self, field: &str) -> Result<Stencil, FieldError> {
+    /// The stencil; error paths are relative to the target.
+    pub(crate) fn stencil(&self) -> Result<Stencil, FieldError> {
         let kind = match self.kind {
             StencilKindName::Central => StencilKind::Central,
             StencilKindName::Forward => StencilKind::Forward,
             StencilKindName::Backward => StencilKind::Backward,
         };
         if self.derivative == 0 {
-            return Err((
-                format!("{field}.derivative"),
-                "a derivative stencil has derivative order at least 1".into(),
+            return Err(FieldError::new(
+                "derivative",
+                "a derivative stencil has derivative order at least 1",
             ));
         }
         if self.accuracy > 16 {
-            return Err((format!("{field}.accuracy"), "at most 16".into()));
+            return Err(FieldError::new("accuracy", "at most 16"));
         }
         Stencil::by_accuracy(kind, self.derivative, self.accuracy)
-            .map_err(|e| (field.to_string(), e.to_string()))
+            .map_err(|e| FieldError::new("", e.to_string()))
     }
 
     /// `central d=1 p=4`.
@@ -95,16 +97,16 @@ pub struct FilterTarget {
 }
 
 impl FilterTarget {
-    /// The filter; errors name `field`.
-    fn stencil(&self, field: &str) -> Result<Stencil, FieldError> {
+    /// The filter; errors are about the target itself.
+    fn stencil(&self) -> Result<Stencil, FieldError> {
         if self.derivative == 0 || self.half_width > 32 {
-            return Err((
-                field.to_string(),
-                "needs derivative ≥ 1 and half_width ≤ 32".into(),
+            return Err(FieldError::new(
+                "",
+                "needs derivative ≥ 1 and half_width ≤ 32",
             ));
         }
         savitzky_golay(self.derivative, self.degree, &symmetric_window(self.half_width))
-            .map_err(|e| (field.to_string(), e.to_string()))
+            .map_err(|e| FieldError::new("", e.to_string()))
     }
 
     /// `savitzky-golay d=1 q=4 n=9`.
@@ -192,72 +194,110 @@ fn relative_difference(a: &[f64], b: &[f64]) -> f64 {
     attnum_attention::classify::relative_distance(a, b)
 }
 
+/// A checked `expressivity_map` experiment: every target's stencil, rule and tableau built.
+#[derive(Debug, Clone)]
+pub struct CheckedExpressivityMap {
+    /// `(label, stencil)` for the stencils, then the filters.
+    stencils: Vec<(String, Stencil)>,
+    /// `(label, rule)` for each rule target.
+    rules: Vec<(String, Rule)>,
+    /// `(name, tableau)` for each named method.
+    methods: Vec<(String, Tableau)>,
+    /// `(stages, tableau)` for each Gauss–Legendre collocation method.
+    collocation: Vec<(usize, Tableau)>,
+    /// 5 to 4096.
+    weno_points: usize,
+    /// Windows 1 to 20, starts 1 to 1000, steps 1 to 100000, spread in (0, 50].
+    residual_head: ResidualHeadWitness,
+    /// Points 8 to 1024, each degree below the points minus one.
+    polynomial_keys: PolynomialKeyWitness,
+}
+
 impl ExpressivityMap {
-    /// Check every parameter; errors carry the field path below `experiment.expressivity_map`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        for (i, target) in self.stencils.iter().enumerate() {
-            target.stencil(&format!("stencils[{i}]"))?;
-        }
-        for (i, target) in self.filters.iter().enumerate() {
-            target.stencil(&format!("filters[{i}]"))?;
-        }
-        for (i, target) in self.rules.iter().enumerate() {
+    /// Check every parameter and build every target; errors carry the field path below
+    /// `experiment.expressivity_map`.
+    ///
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedExpressivityMap, FieldError> {
+        let mut stencils = checks::each("stencils", &self.stencils, |t| {
+            Ok((t.label(), t.stencil()?))
+        })?;
+        stencils.extend(checks::each("filters", &self.filters, |t| {
+            Ok((t.label(), t.stencil()?))
+        })?);
+        let rules = checks::each("rules", &self.rules, |target| {
             if target.points > 40 {
-                return Err((format!("rules[{i}].points"), "at most 40".into()));
+                return Err(FieldError::new("points", "at most 40"));
             }
-            target
+            let rule = target
                 .family
                 .rule(target.points)
-                .map_err(|e| (format!("rules[{i}]"), e.to_string()))?;
-        }
-        for (i, name) in self.methods.iter().enumerate() {
-            named_method(name).map_err(|e| (format!("methods[{i}]"), e.to_string()))?;
-        }
-        if let Some(i) = self.collocation.iter().position(|s| !(1..=8).contains(s)) {
-            return Err((
-                format!("collocation[{i}]"),
-                "a Gauss–Legendre collocation method here has 1 to 8 stages".into(),
-            ));
-        }
+                .map_err(|e| FieldError::new("", e.to_string()))?;
+            Ok((format!("{} n={}", target.family.name(), target.points), rule))
+        })?;
+        let methods = checks::each("methods", &self.methods, |name| {
+            named_method(name)
+                .map(|m| (name.clone(), m.tableau))
+                .map_err(|e| FieldError::new("", e.to_string()))
+        })?;
+        let collocation = checks::each("collocation", &self.collocation, |&stages| {
+            if !(1..=8).contains(&stages) {
+                return Err(FieldError::new(
+                    "",
+                    "a Gauss–Legendre collocation method here has 1 to 8 stages",
+                ));
+            }
+            Tableau::gauss_legendre(stages)
+                .map(|t| (stages, t))
+                .map_err(|e| FieldError::new("", e.to_string()))
+        })?;
         if !(5..=4096).contains(&self.weno_points) {
-            return Err(("weno_points".into(), "must be between 5 and 4096".into()));
+            return Err(FieldError::new("weno_points", "must be between 5 and 4096"));
         }
         let witness = &self.residual_head;
         if witness.windows.is_empty() || witness.windows.iter().any(|&w| w == 0 || w > 20) {
-            return Err((
-                "residual_head.windows".into(),
-                "needs half-widths between 1 and 20".into(),
+            return Err(FieldError::new(
+                "residual_head.windows",
+                "needs half-widths between 1 and 20",
             ));
         }
         if !(1..=1000).contains(&witness.starts) || !(1..=100_000).contains(&witness.steps) {
-            return Err((
-                "residual_head".into(),
-                "starts must be in 1..=1000 and steps in 1..=100000".into(),
+            return Err(FieldError::new(
+                "residual_head",
+                "starts must be in 1..=1000 and steps in 1..=100000",
             ));
         }
         if !(witness.spread.is_finite() && witness.spread > 0.0 && witness.spread <= 50.0) {
-            return Err(("residual_head.spread".into(), "must be in (0, 50]".into()));
+            return Err(FieldError::new("residual_head.spread", "must be in (0, 50]"));
         }
         let keys = &self.polynomial_keys;
         if !(8..=1024).contains(&keys.points) {
-            return Err((
-                "polynomial_keys.points".into(),
-                "must be between 8 and 1024".into(),
+            return Err(FieldError::new(
+                "polynomial_keys.points",
+                "must be between 8 and 1024",
             ));
         }
         if let Some(j) = keys.degrees.iter().position(|&d| d + 1 >= keys.points) {
-            return Err((
+            return Err(FieldError::new(
                 format!("polynomial_keys.degrees[{j}]"),
-                "must be below the number of points minus one".into(),
+                "must be below the number of points minus one",
             ));
         }
-        Ok(())
+        Ok(CheckedExpressivityMap {
+            stencils,
+            rules,
+            methods,
+            collocation,
+            weno_points: self.weno_points,
+            residual_head: self.residual_head.clone(),
+            polynomial_keys: self.polynomial_keys.clone(),
+        })
     }
+}
 
+impl CheckedExpressivityMap {
     /// Run the experiment: `map` (one row per target), `witnesses` and `weno_ray`.
-    ///
-    /// # Panics
-    /// If called on a spec that [`ExpressivityMap::validate`] rejects.
     pub fn run(&self) -> Vec<NamedTable> {
         // Per architecture, in the order of `Architecture::ALL`: verdict, heads, layers, masks and
         // the proposition (a test checks the names against `Architecture::name`).
@@ -317,13 +357,7 @@ impl ExpressivityMap {
             row.push(order.into());
             map.push_row(row);
         };
-        let stencils = self
-            .stencils
-            .iter()
-            .map(|t| (t.label(), t.stencil("")))
-            .chain(self.filters.iter().map(|t| (t.label(), t.stencil(""))));
-        for (label, stencil) in stencils {
-            let stencil = stencil.expect("validated stencil");
+        for (label, stencil) in &self.stencils {
             // The residual stream carries the centre weight; heads carry the rest.
             let off: Vec<f64> = stencil
                 .offsets()
@@ -343,35 +377,31 @@ impl ExpressivityMap {
                 .expect("a stencil")
                 .accuracy
                 .map(|a| a.order);
-            push(label, "stencil", Target::Stencil(&stencil), error, order);
+            push(label.clone(), "stencil", Target::Stencil(stencil), error, order);
         }
-        for target in &self.rules {
-            let rule = target.family.rule(target.points).expect("validated rule");
+        for (label, rule) in &self.rules {
             let heads = SoftmaxHeads::compile(rule.weights()).expect("finite weights");
             let built = effective_weights(&heads).expect("a linear module");
             let error = relative_difference(&built, rule.weights());
-            let label = format!("{} n={}", target.family.name(), target.points);
             let degree = classify_rule(rule.nodes(), &built).expect("a rule").degree;
-            push(label, "rule", Target::Rule(rule.weights()), error, degree);
+            push(label.clone(), "rule", Target::Rule(rule.weights()), error, degree);
         }
-        for name in &self.methods {
-            let tableau = named_method(name).expect("validated name").tableau;
-            let attention = RkAttention::compile(&tableau).expect("an explicit tableau");
+        for (name, tableau) in &self.methods {
+            let attention = RkAttention::compile(tableau).expect("an explicit tableau");
             let read_back = attention.tableau().expect("a compiled tableau");
-            let error = relative_difference(&flat(&read_back), &flat(&tableau));
+            let error = relative_difference(&flat(&read_back), &flat(tableau));
             let order = classify_tableau(&read_back, 8).order;
-            push(name.clone(), "tableau", Target::Tableau(&tableau), error, Some(order));
+            push(name.clone(), "tableau", Target::Tableau(tableau), error, Some(order));
         }
-        for &stages in &self.collocation {
-            let tableau = Tableau::gauss_legendre(stages).expect("validated stage count");
-            let attention = LoopedRk::compile(&tableau).expect("a square tableau");
+        for &(stages, ref tableau) in &self.collocation {
+            let attention = LoopedRk::compile(tableau).expect("a square tableau");
             let read_back = attention.tableau().expect("a compiled tableau");
-            let error = relative_difference(&flat(&read_back), &flat(&tableau));
+            let error = relative_difference(&flat(&read_back), &flat(tableau));
             let order = classify_tableau(&read_back, 2 * stages + 1).order;
             push(
                 format!("gauss-legendre s={stages}"),
                 "tableau",
-                Target::Tableau(&tableau),
+                Target::Tableau(tableau),
                 error,
                 Some(order),
             );
@@ -393,7 +423,7 @@ impl ExpressivityMap {
                 witness.spread,
                 witness.seed,
             )
-            .expect("validated witness");
+            .expect("`check` made the window non-empty and the starts at least one");
             witnesses.push_row(vec![
                 "residual_head_error_constant".into(),
                 window.into(),
@@ -404,7 +434,7 @@ impl ExpressivityMap {
         let central = Stencil::by_accuracy(StencilKind::Central, 1, 2).expect("a stencil");
         for &degree in &self.polynomial_keys.degrees {
             let residual = polynomial_key_residual(&central, self.polynomial_keys.points, degree)
-                .expect("validated grid and degree");
+                .expect("`check` made the grid at least 8 points and the degree below it");
             witnesses.push_row(vec![
                 "polynomial_key_residual".into(),
                 degree.into(),
@@ -483,3 +513,4 @@ mod tests {
         assert_eq!(names, expected);
     }
 }
+

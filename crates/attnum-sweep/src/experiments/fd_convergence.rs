@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
 use super::{FieldError, NamedTable, log_log_slope};
+use crate::checks;
 use crate::grid::LogGrid;
 use crate::testfn::TestFunction;
 
@@ -85,6 +86,7 @@ pub struct FitRule {
 }
 
 /// One concrete stencil of the sweep, with the label used in the tables.
+#[derive(Debug, Clone)]
 struct LabelledStencil {
     label: String,
     stencil: Stencil,
@@ -103,7 +105,7 @@ impl FdConvergence {
                 StencilFamily::Offsets(offsets) => {
                     let field = format!("stencils[{i}].offsets");
                     if offsets.len() > MAX_OFFSETS {
-                        return Err((
+                        return Err(FieldError::new(
                             field,
                             format!(
                                 "has {} nodes, more than the supported {MAX_OFFSETS}",
@@ -112,7 +114,7 @@ impl FdConvergence {
                         ));
                     }
                     let stencil = Stencil::on_offsets(deriv, offsets)
-                        .map_err(|e| (field.clone(), e.to_string()))?;
+                        .map_err(|e| FieldError::new(field.clone(), e.to_string()))?;
                     let label = format!(
                         "offsets({})",
                         offsets
@@ -126,75 +128,58 @@ impl FdConvergence {
                 }
             };
             if orders.is_empty() {
-                return Err((
+                return Err(FieldError::new(
                     format!("stencils[{i}].{kind}"),
-                    "needs at least one accuracy order".into(),
+                    "needs at least one accuracy order",
                 ));
             }
             for (j, &p) in orders.iter().enumerate() {
                 let field = format!("stencils[{i}].{kind}[{j}]");
                 if orders[..j].contains(&p) {
-                    return Err((field, format!("accuracy order {p} is listed twice")));
+                    return Err(FieldError::new(field, format!("accuracy order {p} is listed twice")));
                 }
                 if p > 32 {
-                    return Err((
+                    return Err(FieldError::new(
                         field,
                         format!("accuracy order {p} is above the supported 32"),
                     ));
                 }
                 let stencil = Stencil::by_accuracy(kind, deriv, p)
-                    .map_err(|e| (field.clone(), format!("for derivative {deriv}: {e}")))?;
+                    .map_err(|e| FieldError::new(field.clone(), format!("for derivative {deriv}: {e}")))?;
                 out.push(labelled(kind.name().to_owned(), stencil, &field)?);
             }
         }
         Ok(out)
     }
 
-    /// Check every parameter; errors carry the field path below `experiment.fd_convergence`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        if !self.x0.is_finite() {
-            return Err(("x0".into(), format!("must be finite, got {}", self.x0)));
-        }
-        if self.functions.is_empty() {
-            return Err((
-                "functions".into(),
-                "needs at least one test function".into(),
-            ));
-        }
-        if self.derivatives.is_empty() {
-            return Err((
-                "derivatives".into(),
-                "needs at least one derivative order".into(),
-            ));
-        }
-        if self.stencils.is_empty() {
-            return Err((
-                "stencils".into(),
-                "needs at least one stencil family".into(),
-            ));
-        }
+    /// Check every parameter and build every stencil; errors carry the field path below
+    /// `experiment.fd_convergence`.
+    ///
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedFdConvergence, FieldError> {
+        checks::finite("x0", self.x0)?;
+        checks::non_empty("functions", &self.functions, "test function")?;
+        checks::non_empty("derivatives", &self.derivatives, "derivative order")?;
+        checks::non_empty("stencils", &self.stencils, "stencil family")?;
         if let Some(i) =
             (1..self.functions.len()).find(|&i| self.functions[..i].contains(&self.functions[i]))
         {
-            return Err((
+            return Err(FieldError::new(
                 format!("functions[{i}]"),
                 format!("`{:?}` is listed twice", self.functions[i]),
             ));
         }
+        let mut derivatives = Vec::with_capacity(self.derivatives.len());
         for (i, &d) in self.derivatives.iter().enumerate() {
             if self.derivatives[..i].contains(&d) {
-                return Err((
+                return Err(FieldError::new(
                     format!("derivatives[{i}]"),
                     format!("derivative order {d} is listed twice"),
                 ));
             }
-            if !(1..=8).contains(&d) {
-                return Err((
-                    format!("derivatives[{i}]"),
-                    format!("must be between 1 and 8, got {d}"),
-                ));
-            }
-            self.stencils(d)?;
+            checks::count_in(&format!("derivatives[{i}]"), d, 1, 8)?;
+            derivatives.push((d, self.stencils(d)?));
         }
         self.steps.validate("steps")?;
         let stencils: usize = self
@@ -214,8 +199,8 @@ impl FdConvergence {
             .saturating_mul(stencils)
             .saturating_mul(self.steps.values().len());
         if rows > MAX_ROWS {
-            return Err((
-                "steps".into(),
+            return Err(FieldError::new(
+                "steps",
                 format!(
                     "{} functions × {} derivatives × {stencils} stencils × {} steps make {rows} \
                      rows, more than the supported {MAX_ROWS}",
@@ -226,80 +211,53 @@ impl FdConvergence {
             ));
         }
         let fit = &self.fit;
-        if !(fit.max_step.is_finite() && fit.max_step > 0.0) {
-            return Err((
-                "fit.max_step".into(),
-                format!("must be > 0, got {}", fit.max_step),
-            ));
-        }
+        checks::positive("fit.max_step", fit.max_step)?;
         if !(fit.roundoff_margin.is_finite() && fit.roundoff_margin >= 1.0) {
-            return Err((
-                "fit.roundoff_margin".into(),
+            return Err(FieldError::new(
+                "fit.roundoff_margin",
                 format!("must be ≥ 1, got {}", fit.roundoff_margin),
             ));
         }
-        if !(fit.window_decades.is_finite() && fit.window_decades > 0.0) {
-            return Err((
-                "fit.window_decades".into(),
-                format!("must be > 0, got {}", fit.window_decades),
-            ));
-        }
+        checks::positive("fit.window_decades", fit.window_decades)?;
         if fit.min_points < 2 {
-            return Err((
-                "fit.min_points".into(),
+            return Err(FieldError::new(
+                "fit.min_points",
                 format!("must be ≥ 2, got {}", fit.min_points),
             ));
         }
-        Ok(())
+        Ok(CheckedFdConvergence {
+            x0: self.x0,
+            functions: self.functions.clone(),
+            derivatives,
+            steps: self.steps.values(),
+            fit: self.fit,
+        })
     }
+}
+
+/// A checked `fd_convergence` experiment: every stencil built for every derivative order.
+#[derive(Debug, Clone)]
+pub struct CheckedFdConvergence {
+    x0: f64,
+    functions: Vec<TestFunction>,
+    /// Each derivative order with its stencils, in the order of the sweep file.
+    derivatives: Vec<(usize, Vec<LabelledStencil>)>,
+    /// The steps `h`.
+    steps: Vec<f64>,
+    fit: FitRule,
+}
+
+impl CheckedFdConvergence {
 
     /// Run the sweep: the per-step table `table` and the per-curve summary `orders`.
-    ///
-    /// # Panics
-    /// If called on a spec that [`FdConvergence::validate`] rejects.
     pub fn run(&self) -> Vec<NamedTable> {
-        let mut points = Table::new(&[
-            "function",
-            "x0",
-            "derivative",
-            "stencil",
-            "accuracy",
-            "nodes",
-            "h",
-            "value",
-            "exact",
-            "abs_error",
-            "roundoff_estimate",
-        ]);
-        let mut orders = Table::new(&[
-            "function",
-            "derivative",
-            "stencil",
-            "accuracy",
-            "nodes",
-            "error_constant",
-            "noise_amplification",
-            "observed_order",
-            "abs_order_deviation",
-            "taylor_model_order",
-            "taylor_model_residual",
-            "fit_points",
-            "fit_h_min",
-            "fit_h_max",
-            "floor_error",
-            "floor_h",
-            "min_error",
-            "model_floor",
-            "model_h_opt",
-            "floor_model_ratio",
-            "step_model_ratio",
-        ]);
-        let steps = self.steps.values();
+        let mut points = Vec::new();
+        let mut orders = Vec::new();
+        let steps = &self.steps;
         let x0 = self.x0;
         for &f in &self.functions {
-            for &d in &self.derivatives {
-                let stencils = self.stencils(d).expect("validated spec");
-                for s in &stencils {
+            for &(d, ref stencils) in &self.derivatives {
+                for s in stencils {
                     let exact = f.derivative(d, x0);
                     let curve: Vec<CurvePoint> = steps
                         .iter()
@@ -314,21 +272,19 @@ impl FdConvergence {
                             }
                         })
                         .collect();
-                    for p in &curve {
-                        points.push_row(vec![
-                            f.name().into(),
-                            x0.into(),
-                            d.into(),
-                            s.label.as_str().into(),
-                            s.accuracy.order.into(),
-                            s.stencil.len().into(),
-                            p.h.into(),
-                            p.value.into(),
-                            exact.into(),
-                            p.error.into(),
-                            p.roundoff.into(),
-                        ]);
-                    }
+                    points.extend(curve.iter().map(|p| PointRow {
+                        function: f.name(),
+                        x0,
+                        derivative: d,
+                        stencil: &s.label,
+                        accuracy: s.accuracy.order,
+                        nodes: s.stencil.len(),
+                        h: p.h,
+                        value: p.value,
+                        exact,
+                        abs_error: p.error,
+                        roundoff_estimate: p.roundoff,
+                    }));
                     let fit = fit_order(&curve, &self.fit, |h| taylor_truncation(s, f, x0, h));
                     let floor = error_floor(&curve);
                     let scale = f.value(x0).abs() + (x0 * f.derivative(1, x0)).abs();
@@ -338,51 +294,94 @@ impl FdConvergence {
                         scale,
                         f.derivative(d + s.accuracy.order, x0),
                     );
-                    orders.push_row(vec![
-                        f.name().into(),
-                        d.into(),
-                        s.label.as_str().into(),
-                        s.accuracy.order.into(),
-                        s.stencil.len().into(),
-                        s.accuracy.error_constant.into(),
-                        analysis::noise_amplification(&s.stencil).into(),
-                        fit.map(|f| f.slope).into(),
-                        fit.map(|f| (f.slope - s.accuracy.order as f64).abs())
-                            .into(),
-                        fit.map(|f| f.taylor_slope).into(),
-                        fit.map(|f| (f.slope - f.taylor_slope).abs()).into(),
-                        fit.map_or(0, |f| f.points).into(),
-                        fit.map(|f| f.h_min).into(),
-                        fit.map(|f| f.h_max).into(),
-                        floor.error.into(),
-                        floor.h.into(),
-                        floor.min_error.into(),
-                        model.map(|m| m.floor).into(),
-                        model.map(|m| m.optimal_step).into(),
-                        model.map(|m| m.floor / floor.error).into(),
-                        model.map(|m| m.optimal_step / floor.h).into(),
-                    ]);
+                    orders.push(OrderRow {
+                        function: f.name(),
+                        derivative: d,
+                        stencil: &s.label,
+                        accuracy: s.accuracy.order,
+                        nodes: s.stencil.len(),
+                        error_constant: s.accuracy.error_constant,
+                        noise_amplification: analysis::noise_amplification(&s.stencil),
+                        observed_order: fit.map(|f| f.slope),
+                        abs_order_deviation: fit
+                            .map(|f| (f.slope - s.accuracy.order as f64).abs()),
+                        taylor_model_order: fit.map(|f| f.taylor_slope),
+                        taylor_model_residual: fit.map(|f| (f.slope - f.taylor_slope).abs()),
+                        fit_points: fit.map_or(0, |f| f.points),
+                        fit_h_min: fit.map(|f| f.h_min),
+                        fit_h_max: fit.map(|f| f.h_max),
+                        floor_error: floor.error,
+                        floor_h: floor.h,
+                        min_error: floor.min_error,
+                        model_floor: model.map(|m| m.floor),
+                        model_h_opt: model.map(|m| m.optimal_step),
+                        floor_model_ratio: model.map(|m| m.floor / floor.error),
+                        step_model_ratio: model.map(|m| m.optimal_step / floor.h),
+                    });
                 }
             }
         }
         vec![
             NamedTable {
                 stem: "table",
-                table: points,
+                table: Table::from_rows(&points),
             },
             NamedTable {
                 stem: "orders",
-                table: orders,
+                table: Table::from_rows(&orders),
             },
         ]
     }
 }
 
+/// A row of `table`: one stencil applied at one step.
+#[derive(Serialize)]
+struct PointRow<'a> {
+    function: &'static str,
+    x0: f64,
+    derivative: usize,
+    stencil: &'a str,
+    accuracy: usize,
+    nodes: usize,
+    h: f64,
+    value: f64,
+    exact: f64,
+    abs_error: f64,
+    roundoff_estimate: f64,
+}
+
+/// A row of `orders`: one stencil's error curve summarised (fitted order, measured and modelled
+/// error floor).
+#[derive(Serialize)]
+struct OrderRow<'a> {
+    function: &'static str,
+    derivative: usize,
+    stencil: &'a str,
+    accuracy: usize,
+    nodes: usize,
+    error_constant: f64,
+    noise_amplification: f64,
+    observed_order: Option<f64>,
+    abs_order_deviation: Option<f64>,
+    taylor_model_order: Option<f64>,
+    taylor_model_residual: Option<f64>,
+    fit_points: usize,
+    fit_h_min: Option<f64>,
+    fit_h_max: Option<f64>,
+    floor_error: f64,
+    floor_h: f64,
+    min_error: f64,
+    model_floor: Option<f64>,
+    model_h_opt: Option<f64>,
+    floor_model_ratio: Option<f64>,
+    step_model_ratio: Option<f64>,
+}
+
 fn labelled(label: String, stencil: Stencil, field: &str) -> Result<LabelledStencil, FieldError> {
     let accuracy = analysis::accuracy(&stencil).ok_or_else(|| {
-        (
-            field.to_owned(),
-            "the weights are not consistent (this is a bug: please report it)".to_owned(),
+        FieldError::new(
+            field,
+            "the weights are not consistent (this is a bug: please report it)",
         )
     })?;
     Ok(LabelledStencil {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
 use super::{FieldError, NamedTable};
+use crate::checks::{self, Interval};
 use crate::grid::LinearGrid;
 
 /// Predictions below this are within three decades of the rounding floor of the stencils here
@@ -37,51 +38,65 @@ pub struct HardAttention {
     pub step: f64,
 }
 
+/// A checked `hard_attention` experiment: its stencils built, its key grid and sharpness values.
+#[derive(Debug, Clone)]
+pub struct CheckedHardAttention {
+    /// `(derivative, accuracy, stencil)` for each requested central stencil.
+    stencils: Vec<(usize, usize, Stencil)>,
+    /// The wide key grid `−m..=m`.
+    wide: Vec<f64>,
+    /// The sharpness values `βh²`, each in (0, 700].
+    sharpness: Vec<f64>,
+    point: f64,
+    step: f64,
+}
+
 impl HardAttention {
-    /// Check every parameter; errors carry the field path below `experiment.hard_attention`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        if self.stencils.is_empty() {
-            return Err(("stencils".into(), "needs at least one stencil".into()));
-        }
-        for (i, &[d, p]) in self.stencils.iter().enumerate() {
-            let s = Stencil::by_accuracy(StencilKind::Central, d, p)
-                .map_err(|e| (format!("stencils[{i}]"), e.to_string()))?;
+    /// Check every parameter and build the stencils; errors carry the field path below
+    /// `experiment.hard_attention`.
+    ///
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedHardAttention, FieldError> {
+        checks::non_empty("stencils", &self.stencils, "stencil")?;
+        let stencils = checks::each("stencils", &self.stencils, |&[d, p]| {
+            Stencil::by_accuracy(StencilKind::Central, d, p)
+                .map(|s| (d, p, s))
+                .map_err(|e| FieldError::new("", e.to_string()))
+        })?;
+        for (i, (_, _, s)) in stencils.iter().enumerate() {
             if s.offsets()
                 .iter()
                 .any(|o| o.abs() > self.wide_half_width as f64)
             {
-                return Err((
-                    "wide_half_width".into(),
+                return Err(FieldError::new(
+                    "wide_half_width",
                     format!("must cover stencil {i} ({} nodes)", s.len()),
                 ));
             }
         }
         if self.wide_half_width > 100 {
-            return Err(("wide_half_width".into(), "must be at most 100".into()));
+            return Err(FieldError::new("wide_half_width", "must be at most 100"));
         }
         self.sharpness.validate("sharpness")?;
         if self.sharpness.min() <= 0.0 || self.sharpness.max() > 700.0 {
-            return Err(("sharpness".into(), "βh² must lie in (0, 700]".into()));
+            return Err(FieldError::new("sharpness", "βh² must lie in (0, 700]"));
         }
-        if !(self.point.is_finite() && self.point.abs() <= 100.0) {
-            return Err((
-                "point".into(),
-                format!("must be in [−100, 100], got {}", self.point),
-            ));
-        }
-        if !(self.step.is_finite() && self.step > 0.0 && self.step <= 1.0) {
-            return Err((
-                "step".into(),
-                format!("must be in (0, 1], got {}", self.step),
-            ));
-        }
-        Ok(())
+        let point = checks::in_interval("point", self.point, Interval::closed(-100.0, 100.0))?;
+        let step = checks::in_interval("step", self.step, Interval::open_closed(0.0, 1.0))?;
+        let m = self.wide_half_width as i64;
+        Ok(CheckedHardAttention {
+            stencils,
+            wide: (-m..=m).map(|k| k as f64).collect(),
+            sharpness: self.sharpness.values(),
+            point,
+            step,
+        })
     }
+}
 
+impl CheckedHardAttention {
     /// Run the experiment: one row per stencil, key set and sharpness.
-    ///
-    /// # Panics
-    /// If called on a spec that [`HardAttention::validate`] rejects.
     pub fn run(&self) -> Vec<NamedTable> {
         let mut table = Table::new(&[
             "stencil",
@@ -94,15 +109,12 @@ impl HardAttention {
             "prediction_ratio",
         ]);
         let (x0, h) = (self.point, self.step);
-        let m = self.wide_half_width as i64;
-        let wide: Vec<f64> = (-m..=m).map(|k| k as f64).collect();
-        for &[d, p] in &self.stencils {
-            let stencil = Stencil::by_accuracy(StencilKind::Central, d, p).expect("validated");
+        for &(d, p, ref stencil) in &self.stencils {
             let classical = stencil.apply(f64::sin, x0, h);
             let scale = h.powi(-(d as i32));
             for (keys_name, keys) in [
                 ("stencil", stencil.offsets().to_vec()),
-                ("wide", wide.clone()),
+                ("wide", self.wide.clone()),
             ] {
                 let f: Vec<f64> = keys.iter().map(|k| (x0 + k * h).sin()).collect();
                 let sample = |o: f64| (x0 + o * h).sin();
@@ -121,10 +133,10 @@ impl HardAttention {
                     })
                     .sum();
                 let values = samples(&f).expect("a vector");
-                for beta_h2 in self.sharpness.values() {
+                for &beta_h2 in &self.sharpness {
                     let module =
-                        HardMultiHeadAttention::compile(&stencil, &keys, h, beta_h2 / (h * h))
-                            .expect("validated stencil, keys and sharpness");
+                        HardMultiHeadAttention::compile(stencil, &keys, h, beta_h2 / (h * h))
+                            .expect("the keys hold the stencil's nodes, h and β are > 0");
                     let out = module
                         .forward(&values)
                         .and_then(|t| t.to_vec1::<f64>())

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
 use super::{FieldError, NamedTable};
+use crate::checks::{self, Interval};
 use crate::grid::{LinearGrid, LogGrid};
 
 /// Parameters of the `kernel_attention` experiment.
@@ -118,7 +119,7 @@ fn tensor(values: &[f64]) -> Tensor {
 
 /// `m'(q)` in closed form for samples of `f` at `nodes`.
 fn derivative(nodes: &[f64], f: impl Fn(f64) -> f64, sigma: f64, q: f64) -> f64 {
-    let kernel = KernelAttention::new(nodes, sigma).expect("validated nodes and width");
+    let kernel = KernelAttention::new(nodes, sigma).expect("a checked spec makes grids of finite nodes and σ > 0");
     let values: Vec<f64> = nodes.iter().map(|&x| f(x)).collect();
     kernel
         .derivative(&tensor(&[q]), &tensor(&values))
@@ -163,22 +164,22 @@ pub(crate) fn boundary_error(z: f64) -> f64 {
     -lambda * (z + lambda)
 }
 
+/// A checked `kernel_attention` experiment (its parameters are numbers and grids: checking
+/// builds nothing, but only a checked one runs, and every kernel it builds then has nodes and a
+/// positive width).
+#[derive(Debug, Clone)]
+pub struct CheckedKernelAttention(KernelAttentionSpec);
+
 impl KernelAttentionSpec {
     /// Check every parameter; errors carry the field path below `experiment.kernel_attention`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        let positive = |field: &str, v: f64, max: f64| -> Result<(), FieldError> {
-            if v.is_finite() && v > 0.0 && v <= max {
-                Ok(())
-            } else {
-                Err((field.into(), format!("must be in (0, {max}], got {v}")))
-            }
+    ///
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedKernelAttention, FieldError> {
+        let positive = |field: &str, v: f64, max: f64| {
+            checks::in_interval(field, v, Interval::open_closed(0.0, max))
         };
-        if !self.query.is_finite() || self.query.abs() > 100.0 {
-            return Err((
-                "query".into(),
-                format!("must be in [−100, 100], got {}", self.query),
-            ));
-        }
+        checks::in_interval("query", self.query, Interval::closed(-100.0, 100.0))?;
         self.bias.sigmas.validate("bias.sigmas")?;
         for (field, v) in [
             ("bias.sigmas.from", self.bias.sigmas.from),
@@ -186,12 +187,12 @@ impl KernelAttentionSpec {
         ] {
             positive(field, v, 10.0)?;
             if v < 1e-4 {
-                return Err((field.into(), format!("must be at least 1e-4, got {v}")));
+                return Err(FieldError::new(field, format!("must be at least 1e-4, got {v}")));
             }
         }
         if !(4..=100).contains(&self.bias.nodes_per_sigma) {
-            return Err((
-                "bias.nodes_per_sigma".into(),
+            return Err(FieldError::new(
+                "bias.nodes_per_sigma",
                 format!("must be 4 to 100, got {}", self.bias.nodes_per_sigma),
             ));
         }
@@ -200,29 +201,28 @@ impl KernelAttentionSpec {
             .sigma_over_h
             .validate("aliasing.sigma_over_h")?;
         if self.aliasing.sigma_over_h.min() < 0.2 || self.aliasing.sigma_over_h.max() > 5.0 {
-            return Err((
-                "aliasing.sigma_over_h".into(),
-                "the ratios must lie in [0.2, 5]".into(),
+            return Err(FieldError::new(
+                "aliasing.sigma_over_h",
+                "the ratios must lie in [0.2, 5]",
             ));
         }
-        if !(0.0..1.0).contains(&self.aliasing.offset) {
-            return Err((
-                "aliasing.offset".into(),
-                format!("must be in [0, 1), got {}", self.aliasing.offset),
-            ));
-        }
+        checks::in_interval(
+            "aliasing.offset",
+            self.aliasing.offset,
+            Interval::closed_open(0.0, 1.0),
+        )?;
         positive("boundary.sigma", self.boundary.sigma, 10.0)?;
         if !(4..=1000).contains(&self.boundary.nodes_per_sigma) {
-            return Err((
-                "boundary.nodes_per_sigma".into(),
+            return Err(FieldError::new(
+                "boundary.nodes_per_sigma",
                 format!("must be 4 to 1000, got {}", self.boundary.nodes_per_sigma),
             ));
         }
         self.boundary.distances.validate("boundary.distances")?;
         if self.boundary.distances.min() < 0.0 || self.boundary.distances.max() > 8.0 {
-            return Err((
-                "boundary.distances".into(),
-                "the distances must lie in [0, 8]".into(),
+            return Err(FieldError::new(
+                "boundary.distances",
+                "the distances must lie in [0, 8]",
             ));
         }
         positive("refinement.sigma", self.refinement.sigma, 10.0)?;
@@ -231,48 +231,40 @@ impl KernelAttentionSpec {
             .validate("refinement.sigma_over_h")?;
         let r = &self.refinement.sigma_over_h;
         if r.from.min(r.to) < 0.2 || r.from.max(r.to) > 1000.0 {
-            return Err((
-                "refinement.sigma_over_h".into(),
-                "the ratios must lie in [0.2, 1000]".into(),
+            return Err(FieldError::new(
+                "refinement.sigma_over_h",
+                "the ratios must lie in [0.2, 1000]",
             ));
         }
         let s1 = &self.s1;
         if s1.quadratic.iter().any(|c| !c.is_finite()) {
-            return Err(("s1.quadratic".into(), "coefficients must be finite".into()));
+            return Err(FieldError::new("s1.quadratic", "coefficients must be finite"));
         }
         if !(s1.interval.iter().all(|x| x.is_finite()) && s1.interval[0] < s1.interval[1]) {
-            return Err((
-                "s1.interval".into(),
+            return Err(FieldError::new(
+                "s1.interval",
                 format!("must be finite and increasing, got {:?}", s1.interval),
             ));
         }
-        if !s1.query.is_finite() {
-            return Err(("s1.query".into(), "must be finite".into()));
-        }
+        checks::finite("s1.query", s1.query)?;
         positive("s1.step", s1.step, 1.0)?;
         if s1.sigmas.is_empty() || s1.point_counts.is_empty() {
-            return Err(("s1.sigmas".into(), "needs widths and point counts".into()));
+            return Err(FieldError::new("s1.sigmas", "needs widths and point counts"));
         }
-        for (i, &s) in s1.sigmas.iter().enumerate() {
-            positive(&format!("s1.sigmas[{i}]"), s, 100.0)?;
-        }
-        for (i, &n) in s1.point_counts.iter().enumerate() {
-            if !(2..=100_000).contains(&n) {
-                return Err((
-                    format!("s1.point_counts[{i}]"),
-                    format!("must be 2 to 100000, got {n}"),
-                ));
-            }
-        }
-        Ok(())
+        checks::each("s1.sigmas", &s1.sigmas, |&s| positive("", s, 100.0))?;
+        checks::each("s1.point_counts", &s1.point_counts, |&n| {
+            checks::count_in("", n, 2, 100_000)
+        })?;
+        Ok(CheckedKernelAttention(self.clone()))
     }
+}
+
+impl CheckedKernelAttention {
 
     /// Run the experiment: tables `bias`, `aliasing`, `boundary`, `refinement` and `s1`.
-    ///
-    /// # Panics
-    /// If called on a spec that [`KernelAttentionSpec::validate`] rejects.
     pub fn run(&self) -> Vec<NamedTable> {
-        let q = self.query;
+        let spec = &self.0;
+        let q = spec.query;
         let mut bias = Table::new(&[
             "sigma",
             "h",
@@ -282,11 +274,11 @@ impl KernelAttentionSpec {
             "model_ratio",
             "autograd_difference",
         ]);
-        for sigma in self.bias.sigmas.values() {
-            let h = sigma / self.bias.nodes_per_sigma as f64;
+        for sigma in spec.bias.sigmas.values() {
+            let h = sigma / spec.bias.nodes_per_sigma as f64;
             let nodes = grid_around(q, h, sigma, 0.25);
             let d = derivative(&nodes, f64::sin, sigma, q);
-            let kernel = KernelAttention::new(&nodes, sigma).expect("validated");
+            let kernel = KernelAttention::new(&nodes, sigma).expect("a checked spec makes grids of finite nodes and σ > 0");
             let values: Vec<f64> = nodes.iter().map(|x| x.sin()).collect();
             let auto = kernel
                 .derivative_by_autograd(&[q], &tensor(&values))
@@ -311,11 +303,11 @@ impl KernelAttentionSpec {
             "prediction_ratio",
             "alias_exponent",
         ]);
-        let sigma = self.aliasing.sigma;
+        let sigma = spec.aliasing.sigma;
         let limit = (-sigma * sigma / 2.0).exp() * q.cos();
-        for ratio in self.aliasing.sigma_over_h.values() {
+        for ratio in spec.aliasing.sigma_over_h.values() {
             let h = sigma / ratio;
-            let nodes = grid_around(q, h, sigma, self.aliasing.offset);
+            let nodes = grid_around(q, h, sigma, spec.aliasing.offset);
             let d = derivative(&nodes, f64::sin, sigma, q);
             let predicted = (poisson_derivative(sigma, h, q, nodes[0]) - limit).abs();
             let deviation = (d - limit).abs();
@@ -332,7 +324,7 @@ impl KernelAttentionSpec {
         }
 
         let mut boundary = Table::new(&["z", "error", "continuum_prediction", "prediction_ratio"]);
-        let b = &self.boundary;
+        let b = &spec.boundary;
         let h = b.sigma / b.nodes_per_sigma as f64;
         let count = (HALF_WIDTH_SIGMAS * 2.0 * b.nodes_per_sigma as f64).ceil() as i64;
         let nodes: Vec<f64> = (-count..=0).map(|j| j as f64 * h).collect();
@@ -348,9 +340,9 @@ impl KernelAttentionSpec {
         }
 
         let mut refinement = Table::new(&["sigma_over_h", "h", "error", "bias_model"]);
-        let sigma = self.refinement.sigma;
+        let sigma = spec.refinement.sigma;
         let model = (1.0 - (-sigma * sigma / 2.0).exp()) * q.cos().abs();
-        for ratio in self.refinement.sigma_over_h.values() {
+        for ratio in spec.refinement.sigma_over_h.values() {
             let h = sigma / ratio;
             let nodes = grid_around(q, h, sigma, 0.25);
             let d = derivative(&nodes, f64::sin, sigma, q);
@@ -381,7 +373,7 @@ impl KernelAttentionSpec {
             },
             NamedTable {
                 stem: "s1",
-                table: self.s1.run(),
+                table: spec.s1.run(),
             },
         ]
     }
@@ -410,7 +402,7 @@ impl S1Part {
                 let nodes: Vec<f64> = (0..n)
                     .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
                     .collect();
-                let kernel = KernelAttention::new(&nodes, sigma).expect("validated");
+                let kernel = KernelAttention::new(&nodes, sigma).expect("a checked spec makes grids of finite nodes and σ > 0");
                 let values: Vec<f64> = nodes.iter().map(|&x| f(x)).collect();
                 let s1 = kernel
                     .central_difference(q, self.step, &tensor(&values))
@@ -446,3 +438,4 @@ impl S1Part {
         table
     }
 }
+

@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use attnum_results::{Cell, Table};
 
 use super::{FieldError, NamedTable, Output, log_log_slope};
+use crate::checks::{self, Interval};
 use crate::training::Training;
 
 /// Parameters of the `learned_derivative` experiment.
@@ -98,7 +99,7 @@ impl Model {
             if r.contains(&v) {
                 Ok(())
             } else {
-                Err((
+                Err(FieldError::new(
                     format!("model.{field}"),
                     format!("must be in {r:?}, got {v}"),
                 ))
@@ -108,8 +109,8 @@ impl Model {
             Self::TokenHead { width, init_scale } => {
                 range("token_head.width", width, 1..=16)?;
                 if !(init_scale.is_finite() && init_scale > 0.0 && init_scale <= 10.0) {
-                    return Err((
-                        "model.token_head.init_scale".into(),
+                    return Err(FieldError::new(
+                        "model.token_head.init_scale",
                         format!("must be in (0, 10], got {init_scale}"),
                     ));
                 }
@@ -124,14 +125,14 @@ impl Model {
                 range("transformer.width", width, 1..=64)?;
                 range("transformer.blocks", blocks, 1..=8)?;
                 if !width.is_multiple_of(heads) {
-                    return Err((
-                        "model.transformer.width".into(),
+                    return Err(FieldError::new(
+                        "model.transformer.width",
                         format!("must be a multiple of the heads ({heads}), got {width}"),
                     ));
                 }
                 if !(0.0..=0.5).contains(&dropout) {
-                    return Err((
-                        "model.transformer.dropout".into(),
+                    return Err(FieldError::new(
+                        "model.transformer.dropout",
                         format!("must be in [0, 0.5], got {dropout}"),
                     ));
                 }
@@ -154,7 +155,7 @@ impl Model {
                     &normal(&mut init, 3 * width, init_scale),
                     &normal(&mut init, 3, init_scale),
                 )
-                .expect("validated shapes"),
+                .expect("`check` bounded the widths, heads and blocks, and the offsets are distinct"),
             }),
             Self::Transformer {
                 width,
@@ -173,7 +174,7 @@ impl Model {
                     },
                     &mut init,
                 )
-                .expect("validated shapes"),
+                .expect("`check` bounded the widths, heads and blocks, and the offsets are distinct"),
             }),
         }
     }
@@ -196,105 +197,116 @@ fn linear_rms(weights: &[f64], data: &Dataset, scale: f64) -> f64 {
     mse.sqrt() / scale
 }
 
+/// A checked `learned_derivative` experiment: the classical stencils on its offsets built.
+#[derive(Debug, Clone)]
+pub struct CheckedLearnedDerivative {
+    spec: LearnedDerivative,
+    /// The interpolating stencil on the offsets.
+    central: Stencil,
+    /// The degree-2 Savitzky–Golay filter on the offsets.
+    smoothing: Stencil,
+}
+
 impl LearnedDerivative {
-    /// Check every parameter; errors carry the field path below `experiment.learned_derivative`.
-    pub fn validate(&self) -> Result<(), FieldError> {
+    /// Check every parameter and build the classical stencils; errors carry the field path below
+    /// `experiment.learned_derivative`.
+    ///
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedLearnedDerivative, FieldError> {
         self.model.validate()?;
         if !(1..=2).contains(&self.derivative) {
-            return Err((
-                "derivative".into(),
+            return Err(FieldError::new(
+                "derivative",
                 format!("must be 1 or 2, got {}", self.derivative),
             ));
         }
-        Stencil::on_offsets(self.derivative, &self.offsets)
-            .map_err(|e| ("offsets".into(), e.to_string()))?;
+        let central = Stencil::on_offsets(self.derivative, &self.offsets)
+            .map_err(|e| FieldError::new("offsets", e.to_string()))?;
         if self.offsets.len() < 3 {
-            return Err((
-                "offsets".into(),
-                "needs at least three offsets (the degree-2 Savitzky–Golay reference)".into(),
+            return Err(FieldError::new(
+                "offsets",
+                "needs at least three offsets (the degree-2 Savitzky–Golay reference)",
             ));
         }
-        let positive = |field: &str, v: f64, max: f64| -> Result<(), FieldError> {
-            if v.is_finite() && v > 0.0 && v <= max {
-                Ok(())
-            } else {
-                Err((field.into(), format!("must be in (0, {max}], got {v}")))
-            }
+        let smoothing = savitzky_golay(self.derivative, 2, &self.offsets)
+            .map_err(|e| FieldError::new("offsets", e.to_string()))?;
+        let positive = |field: &str, v: f64, max: f64| {
+            checks::in_interval(field, v, Interval::open_closed(0.0, max))
         };
         positive("step", self.step, 1.0)?;
-        let noise = |field: &str, v: f64| -> Result<(), FieldError> {
-            if v.is_finite() && (0.0..=1.0).contains(&v) {
-                Ok(())
-            } else {
-                Err((field.into(), format!("must be in [0, 1], got {v}")))
-            }
-        };
+        let noise = |field: &str, v: f64| checks::in_interval(field, v, Interval::closed(0.0, 1.0));
         noise("noise", self.noise)?;
-        for (i, &v) in self.evaluation_noise.iter().enumerate() {
-            noise(&format!("evaluation_noise[{i}]"), v)?;
-        }
+        checks::each("evaluation_noise", &self.evaluation_noise, |&v| noise("", v))?;
         self.training.validate()?;
         if !(1..=10).contains(&self.max_frequency) {
-            return Err((
-                "max_frequency".into(),
+            return Err(FieldError::new(
+                "max_frequency",
                 format!("must be in 1..=10, got {}", self.max_frequency),
             ));
         }
         for (i, &n) in self.sizes.iter().enumerate() {
             if !(8..=100_000).contains(&n) {
-                return Err((
+                return Err(FieldError::new(
                     format!("sizes[{i}]"),
                     format!("must be 8 to 100000, got {n}"),
                 ));
             }
         }
         if self.evaluation_steps.len() < 2 {
-            return Err(("evaluation_steps".into(), "needs at least two steps".into()));
+            return Err(FieldError::new("evaluation_steps", "needs at least two steps"));
         }
-        for (i, &h) in self.evaluation_steps.iter().enumerate() {
-            positive(&format!("evaluation_steps[{i}]"), h, 1.0)?;
-        }
-        Ok(())
+        checks::each("evaluation_steps", &self.evaluation_steps, |&h| {
+            positive("", h, 1.0)
+        })?;
+        Ok(CheckedLearnedDerivative {
+            spec: self.clone(),
+            central,
+            smoothing,
+        })
     }
+}
+
+impl CheckedLearnedDerivative {
 
     /// Run the experiment: tables `curve`, `summary`, `stencil`, `steps` and `noise`, and the
     /// trained weights.
     ///
     /// # Panics
-    /// If called on a spec that [`LearnedDerivative::validate`] rejects, or if training diverges
-    /// (reported as a failed point by the engine).
+    /// If training diverges (reported as a failed point by the engine).
     pub fn run(&self) -> Output {
-        let n = self.offsets.len();
-        let m = self.derivative;
+        let (spec, central, smoothing) = (&self.spec, &self.central, &self.smoothing);
+        let n = spec.offsets.len();
+        let m = spec.derivative;
         let trig = Family::Trigonometric {
-            max_frequency: self.max_frequency,
+            max_frequency: spec.max_frequency,
         };
         let task = |family, h, noise, count, stream| {
-            let spec = DerivativeTask {
-                offsets: self.offsets.clone(),
+            let task = DerivativeTask {
+                offsets: spec.offsets.clone(),
                 step: h,
                 order: m,
                 noise,
             };
-            derivative_task(family, &spec, count, &mut generator(self.seed, stream))
+            derivative_task(family, &task, count, &mut generator(spec.seed, stream))
                 .expect("tensor shapes are consistent")
         };
-        let [train_size, validation_size, test_size] = self.sizes;
-        let h = self.step;
-        let training = task(trig, h, self.noise, train_size, 1);
-        let validation = task(trig, h, self.noise, validation_size, 2);
+        let [train_size, validation_size, test_size] = spec.sizes;
+        let h = spec.step;
+        let training = task(trig, h, spec.noise, train_size, 1);
+        let validation = task(trig, h, spec.noise, validation_size, 2);
         // The model answers in units of the training targets' size (h^m times a derivative).
-        let model = self.model.build(
-            &self.offsets,
-            self.seed,
+        let model = spec.model.build(
+            &spec.offsets,
+            spec.seed,
             target_scale(&training).expect("a dataset"),
         );
         let curve_points = train(
             model.as_ref(),
             &training,
             &validation,
-            &self.training.settings(),
-            &mut generator(self.seed, 5),
+            &spec.training.settings(),
+            &mut generator(spec.seed, 5),
         )
         .unwrap_or_else(|e| panic!("training failed: {e}"));
 
@@ -302,7 +314,6 @@ impl LearnedDerivative {
         let scale = |h: f64| h.powi(m as i32);
         let learned_rms =
             |data: &Dataset, h: f64| mse(model.as_ref(), data).expect("shapes").sqrt() / scale(h);
-        let central = Stencil::on_offsets(m, &self.offsets).expect("validated");
         let held_out: Vec<(Family, Dataset)> = [
             trig,
             Family::Polynomial { degree: 3 },
@@ -331,13 +342,13 @@ impl LearnedDerivative {
             })
             .collect();
         let spread = spreads.iter().copied().fold(0.0f64, f64::max);
-        let class = classify_stencil(&self.offsets, &mean).expect("validated nodes");
+        let class = classify_stencil(&spec.offsets, &mean).expect("`check` built a stencil on these nodes");
         // The least-squares (Savitzky–Golay, degree 2) weights on the same nodes: the smoothing
         // filter the learned stencils are compared with.
-        let smoothing = savitzky_golay(m, 2, &self.offsets).expect("validated: three nodes");
         let smoothing_distance = relative_distance(&mean, smoothing.weights());
         let moments = analysis::moments(
-            &Stencil::from_weights(m, &self.offsets, &mean).expect("validated nodes"),
+            &Stencil::from_weights(m, &spec.offsets, &mean)
+                .expect("`check` built a stencil on these nodes, and the Jacobian has one weight per node"),
             4,
         );
 
@@ -349,7 +360,7 @@ impl LearnedDerivative {
         ]);
         for i in 0..n {
             stencil.push_row(vec![
-                self.offsets[i].into(),
+                spec.offsets[i].into(),
                 mean[i].into(),
                 spreads[i].into(),
                 central.weights()[i].into(),
@@ -358,7 +369,7 @@ impl LearnedDerivative {
 
         let mut steps = Table::new(&["h", "learned_rms_error", "central_rms_error"]);
         let mut learned_curve = Vec::new();
-        for (k, &step) in self.evaluation_steps.iter().enumerate() {
+        for (k, &step) in spec.evaluation_steps.iter().enumerate() {
             let data = task(trig, step, 0.0, test_size, 10 + k as u64);
             let learned = learned_rms(&data, step);
             learned_curve.push((step, learned));
@@ -372,7 +383,7 @@ impl LearnedDerivative {
 
         let mut noise = Table::new(&["evaluation_noise", "method", "rms_error"]);
         let kernel = (m == 1).then(|| {
-            KernelAttention::new(&self.offsets, 2.0)
+            KernelAttention::new(&spec.offsets, 2.0)
                 .and_then(|k| {
                     Ok(k.derivative_weights(&Tensor::new(&[0.0f64], &DEVICE)?)?
                         .flatten_all()?
@@ -380,7 +391,7 @@ impl LearnedDerivative {
                 })
                 .expect("finite nodes")
         });
-        for (k, &level) in self.evaluation_noise.iter().enumerate() {
+        for (k, &level) in spec.evaluation_noise.iter().enumerate() {
             let data = task(trig, h, level, test_size, 30 + k as u64);
             let mut row = |method: &str, error: f64| {
                 noise.push_row(vec![level.into(), method.into(), error.into()]);
@@ -455,7 +466,7 @@ impl LearnedDerivative {
         let mut tables = vec![
             NamedTable {
                 stem: "curve",
-                table: self.training.curve_table(&curve_points),
+                table: spec.training.curve_table(&curve_points),
             },
             NamedTable {
                 stem: "summary",
@@ -470,7 +481,7 @@ impl LearnedDerivative {
                 table: steps,
             },
         ];
-        if !self.evaluation_noise.is_empty() {
+        if !spec.evaluation_noise.is_empty() {
             tables.push(NamedTable {
                 stem: "noise",
                 table: noise,
@@ -482,3 +493,4 @@ impl LearnedDerivative {
         }
     }
 }
+

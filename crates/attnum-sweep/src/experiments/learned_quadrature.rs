@@ -93,57 +93,72 @@ struct Restart {
     outcome: &'static str,
 }
 
+/// A checked `learned_quadrature` experiment: the reference rule built.
+#[derive(Debug, Clone)]
+pub struct CheckedLearnedQuadrature {
+    spec: LearnedQuadratureSpec,
+    /// Gauss–Legendre for learned nodes, closed Newton–Cotes for equispaced ones.
+    reference: Rule,
+    /// The degree of the training polynomials.
+    degree: usize,
+}
+
 impl LearnedQuadratureSpec {
-    /// Check every parameter; errors carry the field path below `experiment.learned_quadrature`.
-    pub fn validate(&self) -> Result<(), FieldError> {
+    /// Check every parameter and build the reference rule; errors carry the field path below
+    /// `experiment.learned_quadrature`.
+    ///
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedLearnedQuadrature, FieldError> {
         if !(1..=8).contains(&self.nodes) {
-            return Err((
-                "nodes".into(),
+            return Err(FieldError::new(
+                "nodes",
                 format!("must be in 1..=8, got {}", self.nodes),
             ));
         }
         if self.mode == NodeMode::Equispaced && self.nodes < 2 {
-            return Err((
-                "nodes".into(),
-                "equispaced closed nodes need at least two".into(),
+            return Err(FieldError::new(
+                "nodes",
+                "equispaced closed nodes need at least two",
             ));
         }
         if !(1..=1000).contains(&self.restarts) {
-            return Err((
-                "restarts".into(),
+            return Err(FieldError::new(
+                "restarts",
                 format!("must be in 1..=1000, got {}", self.restarts),
             ));
         }
         for (i, &n) in self.functions.iter().enumerate() {
             if !(4..=100_000).contains(&n) {
-                return Err((
+                return Err(FieldError::new(
                     format!("functions[{i}]"),
                     format!("must be 4 to 100000, got {n}"),
                 ));
             }
         }
         if !(self.tolerance.is_finite() && self.tolerance > 0.0 && self.tolerance < 1.0) {
-            return Err((
-                "tolerance".into(),
+            return Err(FieldError::new(
+                "tolerance",
                 format!("must be in (0, 1), got {}", self.tolerance),
             ));
         }
-        self.training.validate()
-    }
-
-    /// The reference rule and the degree of the training polynomials.
-    fn reference(&self) -> (Rule, usize) {
-        match self.mode {
-            NodeMode::Learned => (
-                quadrature::gauss_legendre(self.nodes).expect("validated size"),
-                2 * self.nodes - 1,
-            ),
+        self.training.validate()?;
+        let (reference, degree) = match self.mode {
+            NodeMode::Learned => (quadrature::gauss_legendre(self.nodes), 2 * self.nodes - 1),
             NodeMode::Equispaced => (
-                quadrature::newton_cotes(NewtonCotes::Closed, self.nodes).expect("validated size"),
+                quadrature::newton_cotes(NewtonCotes::Closed, self.nodes),
                 self.nodes - 1,
             ),
-        }
+        };
+        Ok(CheckedLearnedQuadrature {
+            spec: self.clone(),
+            reference: reference.map_err(|e| FieldError::new("nodes", e.to_string()))?,
+            degree,
+        })
     }
+}
+
+impl CheckedLearnedQuadrature {
 
     /// Train from start `index` and judge the result.
     fn restart(
@@ -153,10 +168,10 @@ impl LearnedQuadratureSpec {
         data: &(Dataset, Dataset),
         degree: usize,
     ) -> (Restart, Vec<attnum_attention::learn::Epoch>) {
-        let n = self.nodes;
-        let mut start = generator(self.seed, 100 + index as u64);
+        let n = self.spec.nodes;
+        let mut start = generator(self.spec.seed, 100 + index as u64);
         let scores = attnum_attention::learn::normal(&mut start, n, 0.1);
-        let head = match self.mode {
+        let head = match self.spec.mode {
             NodeMode::Learned => {
                 let nodes: Vec<f64> = (0..n).map(|_| start.random_range(-0.95..0.95)).collect();
                 LearnedQuadrature::learned(&nodes, &scores, degree)
@@ -168,7 +183,7 @@ impl LearnedQuadratureSpec {
             &head,
             &data.0,
             &data.1,
-            &self.training.settings(),
+            &self.spec.training.settings(),
             &mut start,
         )
         .unwrap_or_else(|e| panic!("training failed: {e}"));
@@ -183,7 +198,7 @@ impl LearnedQuadratureSpec {
         pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
         let (nodes, weights): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
         let node_error =
-            (self.mode == NodeMode::Learned).then(|| max_distance(&nodes, reference.nodes()));
+            (self.spec.mode == NodeMode::Learned).then(|| max_distance(&nodes, reference.nodes()));
         let weight_error = max_distance(&weights, reference.weights());
         let min_gap = nodes
             .windows(2)
@@ -191,14 +206,14 @@ impl LearnedQuadratureSpec {
             .fold(f64::INFINITY, f64::min);
         let max_abs_node = nodes.iter().map(|x| x.abs()).fold(0.0, f64::max);
         let found = match node_error {
-            Some(e) => e <= self.tolerance,
-            None => weight_error <= self.tolerance,
+            Some(e) => e <= self.spec.tolerance,
+            None => weight_error <= self.spec.tolerance,
         };
         let outcome = if found {
             "found"
         } else if min_gap < 1e-2 {
             "merged"
-        } else if max_abs_node > 0.999 && self.mode == NodeMode::Learned {
+        } else if max_abs_node > 0.999 && self.spec.mode == NodeMode::Learned {
             "boundary"
         } else {
             "other"
@@ -224,18 +239,18 @@ impl LearnedQuadratureSpec {
     /// Run the experiment: tables `restarts`, `summary`, `nodes` and `curve`.
     ///
     /// # Panics
-    /// If called on a spec that [`LearnedQuadratureSpec::validate`] rejects, or if training
+    /// If training
     /// diverges (reported as a failed point by the engine).
     pub fn run(&self) -> Vec<NamedTable> {
-        let (reference, degree) = self.reference();
+        let (reference, degree) = (&self.reference, self.degree);
         let data = (
-            polynomials(degree, self.functions[0], self.seed, 1),
-            polynomials(degree, self.functions[1], self.seed, 2),
+            polynomials(degree, self.spec.functions[0], self.spec.seed, 1),
+            polynomials(degree, self.spec.functions[1], self.spec.seed, 2),
         );
-        let mut results = Vec::with_capacity(self.restarts);
+        let mut results = Vec::with_capacity(self.spec.restarts);
         let mut first_curve = Vec::new();
-        for index in 0..self.restarts {
-            let (restart, curve) = self.restart(index, &reference, &data, degree);
+        for index in 0..self.spec.restarts {
+            let (restart, curve) = self.restart(index, reference, &data, degree);
             if index == 0 {
                 first_curve = curve;
             }
@@ -295,15 +310,15 @@ impl LearnedQuadratureSpec {
             "best_degree",
         ]);
         summary.push_row(vec![
-            match self.mode {
+            match self.spec.mode {
                 NodeMode::Learned => "gauss_legendre",
                 NodeMode::Equispaced => "newton_cotes_closed",
             }
             .into(),
             degree.into(),
-            self.restarts.into(),
+            self.spec.restarts.into(),
             found.into(),
-            (found as f64 / self.restarts as f64).into(),
+            (found as f64 / self.spec.restarts as f64).into(),
             count("merged").into(),
             count("boundary").into(),
             count("other").into(),
@@ -320,7 +335,7 @@ impl LearnedQuadratureSpec {
             "reference_node",
             "reference_weight",
         ]);
-        for i in 0..self.nodes {
+        for i in 0..self.spec.nodes {
             nodes.push_row(vec![
                 (i + 1).into(),
                 best.nodes[i].into(),
@@ -344,8 +359,9 @@ impl LearnedQuadratureSpec {
             },
             NamedTable {
                 stem: "curve",
-                table: self.training.curve_table(&first_curve),
+                table: self.spec.training.curve_table(&first_curve),
             },
         ]
     }
 }
+

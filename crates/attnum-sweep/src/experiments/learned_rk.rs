@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use attnum_results::{Cell, Table};
 
 use super::{FieldError, NamedTable, log_log_slope};
+use crate::checks::{self, Interval};
 use crate::training::Training;
 
 /// Parameters of the `learned_rk` experiment.
@@ -189,56 +190,48 @@ fn observed_order(tableau: &Tableau, problem: &[f64]) -> f64 {
     log_log_slope(&errors)
 }
 
+/// A checked `learned_rk` experiment (its parameters are numbers: checking builds nothing, but
+/// only a checked one runs).
+#[derive(Debug, Clone)]
+pub struct CheckedLearnedRk(LearnedRk);
+
 impl LearnedRk {
     /// Check every parameter; errors carry the field path below `experiment.learned_rk`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        if !(1..=4).contains(&self.stages) {
-            return Err((
-                "stages".into(),
-                format!("must be in 1..=4, got {}", self.stages),
-            ));
-        }
-        if !(1..=100).contains(&self.restarts) {
-            return Err((
-                "restarts".into(),
-                format!("must be in 1..=100, got {}", self.restarts),
-            ));
-        }
-        for (i, &n) in self.problems.iter().enumerate() {
-            if !(4..=100_000).contains(&n) {
-                return Err((
-                    format!("problems[{i}]"),
-                    format!("must be 4 to 100000, got {n}"),
-                ));
-            }
-        }
+    ///
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedLearnedRk, FieldError> {
+        checks::count_in("stages", self.stages, 1, 4)?;
+        checks::count_in("restarts", self.restarts, 1, 100)?;
+        checks::each("problems", &self.problems, |&n| {
+            checks::count_in("", n, 4, 100_000)
+        })?;
         let [low, high] = self.steps;
         if !(low.is_finite() && high.is_finite() && 0.0 < low && low <= high && high <= 1.0) {
-            return Err((
-                "steps".into(),
+            return Err(FieldError::new(
+                "steps",
                 format!("must satisfy 0 < h_min ≤ h_max ≤ 1, got [{low}, {high}]"),
             ));
         }
-        if !(self.tolerance.is_finite() && self.tolerance > 0.0 && self.tolerance < 1.0) {
-            return Err((
-                "tolerance".into(),
-                format!("must be in (0, 1), got {}", self.tolerance),
-            ));
-        }
-        self.training.validate()
+        checks::in_interval("tolerance", self.tolerance, Interval::open(0.0, 1.0))?;
+        self.training.validate()?;
+        Ok(CheckedLearnedRk(self.clone()))
     }
+}
+
+impl CheckedLearnedRk {
 
     /// Run the experiment: tables `restarts`, `summary` and `curve`.
     ///
     /// # Panics
-    /// If called on a spec that [`LearnedRk::validate`] rejects, or if training diverges
-    /// (reported as a failed point by the engine).
+    /// If training diverges (reported as a failed point by the engine).
     pub fn run(&self) -> Vec<NamedTable> {
-        let s = self.stages;
-        let training = problems(self.problems[0], self.steps, self.seed, 1);
-        let validation = problems(self.problems[1], self.steps, self.seed, 2);
+        let spec = &self.0;
+        let s = spec.stages;
+        let training = problems(spec.problems[0], spec.steps, spec.seed, 1);
+        let validation = problems(spec.problems[1], spec.steps, spec.seed, 2);
         let held_out: Vec<f64> = {
-            let test = problems(1, [1.0, 1.0], self.seed, 3);
+            let test = problems(1, [1.0, 1.0], spec.seed, 3);
             test.inputs
                 .flatten_all()
                 .and_then(|t| t.to_vec1())
@@ -261,15 +254,15 @@ impl LearnedRk {
         ]);
         let mut first_curve = Vec::new();
         let mut results: Vec<(usize, f64, f64, f64)> = Vec::new();
-        for index in 0..self.restarts {
-            let mut start = generator(self.seed, 100 + index as u64);
+        for index in 0..spec.restarts {
+            let mut start = generator(spec.seed, 100 + index as u64);
             let scores = normal(&mut start, s * (s - 1) / 2 + s, 1.0);
             let model = LearnedRkAttention::new(s, &scores).expect("valid sizes");
             let curve = train(
                 &model,
                 &training,
                 &validation,
-                &self.training.settings(),
+                &spec.training.settings(),
                 &mut start,
             )
             .unwrap_or_else(|e| panic!("training failed: {e}"));
@@ -278,7 +271,7 @@ impl LearnedRk {
             }
             let tableau = model.tableau().expect("a tableau");
             let class = classify_tableau(&tableau, MAX_TREE_ORDER);
-            let order = trees::order_of(&tableau, MAX_TREE_ORDER, self.tolerance);
+            let order = trees::order_of(&tableau, MAX_TREE_ORDER, spec.tolerance);
             let loss = mse(&model, &validation).expect("shapes");
             let observed = observed_order(&tableau, &held_out);
             results.push((order, loss, observed, tableau.b().iter().sum()));
@@ -311,7 +304,7 @@ impl LearnedRk {
         ]);
         let highest = results.iter().map(|r| r.0).max().unwrap_or(0);
         summary.push_row(vec![
-            self.restarts.into(),
+            spec.restarts.into(),
             highest.into(),
             results.iter().filter(|r| r.0 == highest).count().into(),
             best.1.into(),
@@ -358,7 +351,7 @@ impl LearnedRk {
             },
             NamedTable {
                 stem: "curve",
-                table: self.training.curve_table(&first_curve),
+                table: spec.training.curve_table(&first_curve),
             },
         ]
     }
@@ -374,3 +367,4 @@ fn format_rows<'a>(rows: impl IntoIterator<Item = &'a [f64]>) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+

@@ -1,8 +1,9 @@
 //! The experiment kinds a sweep file can declare, and their dispatch.
 //!
-//! To add an experiment: write a module here with a `deny_unknown_fields` spec struct, a
-//! `validate` returning `(field path, message)` and a `run` returning named tables (or an
-//! [`Output`] with trained weights), and register it with one line in `experiments!` below; the
+//! To add an experiment: write a module here with a `deny_unknown_fields` spec struct whose
+//! `check` returns a checked value (the parameters parsed into the objects the run uses, or a
+//! [`FieldError`]; the shared checks are in [`crate::checks`]) and whose `run` on that checked value
+//! returns named tables (or an [`Output`] with trained weights), and register it with one line in `experiments!` below; the
 //! dispatch, [`ExperimentSpec::kind`] and [`KINDS`] follow. Tests check that every kind has a
 //! committed sweep file, a row in `docs/sweep-schema.md` and a case in the bad-input suite.
 
@@ -41,17 +42,25 @@ macro_rules! experiments {
                 }
             }
 
-            /// Check every parameter the experiment will use.
+            /// Check every parameter the experiment will use (building its checked value and
+            /// dropping it).
+            ///
+            /// # Errors
+            /// The first refused parameter, with its path below `experiment.KIND`.
             pub fn validate(&self) -> Result<(), FieldError> {
                 match self {
-                    $(Self::$variant(spec) => spec.validate(),)*
+                    $(Self::$variant(spec) => spec.check().map(drop),)*
                 }
             }
 
-            /// Run the experiment: its tables and any trained weights.
-            pub fn run(&self) -> Output {
+            /// Check the parameters, then run the experiment on the checked value: its tables
+            /// and any trained weights.
+            ///
+            /// # Errors
+            /// A refused parameter: the run never starts on an unchecked spec.
+            pub fn run(&self) -> Result<Output, FieldError> {
                 match self {
-                    $(Self::$variant(spec) => spec.run().into(),)*
+                    $(Self::$variant(spec) => Ok(spec.check()?.run().into()),)*
                 }
             }
         }
@@ -124,7 +133,57 @@ impl From<Vec<NamedTable>> for Output {
 }
 
 /// A refused parameter: the field path below `experiment.KIND` and the reason.
-pub type FieldError = (String, String);
+///
+/// Paths are built from the inside out: a check reports the field it looked at, and the caller
+/// that knows where that value sits prefixes it ([`FieldError::at`], [`FieldError::within`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field path, such as `stencils[2].offsets` (empty for the value itself).
+    pub path: String,
+    /// Why the value is refused.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A refusal of the value at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The same refusal for a value that is entry `index` of a list.
+    #[must_use]
+    pub fn at(self, index: usize) -> Self {
+        self.prefixed(&format!("[{index}]"))
+    }
+
+    /// The same refusal for a value that is field `field` of a larger value.
+    #[must_use]
+    pub fn within(self, field: &str) -> Self {
+        self.prefixed(field)
+    }
+
+    fn prefixed(self, prefix: &str) -> Self {
+        let path = if self.path.is_empty() {
+            prefix.to_owned()
+        } else if self.path.starts_with('[') {
+            format!("{prefix}{}", self.path)
+        } else {
+            format!("{prefix}.{}", self.path)
+        };
+        Self { path, ..self }
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "field `{}`: {}", self.path, self.message)
+    }
+}
+
+impl std::error::Error for FieldError {}
 
 /// Least-squares slope of `ln y` against `ln x` (the observed order of an error curve).
 pub(crate) fn log_log_slope(points: &[(f64, f64)]) -> f64 {
@@ -137,4 +196,29 @@ pub(crate) fn log_log_slope(points: &[(f64, f64)]) -> f64 {
         (sxy + dx * (y.ln() - my), sxx + dx * dx)
     });
     sxy / sxx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::LinearGrid;
+
+    #[test]
+    fn a_refused_spec_is_an_error_from_run_not_a_panic() {
+        let spec = ExperimentSpec::HardAttention(hard_attention::HardAttention {
+            stencils: vec![[1, 2]],
+            wide_half_width: 4,
+            sharpness: LinearGrid {
+                from: 1.0,
+                to: 2.0,
+                points: 2,
+            },
+            point: 0.5,
+            step: 2.0,
+        });
+        let error = spec.run().unwrap_err();
+        assert_eq!(error.path, "step");
+        assert_eq!(error.message, "must be in (0, 1], got 2");
+        assert_eq!(spec.validate(), Err(error));
+    }
 }

@@ -23,9 +23,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
-use attnum_results::{Cell, Table};
+use attnum_results::Table;
 
 use super::{FieldError, NamedTable};
+use crate::checks;
 use crate::grid::LogGrid;
 use crate::testfn::TestFunction;
 
@@ -107,6 +108,37 @@ impl NoisyMethod {
     }
 }
 
+/// A row of `table`: one method at one noise level and step, over every replicate.
+#[derive(Serialize)]
+struct PointRow<'a> {
+    method: &'a str,
+    nodes: usize,
+    /// The stencil's order (none for kernel attention, which is not consistent).
+    order: Option<usize>,
+    noise: f64,
+    h: f64,
+    rms_error: f64,
+    mean_error: f64,
+    model_rms: Option<f64>,
+}
+
+/// A row of `best`: one method at one noise level, at its best step and at the model's.
+#[derive(Serialize)]
+struct BestRow<'a> {
+    method: &'a str,
+    nodes: usize,
+    order: Option<usize>,
+    noise: f64,
+    best_h: f64,
+    best_rms_error: f64,
+    model_rms: Option<f64>,
+    model_ratio: Option<f64>,
+    noise_gain: f64,
+    model_optimal_h: Option<f64>,
+    model_optimal_rms: Option<f64>,
+    optimum_ratio: Option<f64>,
+}
+
 /// Parameters of the `noisy_derivative` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -128,102 +160,81 @@ pub struct NoisyDerivative {
     pub methods: Vec<NoisyMethod>,
 }
 
-impl NoisyDerivative {
-    /// Check every parameter; errors carry the field path below `experiment.noisy_derivative`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        if !self.x0.is_finite() {
-            return Err(("x0".into(), format!("must be finite, got {}", self.x0)));
-        }
-        if self.noise.is_empty() {
-            return Err(("noise".into(), "needs at least one noise level".into()));
-        }
-        for (i, &s) in self.noise.iter().enumerate() {
-            if !(s.is_finite() && s >= 0.0) {
-                return Err((
-                    format!("noise[{i}]"),
-                    format!("must be a finite number ≥ 0, got {s}"),
-                ));
-            }
-        }
-        self.steps.validate("steps")?;
-        if !(1..=100_000).contains(&self.replicates) {
-            return Err((
-                "replicates".into(),
-                format!("must be between 1 and 100000, got {}", self.replicates),
-            ));
-        }
-        if self.methods.is_empty() {
-            return Err(("methods".into(), "needs at least one method".into()));
-        }
-        for (i, m) in self.methods.iter().enumerate() {
-            m.build().map_err(|e| (format!("methods[{i}]"), e))?;
-        }
-        Ok(())
-    }
+/// A checked `noisy_derivative` experiment: the methods built as labelled stencils.
+#[derive(Debug, Clone)]
+pub struct CheckedNoisyDerivative {
+    spec: NoisyDerivative,
+    /// `(label, stencil)` for each method.
+    methods: Vec<(String, Stencil)>,
+}
 
-    /// Run the experiment: `table` (every point) and `best` (best step per method and noise).
+impl NoisyDerivative {
+    /// Check every parameter and build the methods' stencils; errors carry the field path below
+    /// `experiment.noisy_derivative`.
     ///
-    /// # Panics
-    /// If called on a spec that [`NoisyDerivative::validate`] rejects.
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedNoisyDerivative, FieldError> {
+        checks::finite("x0", self.x0)?;
+        checks::non_empty("noise", &self.noise, "noise level")?;
+        checks::each("noise", &self.noise, |&s| {
+            if s.is_finite() && s >= 0.0 {
+                Ok(s)
+            } else {
+                Err(FieldError::new(
+                    "",
+                    format!("must be a finite number ≥ 0, got {s}"),
+                ))
+            }
+        })?;
+        self.steps.validate("steps")?;
+        checks::count_in("replicates", self.replicates, 1, 100_000)?;
+        checks::non_empty("methods", &self.methods, "method")?;
+        let methods = checks::each("methods", &self.methods, |m| {
+            m.build().map_err(|e| FieldError::new("", e))
+        })?;
+        Ok(CheckedNoisyDerivative {
+            spec: self.clone(),
+            methods,
+        })
+    }
+}
+
+impl CheckedNoisyDerivative {
+    /// Run the experiment: `table` (every point) and `best` (best step per method and noise).
     pub fn run(&self) -> Vec<NamedTable> {
-        let f = self.function;
-        let exact = f.derivative(1, self.x0);
-        let methods: Vec<(String, Stencil)> = self
-            .methods
-            .iter()
-            .map(|m| m.build().expect("validated"))
-            .collect();
+        let (spec, methods) = (&self.spec, &self.methods);
+        let f = spec.function;
+        let exact = f.derivative(1, spec.x0);
         let max_nodes = methods.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
-        let draws: Vec<Vec<f64>> = (0..self.replicates)
+        let draws: Vec<Vec<f64>> = (0..spec.replicates)
             .map(|r| {
-                let mut rng = ChaCha8Rng::seed_from_u64(self.seed.wrapping_add(r as u64));
+                let mut rng = ChaCha8Rng::seed_from_u64(spec.seed.wrapping_add(r as u64));
                 (0..max_nodes)
                     .map(|_| StandardNormal.sample(&mut rng))
                     .collect()
             })
             .collect();
-        let steps = self.steps.values();
-        let mut table = Table::new(&[
-            "method",
-            "nodes",
-            "order",
-            "noise",
-            "h",
-            "rms_error",
-            "mean_error",
-            "model_rms",
-        ]);
-        let mut best = Table::new(&[
-            "method",
-            "nodes",
-            "order",
-            "noise",
-            "best_h",
-            "best_rms_error",
-            "model_rms",
-            "model_ratio",
-            "noise_gain",
-            "model_optimal_h",
-            "model_optimal_rms",
-            "optimum_ratio",
-        ]);
-        for (label, stencil) in &methods {
+        let steps = spec.steps.values();
+        let mut table = Vec::new();
+        let mut best = Vec::new();
+        for (label, stencil) in methods {
             // Kernel attention is not a consistent stencil: it has no order and no error model.
             let acc = analysis::accuracy(stencil);
             let order = acc.map(|a| a.order);
             let sum_w2: f64 = stencil.weights().iter().map(|w| w * w).sum();
-            let leading = acc.map(|a| a.error_constant * f.derivative(1 + a.order, self.x0));
+            let leading = acc.map(|a| a.error_constant * f.derivative(1 + a.order, spec.x0));
             let clean: Vec<Vec<f64>> = steps
                 .iter()
                 .map(|&h| {
                     stencil
                         .offsets()
                         .iter()
-                        .map(|&o| f.value(self.x0 + o * h))
+                        .map(|&o| f.value(spec.x0 + o * h))
                         .collect()
                 })
                 .collect();
-            for &sigma in &self.noise {
+            for &sigma in &spec.noise {
                 let mut best_row: Option<(f64, f64, Option<f64>)> = None;
                 for (k, &h) in steps.iter().enumerate() {
                     let (mut sum, mut sum_sq) = (0.0, 0.0);
@@ -240,21 +251,21 @@ impl NoisyDerivative {
                         sum += e;
                         sum_sq += e * e;
                     }
-                    let n = self.replicates as f64;
+                    let n = spec.replicates as f64;
                     let rms = (sum_sq / n).sqrt();
                     let model = leading.zip(order).map(|(c, p)| {
                         ((c * h.powi(p as i32)).powi(2) + sigma * sigma * sum_w2 / (h * h)).sqrt()
                     });
-                    table.push_row(vec![
-                        label.as_str().into(),
-                        stencil.len().into(),
-                        order.map_or(Cell::Null, Cell::from),
-                        sigma.into(),
-                        h.into(),
-                        rms.into(),
-                        (sum / n).into(),
-                        model.into(),
-                    ]);
+                    table.push(PointRow {
+                        method: label,
+                        nodes: stencil.len(),
+                        order,
+                        noise: sigma,
+                        h,
+                        rms_error: rms,
+                        mean_error: sum / n,
+                        model_rms: model,
+                    });
                     if best_row.is_none_or(|(_, r, _)| rms < r) {
                         best_row = Some((h, rms, model));
                     }
@@ -267,30 +278,30 @@ impl NoisyDerivative {
                     let h_opt = (sigma * sigma * sum_w2 / (p * c * c)).powf(1.0 / (2.0 * p + 2.0));
                     (h_opt, (1.0 + p).sqrt() * c.abs() * h_opt.powf(p))
                 });
-                best.push_row(vec![
-                    label.as_str().into(),
-                    stencil.len().into(),
-                    order.map_or(Cell::Null, Cell::from),
-                    sigma.into(),
-                    h.into(),
-                    rms.into(),
-                    model.into(),
-                    model.map(|m| m / rms).into(),
-                    sum_w2.sqrt().into(),
-                    optimum.map(|(h_opt, _)| h_opt).into(),
-                    optimum.map(|(_, e)| e).into(),
-                    optimum.map(|(_, e)| rms / e).into(),
-                ]);
+                best.push(BestRow {
+                    method: label,
+                    nodes: stencil.len(),
+                    order,
+                    noise: sigma,
+                    best_h: h,
+                    best_rms_error: rms,
+                    model_rms: model,
+                    model_ratio: model.map(|m| m / rms),
+                    noise_gain: sum_w2.sqrt(),
+                    model_optimal_h: optimum.map(|(h_opt, _)| h_opt),
+                    model_optimal_rms: optimum.map(|(_, e)| e),
+                    optimum_ratio: optimum.map(|(_, e)| rms / e),
+                });
             }
         }
         vec![
             NamedTable {
                 stem: "table",
-                table,
+                table: Table::from_rows(&table),
             },
             NamedTable {
                 stem: "best",
-                table: best,
+                table: Table::from_rows(&best),
             },
         ]
     }

@@ -19,7 +19,7 @@ use attnum_classical::trees;
 use serde::{Deserialize, Serialize};
 use attnum_results::{Cell, Table};
 
-use super::quadrature_rules::{Family, validate_families};
+use super::quadrature_rules::{Family, FamilyRules, check_families};
 use super::{FieldError, NamedTable};
 
 /// Parameters of the `quadrature_attention` experiment.
@@ -57,23 +57,39 @@ fn ranges(sizes: &[usize]) -> String {
     }
 }
 
+/// A checked `quadrature_attention` experiment: every family's rules built.
+#[derive(Debug, Clone)]
+pub struct CheckedQuadratureAttention {
+    families: Vec<FamilyRules>,
+    max_points: usize,
+    /// 1 to 8.
+    max_tree_order: usize,
+}
+
 impl QuadratureAttention {
-    /// Check every parameter; errors carry the field path below `experiment.quadrature_attention`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        validate_families(&self.families, self.max_points)?;
+    /// Check every parameter and build the rules; errors carry the field path below
+    /// `experiment.quadrature_attention`.
+    ///
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedQuadratureAttention, FieldError> {
+        let families = check_families(&self.families, self.max_points)?;
         if !(1..=8).contains(&self.max_tree_order) {
-            return Err((
-                "max_tree_order".into(),
+            return Err(FieldError::new(
+                "max_tree_order",
                 format!("must be 1 to 8, got {}", self.max_tree_order),
             ));
         }
-        Ok(())
+        Ok(CheckedQuadratureAttention {
+            families,
+            max_points: self.max_points,
+            max_tree_order: self.max_tree_order,
+        })
     }
+}
 
+impl CheckedQuadratureAttention {
     /// Run the experiment: `table` (one row per family and size) and `summary` (per family).
-    ///
-    /// # Panics
-    /// If called on a spec that [`QuadratureAttention::validate`] rejects.
     pub fn run(&self) -> Vec<NamedTable> {
         let mut table = Table::new(&[
             "family",
@@ -92,11 +108,10 @@ impl QuadratureAttention {
         let mut summary =
             Table::new(&["family", "sizes", "one_head", "two_heads", "two_head_sizes"]);
         let exp_exact = 1f64.exp() - (-1f64).exp();
-        for &family in &self.families {
+        for FamilyRules { family, rules } in &self.families {
+            let family = *family;
             let mut two = Vec::new();
-            let sizes = family.min_points()..=self.max_points;
-            for n in sizes.clone() {
-                let rule = family.rule(n).expect("sizes within the validated range");
+            for &(n, ref rule) in rules {
                 let heads = SoftmaxHeads::compile(rule.weights()).expect("finite weights");
                 let w = effective_weights(&heads).expect("tensor shapes are consistent");
                 let residual = relative_distance(&w, rule.weights());
@@ -143,7 +158,7 @@ impl QuadratureAttention {
                     classify_tableau(&tableau, self.max_tree_order).order.into(),
                 ]);
             }
-            let total = sizes.count();
+            let total = rules.len();
             summary.push_row(vec![
                 family.name().into(),
                 format!("{}–{}", family.min_points(), self.max_points).into(),

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use attnum_results::{Cell, Table};
 
 use super::{FieldError, NamedTable};
+use crate::checks;
 
 /// A quadrature family as named in sweep files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -70,22 +71,33 @@ impl Family {
     }
 }
 
+/// A quadrature family with its rules from its smallest size up to the largest requested.
+#[derive(Debug, Clone)]
+pub(crate) struct FamilyRules {
+    /// The family.
+    pub family: Family,
+    /// `(n, rule)` for each size `n`, increasing.
+    pub rules: Vec<(usize, Rule)>,
+}
+
 /// Check a non-empty list of families and a largest size between 2 and
-/// [`quadrature::NEWTON_COTES_MAX`].
-pub(crate) fn validate_families(families: &[Family], max_points: usize) -> Result<(), FieldError> {
-    if families.is_empty() {
-        return Err(("families".into(), "needs at least one family".into()));
-    }
-    if !(2..=quadrature::NEWTON_COTES_MAX).contains(&max_points) {
-        return Err((
-            "max_points".into(),
-            format!(
-                "must be between 2 and {}, got {max_points}",
-                quadrature::NEWTON_COTES_MAX
-            ),
-        ));
-    }
-    Ok(())
+/// [`quadrature::NEWTON_COTES_MAX`], and build every family's rules up to that size.
+pub(crate) fn check_families(
+    families: &[Family],
+    max_points: usize,
+) -> Result<Vec<FamilyRules>, FieldError> {
+    checks::non_empty("families", families, "family")?;
+    checks::count_in("max_points", max_points, 2, quadrature::NEWTON_COTES_MAX)?;
+    checks::each("families", families, |&family| {
+        let rules = (family.min_points()..=max_points)
+            .map(|n| {
+                family.rule(n).map(|rule| (n, rule)).map_err(|e| {
+                    FieldError::new("", format!("no {}-point rule: {e}", n))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(FamilyRules { family, rules })
+    })
 }
 
 /// The largest error that counts as exact when the degree of exactness is measured.
@@ -101,16 +113,27 @@ pub struct QuadratureRules {
     pub max_points: usize,
 }
 
-impl QuadratureRules {
-    /// Check every parameter; errors carry the field path below `experiment.quadrature_rules`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        validate_families(&self.families, self.max_points)
-    }
+/// A checked `quadrature_rules` experiment: every family's rules built.
+#[derive(Debug, Clone)]
+pub struct CheckedQuadratureRules {
+    families: Vec<FamilyRules>,
+}
 
-    /// Run the experiment: one row per family and size.
+impl QuadratureRules {
+    /// Check every parameter and build the rules; errors carry the field path below
+    /// `experiment.quadrature_rules`.
     ///
-    /// # Panics
-    /// If called on a spec that [`QuadratureRules::validate`] rejects.
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedQuadratureRules, FieldError> {
+        Ok(CheckedQuadratureRules {
+            families: check_families(&self.families, self.max_points)?,
+        })
+    }
+}
+
+impl CheckedQuadratureRules {
+    /// Run the experiment: one row per family and size.
     pub fn run(&self) -> Vec<NamedTable> {
         let mut table = Table::new(&[
             "family",
@@ -127,16 +150,16 @@ impl QuadratureRules {
         ]);
         let exp_exact = 1f64.exp() - (-1f64).exp();
         let runge_exact = 0.4 * 5f64.atan();
-        for &family in &self.families {
-            for n in family.min_points()..=self.max_points {
-                let rule = family.rule(n).expect("sizes within the validated range");
+        for FamilyRules { family, rules } in &self.families {
+            let family = *family;
+            for &(n, ref rule) in rules {
                 let sum_abs: f64 = rule.weights().iter().map(|w| w.abs()).sum();
                 let sum: f64 = rule.weights().iter().sum();
                 let degree = rule.degree_of_exactness(2 * n + 1, EXACTNESS_TOLERANCE);
                 let power = 2 * n as i32;
                 let error_x2n =
                     (rule.integrate(|x| x.powi(power)) - 2.0 / f64::from(power + 1)).abs();
-                let negatives = family.negative_weights(n, &rule);
+                let negatives = family.negative_weights(n, rule);
                 table.push_row(vec![
                     family.name().into(),
                     n.into(),

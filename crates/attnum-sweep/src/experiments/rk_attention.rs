@@ -11,13 +11,12 @@
 
 use attnum_attention::classify::{classify_tableau, relative_distance};
 use attnum_attention::rk::{RkAttention, kepler};
-use attnum_classical::rk;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
 use super::rk_convergence::{
-    FinestSteps, kepler as kepler_slice, kepler_initial_value, validate_kepler_runs,
+    FinestSteps, kepler as kepler_slice, kepler_initial_value, check_kepler_runs, KeplerRuns,
 };
 use super::{FieldError, NamedTable};
 
@@ -78,10 +77,22 @@ fn masks(masks: &[Vec<bool>]) -> String {
         .join(" ")
 }
 
+/// A checked `rk_attention` experiment.
+#[derive(Debug, Clone)]
+pub struct CheckedRkAttention {
+    runs: KeplerRuns,
+    /// Trees up to this order are checked, 1 to 8.
+    max_tree_order: usize,
+}
+
 impl RkAttentionSpec {
-    /// Check every parameter; errors carry the field path below `experiment.rk_attention`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        validate_kepler_runs(
+    /// Check every parameter and look up the methods; errors carry the field path below
+    /// `experiment.rk_attention`.
+    ///
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedRkAttention, FieldError> {
+        let runs = check_kepler_runs(
             &self.methods,
             self.eccentricity,
             &self.steps,
@@ -89,17 +100,20 @@ impl RkAttentionSpec {
             &self.fit,
         )?;
         if !(1..=8).contains(&self.max_tree_order) {
-            return Err(("max_tree_order".into(), "must be 1 to 8".into()));
+            return Err(FieldError::new("max_tree_order", "must be 1 to 8"));
         }
-        Ok(())
+        Ok(CheckedRkAttention {
+            runs,
+            max_tree_order: self.max_tree_order,
+        })
     }
+}
 
+impl CheckedRkAttention {
     /// Run the experiment: `methods` (one row per method) and `table` (per method and step).
-    ///
-    /// # Panics
-    /// If called on a spec that [`RkAttentionSpec::validate`] rejects.
     pub fn run(&self) -> Vec<NamedTable> {
-        let y0 = kepler_initial_value(self.eccentricity);
+        let runs = &self.runs;
+        let y0 = kepler_initial_value(runs.eccentricity);
         let y0_tensor = Tensor::new(&y0, &Device::Cpu).expect("a vector");
         let period = 2.0 * std::f64::consts::PI;
         let mut methods = Table::new(&[
@@ -116,8 +130,8 @@ impl RkAttentionSpec {
             "max_error_difference",
         ]);
         let mut table = Table::new(&["method", "steps", "h", "error", "classical_error"]);
-        for name in &self.methods {
-            let m = rk::named_method(name).expect("validated");
+        for m in &runs.methods {
+            let name = m.name;
             let attention = RkAttention::compile(&m.tableau).expect("named methods are explicit");
             let read_back = attention.tableau().expect("the weights form a tableau");
             let class = classify_tableau(&read_back, self.max_tree_order);
@@ -143,7 +157,7 @@ impl RkAttentionSpec {
             };
             let (mut curve, mut classical_curve) = (Vec::new(), Vec::new());
             let mut difference = 0.0f64;
-            for &n in &self.steps {
+            for &n in &runs.steps {
                 let h = period / n as f64;
                 let error = distance(&run(n, h));
                 let classical =
@@ -152,17 +166,17 @@ impl RkAttentionSpec {
                 classical_curve.push((h, classical));
                 difference = difference.max((error - classical).abs());
                 table.push_row(vec![
-                    name.as_str().into(),
+                    name.into(),
                     n.into(),
                     h.into(),
                     error.into(),
                     classical.into(),
                 ]);
             }
-            let (observed, _) = self.fit.observed_order(curve);
-            let (classical_observed, _) = self.fit.observed_order(classical_curve);
+            let (observed, _) = runs.fit.observed_order(curve);
+            let (classical_observed, _) = runs.fit.observed_order(classical_curve);
             methods.push_row(vec![
-                name.as_str().into(),
+                name.into(),
                 m.tableau.stages().into(),
                 m.order.into(),
                 (if attention.is_single_head() {

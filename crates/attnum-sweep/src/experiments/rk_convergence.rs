@@ -11,12 +11,13 @@
 //! `fit.points` smallest steps whose error is above `fit.min_error`: the most asymptotic steps
 //! that are not yet dominated by the rounding errors accumulated over the steps.
 
-use attnum_classical::rk;
+use attnum_classical::rk::{self, NamedMethod};
 use attnum_classical::trees;
 use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
 use super::{FieldError, NamedTable, log_log_slope};
+use crate::checks::{self, Interval};
 
 /// Parameters of the `rk_convergence` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -72,58 +73,59 @@ pub(crate) fn kepler_initial_value(e: f64) -> [f64; 4] {
     [1.0 - e, 0.0, 0.0, ((1.0 + e) / (1.0 - e)).sqrt()]
 }
 
+/// Checked parameters shared by the Kepler-problem experiments: the named methods, the orbit's
+/// eccentricity, the step counts and the fit.
+#[derive(Debug, Clone)]
+pub(crate) struct KeplerRuns {
+    /// The methods, in the order of the sweep file.
+    pub methods: Vec<NamedMethod>,
+    /// The eccentricity, in `[0, 0.95]`.
+    pub eccentricity: f64,
+    /// At least two step counts per period.
+    pub steps: Vec<usize>,
+    /// Which steps the observed order is fitted on.
+    pub fit: FinestSteps,
+}
+
 /// Check the parameters shared by the Kepler-problem experiments: named methods, an eccentricity
 /// in `[0, 0.95]`, at least two step counts between 1 and `max_steps`, and the fit.
-pub(crate) fn validate_kepler_runs(
+pub(crate) fn check_kepler_runs(
     methods: &[String],
     eccentricity: f64,
     steps: &[usize],
     max_steps: usize,
     fit: &FinestSteps,
-) -> Result<(), FieldError> {
-    if methods.is_empty() {
-        return Err(("methods".into(), "needs at least one method".into()));
-    }
-    for (i, name) in methods.iter().enumerate() {
-        rk::named_method(name).map_err(|e| (format!("methods[{i}]"), e.to_string()))?;
-    }
-    validate_kepler_orbit(eccentricity, steps, max_steps, fit)
+) -> Result<KeplerRuns, FieldError> {
+    checks::non_empty("methods", methods, "method")?;
+    let methods = checks::each("methods", methods, |name| {
+        rk::named_method(name).map_err(|e| FieldError::new("", e.to_string()))
+    })?;
+    check_kepler_orbit(eccentricity, steps, max_steps, fit)?;
+    Ok(KeplerRuns {
+        methods,
+        eccentricity,
+        steps: steps.to_vec(),
+        fit: *fit,
+    })
 }
 
 /// Check the orbit and steps of a Kepler-problem experiment: an eccentricity in `[0, 0.95]`, at
 /// least two step counts between 1 and `max_steps`, and the fit.
-pub(crate) fn validate_kepler_orbit(
+pub(crate) fn check_kepler_orbit(
     eccentricity: f64,
     steps: &[usize],
     max_steps: usize,
     fit: &FinestSteps,
 ) -> Result<(), FieldError> {
-    if !(0.0..=0.95).contains(&eccentricity) {
-        return Err((
-            "eccentricity".into(),
-            format!("must be in [0, 0.95], got {eccentricity}"),
-        ));
-    }
+    checks::in_interval("eccentricity", eccentricity, Interval::closed(0.0, 0.95))?;
     if steps.len() < 2 {
-        return Err(("steps".into(), "needs at least two step counts".into()));
+        return Err(FieldError::new("steps", "needs at least two step counts"));
     }
-    for (i, &n) in steps.iter().enumerate() {
-        if !(1..=max_steps).contains(&n) {
-            return Err((
-                format!("steps[{i}]"),
-                format!("must be between 1 and {max_steps}, got {n}"),
-            ));
-        }
-    }
-    if !(fit.min_error.is_finite() && fit.min_error > 0.0) {
-        return Err((
-            "fit.min_error".into(),
-            format!("must be > 0, got {}", fit.min_error),
-        ));
-    }
+    checks::each("steps", steps, |&n| checks::count_in("", n, 1, max_steps))?;
+    checks::positive("fit.min_error", fit.min_error)?;
     if !(2..=steps.len()).contains(&fit.points) {
-        return Err((
-            "fit.points".into(),
+        return Err(FieldError::new(
+            "fit.points",
             format!(
                 "must be between 2 and the number of steps, got {}",
                 fit.points
@@ -133,24 +135,33 @@ pub(crate) fn validate_kepler_orbit(
     Ok(())
 }
 
+/// A checked `rk_convergence` experiment.
+#[derive(Debug, Clone)]
+pub struct CheckedRkConvergence(KeplerRuns);
+
 impl RkConvergence {
-    /// Check every parameter; errors carry the field path below `experiment.rk_convergence`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        validate_kepler_runs(
+    /// Check every parameter and look up the methods; errors carry the field path below
+    /// `experiment.rk_convergence`.
+    ///
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedRkConvergence, FieldError> {
+        check_kepler_runs(
             &self.methods,
             self.eccentricity,
             &self.steps,
             1_000_000,
             &self.fit,
         )
+        .map(CheckedRkConvergence)
     }
+}
 
+impl CheckedRkConvergence {
     /// Run the experiment: the per-step table `table` and the per-method table `orders`.
-    ///
-    /// # Panics
-    /// If called on a spec that [`RkConvergence::validate`] rejects.
     pub fn run(&self) -> Vec<NamedTable> {
-        let y0 = kepler_initial_value(self.eccentricity);
+        let runs = &self.0;
+        let y0 = kepler_initial_value(runs.eccentricity);
         let period = 2.0 * std::f64::consts::PI;
         let mut table = Table::new(&["method", "stages", "formal_order", "steps", "h", "error"]);
         let mut orders = Table::new(&[
@@ -162,12 +173,12 @@ impl RkConvergence {
             "fit_points",
             "smallest_error",
         ]);
-        for name in &self.methods {
-            let m = rk::named_method(name).expect("validated");
+        for m in &runs.methods {
+            let name = m.name;
             let formal = trees::order_of(&m.tableau, 8, 1e-12);
             let mut curve = Vec::new();
             let mut smallest = f64::INFINITY;
-            for &n in &self.steps {
+            for &n in &runs.steps {
                 let y = m.tableau.integrate(&mut kepler, 0.0, &y0, period, n);
                 let error = y
                     .iter()
@@ -179,7 +190,7 @@ impl RkConvergence {
                 curve.push((h, error));
                 smallest = smallest.min(error);
                 table.push_row(vec![
-                    name.as_str().into(),
+                    name.into(),
                     m.tableau.stages().into(),
                     formal.into(),
                     n.into(),
@@ -187,9 +198,9 @@ impl RkConvergence {
                     error.into(),
                 ]);
             }
-            let (observed, fitted) = self.fit.observed_order(curve);
+            let (observed, fitted) = runs.fit.observed_order(curve);
             orders.push_row(vec![
-                name.as_str().into(),
+                name.into(),
                 m.tableau.stages().into(),
                 formal.into(),
                 observed.into(),

@@ -47,6 +47,7 @@ use serde::{Deserialize, Serialize};
 use attnum_results::{Cell, Table};
 
 use super::{FieldError, NamedTable};
+use crate::checks;
 
 /// Parameters of the `seed_examples` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -477,32 +478,22 @@ fn error_interval(shown: f64, target: f64) -> (f64, f64) {
 }
 
 impl SeedExamples {
-    fn printed_of(&self, example: &str) -> Option<&PrintedTrace> {
-        self.printed.iter().find(|p| p.example == example)
-    }
-
-    fn printed_epoch_zero(&self, example: &str) -> Option<f64> {
-        self.printed_of(example)?
-            .lines
-            .iter()
-            .find(|l| l.0 == 0)
-            .and_then(|l| l.2)
-    }
-
-    /// Check every parameter; errors carry the field path below `experiment.seed_examples`.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        if self.seeds.is_empty() {
-            return Err(("seeds".into(), "needs at least one seed".into()));
-        }
+    /// Check every parameter and pair each example with its printed trace; errors carry the
+    /// field path below `experiment.seed_examples`.
+    ///
+    /// # Errors
+    /// The first refused parameter.
+    pub fn check(&self) -> Result<CheckedSeedExamples, FieldError> {
+        checks::non_empty("seeds", &self.seeds, "seed")?;
         for (i, trace) in self.printed.iter().enumerate() {
             if !EXAMPLES.contains(&trace.example.as_str()) {
-                return Err((
+                return Err(FieldError::new(
                     format!("printed[{i}].example"),
                     format!("must be one of {}", EXAMPLES.join(", ")),
                 ));
             }
             if self.printed[..i].iter().any(|p| p.example == trace.example) {
-                return Err((
+                return Err(FieldError::new(
                     format!("printed[{i}].example"),
                     format!("{} is listed twice", trace.example),
                 ));
@@ -510,34 +501,64 @@ impl SeedExamples {
             for (j, &(epoch, loss, output)) in trace.lines.iter().enumerate() {
                 let finite = loss.is_finite() && output.is_none_or(f64::is_finite);
                 if epoch >= EPOCHS || !finite {
-                    return Err((
+                    return Err(FieldError::new(
                         format!("printed[{i}].lines[{j}]"),
                         format!("needs an epoch below {EPOCHS} and finite numbers"),
                     ));
                 }
             }
             if trace.final_output.is_some_and(|x| !x.is_finite()) {
-                return Err((format!("printed[{i}].final"), "must be finite".into()));
+                return Err(FieldError::new(format!("printed[{i}].final"), "must be finite"));
             }
         }
-        if let Some(missing) = EXAMPLES.iter().find(|e| self.printed_of(e).is_none()) {
-            return Err(("printed".into(), format!("has no trace for {missing}")));
-        }
+        let traces = EXAMPLES
+            .iter()
+            .map(|&example| {
+                self.printed
+                    .iter()
+                    .find(|p| p.example == example)
+                    .map(|trace| (example, trace.clone()))
+                    .ok_or_else(|| {
+                        FieldError::new("printed", format!("has no trace for {example}"))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         if !(1..=10_000_000).contains(&self.start_draws) {
-            return Err(("start_draws".into(), "must be in 1..=10000000".into()));
+            return Err(FieldError::new("start_draws", "must be in 1..=10000000"));
         }
         if let Some(i) = self
             .transfer_points
             .iter()
             .position(|x| !(x.is_finite() && x.abs() <= 100.0))
         {
-            return Err((
+            return Err(FieldError::new(
                 format!("transfer_points[{i}]"),
-                "must be in [−100, 100]".into(),
+                "must be in [−100, 100]",
             ));
         }
-        Ok(())
+        Ok(CheckedSeedExamples {
+            spec: self.clone(),
+            traces,
+        })
     }
+}
+
+/// A checked `seed_examples` experiment: every example paired with its printed trace.
+#[derive(Debug, Clone)]
+pub struct CheckedSeedExamples {
+    spec: SeedExamples,
+    /// `(example, trace)` in the order of [`EXAMPLES`].
+    traces: Vec<(&'static str, PrintedTrace)>,
+}
+
+impl CheckedSeedExamples {
+    fn printed_of(&self, example: &str) -> Option<&PrintedTrace> {
+        self.traces
+            .iter()
+            .find(|(name, _)| *name == example)
+            .map(|(_, trace)| trace)
+    }
+
 
     /// Run the experiment: tables `trace`, `summary`, `start`, `printed`, `printed_start` and
     /// `transfer`.
@@ -610,14 +631,14 @@ impl SeedExamples {
                 (if reachable { "yes" } else { "no" }).into(),
             ]);
         };
-        for &seed in &self.seeds {
+        for &seed in &self.spec.seeds {
             let (start, weights) = pytorch_draw(&mut ChaCha8Rng::seed_from_u64(seed));
             let rerun = rerun_pytorch(&start, weights);
             // |output| ≤ √(6/4) · max|sin k| < 2: the target is out of reach.
             record("S2", seed, &rerun, integral_target() <= pytorch_in_bound());
         }
         for example in [s3(), s4()] {
-            for &seed in &self.seeds {
+            for &seed in &self.spec.seeds {
                 let start = positions(
                     example.low,
                     example.width,
@@ -629,12 +650,12 @@ impl SeedExamples {
             }
         }
         let mut transfer_table = Table::new(&["example", "seed", "x", "output", "exact", "error"]);
-        for &seed in &self.seeds {
+        for &seed in &self.spec.seeds {
             let (start, weights) = multihead_draw(&mut ChaCha8Rng::seed_from_u64(seed));
             let (rerun, model) = rerun_multihead(&start, &weights, Stack::Dense).expect(SHAPES);
             record("S5", seed, &rerun, true);
             let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(1_000));
-            for &x in &self.transfer_points {
+            for &x in &self.spec.transfer_points {
                 let output = transfer(&model, x, &mut rng).expect(SHAPES);
                 transfer_table.push_row(vec![
                     "S5".into(),
@@ -646,7 +667,7 @@ impl SeedExamples {
                 ]);
             }
         }
-        for &seed in &self.seeds {
+        for &seed in &self.spec.seeds {
             let (start, weights) = multihead_draw(&mut ChaCha8Rng::seed_from_u64(seed));
             let (rerun, _) = rerun_multihead(&start, &weights, Stack::Blocks).expect(SHAPES);
             // A layer norm of one feature returns its offset 0.
@@ -706,16 +727,16 @@ impl SeedExamples {
             "printed_output",
             "printed_loss",
         ]);
-        for example in EXAMPLES {
-            let Some(printed) = self.printed_epoch_zero(example) else {
+        for &(example, ref trace) in &self.traces {
+            let Some(printed) = trace.lines.iter().find(|l| l.0 == 0).and_then(|l| l.2) else {
                 continue;
             };
             let shown = print4(printed);
-            let mut rng = ChaCha8Rng::seed_from_u64(self.start_seed);
-            let mut outputs = Vec::with_capacity(self.start_draws);
+            let mut rng = ChaCha8Rng::seed_from_u64(self.spec.start_seed);
+            let mut outputs = Vec::with_capacity(self.spec.start_draws);
             let mut hits = 0usize;
             let mut first: Option<(usize, Draw)> = None;
-            for i in 0..self.start_draws {
+            for i in 0..self.spec.start_draws {
                 let d = draw(example, &mut rng);
                 let z = epoch_zero(example, &d);
                 outputs.push(z);
@@ -750,7 +771,6 @@ impl SeedExamples {
                 continue;
             };
             let rerun = train(example, &d).expect("tensor shapes are consistent");
-            let trace = self.printed_of(example).expect("validated");
             for &(epoch, output, loss) in &rerun.epochs {
                 let line = trace.lines.iter().find(|l| l.0 == epoch);
                 let (printed_output, printed_loss) = if epoch + 1 == EPOCHS {
@@ -787,10 +807,7 @@ impl SeedExamples {
             "needed_error_high",
             "consistent",
         ]);
-        for example in EXAMPLES {
-            let Some(trace) = self.printed_of(example) else {
-                continue;
-            };
+        for &(example, ref trace) in &self.traces {
             let target = target_of(example);
             for &(epoch, loss, output) in &trace.lines {
                 let needed = (
@@ -855,3 +872,4 @@ mod tests {
         );
     }
 }
+
