@@ -9,7 +9,8 @@
 //! 3. the interface fluxes `F_{i+1/2} = R(f⁺ window) + R(f⁻ mirrored window)`, each `R` a
 //!    [`WenoAttention`] head (or, for the linear fifth-order upwind stencil, a fixed linear
 //!    layer) on windows gathered by index, so the map is translation-equivariant;
-//! 4. `−(F_{i+1/2} − F_{i−1/2}) / Δx` as a fixed two-tap linear layer (a circulant matrix).
+//! 4. `−(F_{i+1/2} − F_{i−1/2}) / Δx` as a fixed two-tap convolution with kernel `(1, −1)/Δx`
+//!    over the interface tokens `(F_{i−1/2}, F_{i+1/2})`.
 //!
 //! The time step is [`RkAttention`] compiled from the `ssprk3` tableau: the stages are tokens and
 //! each stage attends causally to the earlier stage derivatives. The scheme's parameters are
@@ -17,7 +18,7 @@
 //! classical scheme is never called while it runs.
 
 use attnum_classical::conservation::{Flux, Reconstruction, Scheme, upwind5_stencil};
-use candle_core::{D, DType, Tensor};
+use candle_core::{D, Tensor};
 
 use crate::rk::RkAttention;
 use crate::weno::WenoAttention;
@@ -41,7 +42,9 @@ pub struct AttentionSolver {
     left: Tensor,
     /// `(N·5,)`: indices of the mirrored windows `u_{i+3} … u_{i−1}`.
     mirrored: Tensor,
-    /// `(N, N)`: `F ↦ −(F_i − F_{i−1}) / Δx` as `F · difference`.
+    /// `(N·2,)`: indices of the pairs `(F_{i−1/2}, F_{i+1/2})`.
+    pairs: Tensor,
+    /// `(2, 1)`: the kernel `(1, −1)/Δx` of the flux difference.
     difference: Tensor,
     step: RkAttention,
     points: usize,
@@ -82,24 +85,16 @@ impl AttentionSolver {
         let left = indices(&|i, r| (i + n + r - 2) % n)?;
         let mirrored = indices(&|i, r| (i + 3 * n + 3 - r) % n)?;
         let dx = scheme.dx();
-        let difference: Vec<f64> = (0..n * n)
-            .map(|k| {
-                let (j, i) = (k / n, k % n);
-                if j == i {
-                    -1.0 / dx
-                } else if j == (i + n - 1) % n {
-                    1.0 / dx
-                } else {
-                    0.0
-                }
-            })
+        let pairs: Vec<u32> = (0..n)
+            .flat_map(|i| [((i + n - 1) % n) as u32, i as u32])
             .collect();
         Ok(Self {
             flux: scheme.flux(),
             head,
             left,
             mirrored,
-            difference: Tensor::from_vec(difference, (n, n), &DEVICE)?,
+            pairs: Tensor::from_vec(pairs, n * 2, &DEVICE)?,
+            difference: Tensor::from_slice(&[1.0 / dx, -1.0 / dx], (2, 1), &DEVICE)?,
             step: RkAttention::compile(scheme.tableau())?,
             points: n,
             dt: scheme.dt(),
@@ -136,7 +131,11 @@ impl AttentionSolver {
         let minus = ((&flux - &scaled)? * 0.5)?;
         let interface =
             (self.reconstruct(&plus, &self.left)? + self.reconstruct(&minus, &self.mirrored)?)?;
-        interface.matmul(&self.difference)?.reshape(self.points)
+        interface
+            .index_select(&self.pairs, 1)?
+            .reshape((self.points, 2))?
+            .matmul(&self.difference)?
+            .reshape(self.points)
     }
 
     /// The solution after each of the step counts in `record` (`0` is `u0`), from `u0`.
@@ -191,8 +190,8 @@ impl AttentionSolver {
         };
         let rhs = StepCost {
             heads: 2 * heads * n,
-            // Two reconstructions, the splitting (3 per point) and the dense difference layer.
-            multiply_adds: 2 * n * window_mads + 3 * n + n * n,
+            // Two reconstructions, the splitting (3 per point) and the two-tap difference.
+            multiply_adds: 2 * n * window_mads + 3 * n + 2 * n,
             nonlinear: 2 * n * window_nonlinear + n,
         };
         let rows: usize = self.step.head_counts().iter().sum();
