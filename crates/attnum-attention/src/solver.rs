@@ -150,7 +150,9 @@ impl AttentionSolver {
                 self.points
             )));
         }
-        let mut f = |_t: f64, y: &Tensor| self.rhs(y);
+        // Detached, as in `RkAttention::integrate`: the WENO heads' parameters would otherwise
+        // chain every step into one autograd graph, whose recursive drop overflows the stack.
+        let mut f = |_t: f64, y: &Tensor| Ok(self.rhs(y)?.detach());
         let mut order: Vec<usize> = (0..record.len()).collect();
         order.sort_by_key(|&k| record[k]);
         let mut out = vec![Vec::new(); record.len()];
