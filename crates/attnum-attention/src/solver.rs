@@ -103,9 +103,7 @@ impl AttentionSolver {
 
     /// The reconstruction of `values` `(1, N)` on the windows of `index`: `(1, N)`.
     fn reconstruct(&self, values: &Tensor, index: &Tensor) -> candle_core::Result<Tensor> {
-        let windows = values
-            .index_select(index, 1)?
-            .reshape((self.points, 5))?;
+        let windows = values.index_select(index, 1)?.reshape((self.points, 5))?;
         let out = match &self.head {
             Head::Weno(weno) => crate::AttentionMethod::forward(weno, &windows)?,
             Head::Linear(stencil) => windows.matmul(stencil)?.squeeze(1)?,
@@ -120,10 +118,9 @@ impl AttentionSolver {
     pub fn rhs(&self, u: &Tensor) -> candle_core::Result<Tensor> {
         let u = u.reshape((1, self.points))?;
         let (flux, alpha) = match self.flux {
-            Flux::Advection { speed } => (
-                (&u * speed)?,
-                Tensor::full(speed.abs(), (1, 1), &DEVICE)?,
-            ),
+            Flux::Advection { speed } => {
+                ((&u * speed)?, Tensor::full(speed.abs(), (1, 1), &DEVICE)?)
+            }
             Flux::Burgers => ((u.sqr()? * 0.5)?, u.abs()?.max_keepdim(D::Minus1)?),
         };
         let scaled = u.broadcast_mul(&alpha)?;
@@ -237,7 +234,10 @@ mod tests {
             .run(&u0, &record)
             .unwrap();
         let d = relative_difference(&attention, &classical);
-        assert!(d < 1e-13, "{flux:?} {reconstruction:?}: relative difference {d:e}");
+        assert!(
+            d < 1e-13,
+            "{flux:?} {reconstruction:?}: relative difference {d:e}"
+        );
     }
 
     #[test]

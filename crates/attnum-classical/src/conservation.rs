@@ -252,9 +252,7 @@ impl Scheme {
         (0..u.len())
             .map(|i| {
                 let left = self.reconstruction.reconstruct(&periodic_window(&plus, i));
-                let right = self
-                    .reconstruction
-                    .reconstruct(&mirrored_window(&minus, i));
+                let right = self.reconstruction.reconstruct(&mirrored_window(&minus, i));
                 left + right
             })
             .collect()
@@ -310,11 +308,18 @@ impl Scheme {
         let mut l = vec![0.0; n];
         let euler = |v: &[f64], l: &mut [f64]| -> Vec<f64> {
             self.rhs(v, l);
-            v.iter().zip(l.iter()).map(|(v, l)| v + self.dt * l).collect()
+            v.iter()
+                .zip(l.iter())
+                .map(|(v, l)| v + self.dt * l)
+                .collect()
         };
         let u1 = euler(u, &mut l);
         let e1 = euler(&u1, &mut l);
-        let u2: Vec<f64> = u.iter().zip(&e1).map(|(a, b)| 0.75 * a + 0.25 * b).collect();
+        let u2: Vec<f64> = u
+            .iter()
+            .zip(&e1)
+            .map(|(a, b)| 0.75 * a + 0.25 * b)
+            .collect();
         let e2 = euler(&u2, &mut l);
         u.iter()
             .zip(&e2)
@@ -393,7 +398,10 @@ mod tests {
     use std::f64::consts::PI;
 
     fn max_error(a: &[f64], b: &[f64]) -> f64 {
-        a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max)
     }
 
     /// Advect `sin(2πx)` once round `[0, 1)` with `Δt = 0.5 Δx^{5/3}`: the error of the
@@ -491,11 +499,19 @@ mod tests {
             (total_variation(&u0), total_variation(&u), u)
         };
         let (tv0, tv, u) = run(Reconstruction::Weno(Weno5::jiang_shu()));
-        assert!(tv <= tv0 * (1.0 + 1e-2), "WENO total variation {tv} from {tv0}");
-        let (lo, hi) = u.iter().fold((f64::MAX, f64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+        assert!(
+            tv <= tv0 * (1.0 + 1e-2),
+            "WENO total variation {tv} from {tv0}"
+        );
+        let (lo, hi) = u
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
         assert!(lo > -1e-2 && hi < 1.0 + 1e-2, "WENO range [{lo}, {hi}]");
         let (tv0, tv, _) = run(Reconstruction::Upwind5);
-        assert!(tv > tv0 * 1.1, "the linear stencil should oscillate: {tv} from {tv0}");
+        assert!(
+            tv > tv0 * 1.1,
+            "the linear stencil should oscillate: {tv} from {tv0}"
+        );
     }
 
     #[test]

@@ -56,6 +56,9 @@ pub struct AttentionSolverSpec {
     pub snapshots: usize,
 }
 
+/// A shock case: its name, flux, final time and initial data.
+type Case = (&'static str, Flux, f64, fn(f64) -> f64);
+
 /// One run of the attention solver and of the classical scheme.
 struct Run {
     classical: Vec<Vec<f64>>,
@@ -266,7 +269,7 @@ impl AttentionSolverSpec {
         ]);
         let mut profiles = Table::new(&["case", "reconstruction", "time", "x", "u"]);
         let dx = 1.0 / self.shock_points as f64;
-        let shocks: [(&str, Flux, f64, fn(f64) -> f64); 2] = [
+        let shocks: [Case; 2] = [
             ("burgers", Flux::Burgers, self.shock_time, sine),
             (
                 "square",
