@@ -13,7 +13,7 @@ export CANDLE_NUM_THREADS := env_var_or_default("CANDLE_NUM_THREADS", "1")
 tex_packages := "latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures texlive-science texlive-fonts-recommended lmodern"
 
 # LaTeX files the paper uses; `setup` checks for each with kpsewhich.
-tex_files := "tikz.sty array.sty booktabs.sty longtable.sty xurl.sty embedfile.sty siunitx.sty natbib.sty hyperref.sty cleveref.sty amsthm.sty mathtools.sty microtype.sty xcolor.sty caption.sty lmodern.sty t1lmr.fd"
+tex_files := "tikz.sty array.sty booktabs.sty longtable.sty xurl.sty embedfile.sty placeins.sty siunitx.sty natbib.sty hyperref.sty cleveref.sty amsthm.sty mathtools.sty microtype.sty xcolor.sty caption.sty lmodern.sty t1lmr.fd"
 
 default: paper
 

@@ -207,6 +207,16 @@ impl ExpressivityLogits {
                 };
                 let classical_error = max_difference(&classical, &exact);
                 let values = samples(&f).expect("a vector");
+                // The attention's derivative at every grid point.
+                let derivative_of = |module: &RelativeBiasStencil| -> Vec<f64> {
+                    module
+                        .apply_periodic(&values)
+                        .and_then(|t| t.squeeze(0)?.to_vec1::<f64>())
+                        .expect("tensor shapes are consistent")
+                        .iter()
+                        .map(|v| v * scale)
+                        .collect()
+                };
                 let largest_weight = stencil
                     .offsets()
                     .iter()
@@ -216,13 +226,7 @@ impl ExpressivityLogits {
                 for &scale_a in &self.cancellation_scales {
                     let module = RelativeBiasStencil::cancelling(&stencil, n, scale_a)
                         .expect("validated stencil, grid and scale");
-                    let attention: Vec<f64> = module
-                        .apply_periodic(&values)
-                        .and_then(|t| t.squeeze(0)?.to_vec1::<f64>())
-                        .expect("tensor shapes are consistent")
-                        .iter()
-                        .map(|v| v * scale)
-                        .collect();
+                    let attention = derivative_of(&module);
                     let value_scale = module.value_scale();
                     let logit_bound = module.logit_bound().expect("a bias vector");
                     let lower_bound =
@@ -246,13 +250,7 @@ impl ExpressivityLogits {
                 for bound in self.bounds.values() {
                     let module = RelativeBiasStencil::per_sign(&stencil, n, bound)
                         .expect("validated stencil, grid and bound");
-                    let attention: Vec<f64> = module
-                        .apply_periodic(&values)
-                        .and_then(|t| t.squeeze(0)?.to_vec1::<f64>())
-                        .expect("tensor shapes are consistent")
-                        .iter()
-                        .map(|v| v * scale)
-                        .collect();
+                    let attention = derivative_of(&module);
                     let error = max_difference(&attention, &exact);
                     let difference = max_difference(&attention, &classical);
                     let leak_bound = module.leak_bound(oscillation) * scale;
