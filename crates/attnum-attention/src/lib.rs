@@ -20,6 +20,8 @@
 //! * [`learned_rule`]: a quadrature head whose keys are trainable node positions;
 //! * [`learned_tableau`]: an explicit Runge–Kutta step with trained stage attention;
 //! * [`weno`]: the WENO5-JS reconstruction as a bilinear layer and one softmax head;
+//! * [`solver`]: the method of lines for a scalar conservation law from WENO heads and a
+//!   Runge–Kutta step as attention (a transformer that is a PDE solver);
 //! * [`expressivity`]: what standard attention can represent — verdicts, resources, the
 //!   finite-logit construction and the witnesses of the impossibilities;
 //! * [`keras`]: Keras' `Attention` and `MultiHeadAttention` (`[query, value, key]` order),
@@ -55,6 +57,7 @@ pub mod learned_tableau;
 pub mod linear;
 pub mod looped;
 pub mod rk;
+pub mod solver;
 pub mod token;
 pub mod transformer;
 pub mod weno;

@@ -16,6 +16,8 @@
 //!   point);
 //! * [`trees`]: rooted trees, γ, σ, α, elementary weights and the order of a tableau;
 //! * [`weno`]: the WENO5-JS reconstruction (nonlinear weights from smoothness indicators).
+//! * [`conservation`]: scalar conservation laws (advection, Burgers) on a periodic grid by
+//!   finite-difference WENO5 with Lax–Friedrichs splitting and SSPRK3.
 //!
 //! ```
 //! use attnum_classical::fd::{Stencil, StencilKind};
@@ -28,6 +30,7 @@
 //! ```
 
 pub mod analysis;
+pub mod conservation;
 pub mod fd;
 pub mod quadrature;
 pub mod rk;

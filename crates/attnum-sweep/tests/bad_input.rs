@@ -381,6 +381,24 @@ const ATTENTION_CORPUS: &[(&str, &str, &str, &str)] = &[
         "experiment.expressivity_looped.sweep_fit.points",
     ),
     (
+        "attention_solver",
+        "cfl: 0.4",
+        "cfl: 1.5",
+        "experiment.attention_solver.cfl",
+    ),
+    (
+        "attention_solver",
+        "burgers_time: 0.1",
+        "burgers_time: 0.2",
+        "experiment.attention_solver.burgers_time",
+    ),
+    (
+        "attention_solver",
+        "points: [20,",
+        "points: [4,",
+        "experiment.attention_solver.points[0]",
+    ),
+    (
         "learned_architectures",
         "width: 16, heads: 2,",
         "width: 15, heads: 2,",

@@ -177,6 +177,7 @@ figures![
     hard_attention,
     quadrature_attention,
     rk_attention,
+    attention_solver,
     expressivity_logits,
     expressivity_looped,
     learned_derivative,

@@ -94,6 +94,8 @@ experiments! {
         "a stencil on a whole periodic grid by unmasked softmax heads with relative-position biases bounded by B: error against B and the grid",
     ExpressivityLooped(expressivity_looped::ExpressivityLooped):
         "Gauss–Legendre collocation as a looped transformer: order, error and contraction against the number of weight-tied blocks",
+    AttentionSolver(attention_solver::AttentionSolverSpec):
+        "the method of lines as attention (WENO heads, flux difference, SSPRK3 stage attention) against the classical scheme: difference, error against N, total variation at a shock, cost per step",
     SeedExamples(seed_examples::SeedExamples):
         "the conversation's trained examples S2–S6 rerun with the calls as PyTorch and Keras define them (Keras: `[query, value, key]`), the epoch-0 output over many draws of each initialisation, and every printed line's loss checked against its printed output",
     LearnedDerivative(learned_derivative::LearnedDerivative):
