@@ -308,6 +308,27 @@ pub fn draw_measured_points<'a, DB: DrawingBackend + 'a, X: Ranged<ValueType = f
     draw_legend(chart, legend)
 }
 
+/// The figures' usual pairing: each prediction dashed, unlabelled, and its measurement as labelled
+/// markers in the same palette colour (curve `k` of each list shares colour `k`).
+pub fn draw_measured_over_predictions<'a, DB: DrawingBackend + 'a, X: Ranged<ValueType = f64>>(
+    chart: &mut Chart<'a, DB, X>,
+    measured: &[crate::results::Curve],
+    predicted: &[crate::results::Curve],
+    legend: SeriesLabelPosition,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let dashed: Vec<TheoryCurve<'_>> = predicted
+        .iter()
+        .enumerate()
+        .map(|(k, (_, points))| ("", points.as_slice(), k))
+        .collect();
+    draw_theory_curves(chart, &dashed)?;
+    let shown: Vec<(&str, &[(f64, f64)])> = measured
+        .iter()
+        .map(|(label, points)| (label.as_str(), points.as_slice()))
+        .collect();
+    draw_measured_points(chart, &shown, legend)
+}
+
 /// Radius in pixels of a measured point drawn by [`draw_measured_points`].
 const MARKER_RADIUS: i32 = 3;
 

@@ -54,22 +54,16 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
         let measured = sources.curves(key, label, ("bound", "difference"), keep)?;
         let bounds = sources.curves(key, label, ("bound", "leak_bound"), keep)?;
         let mut chart = plot::semilog_chart(&panels[j], title, 0.0..largest, (-13, 3))?;
-        let dashed: Vec<plot::TheoryCurve<'_>> = bounds
-            .iter()
-            .enumerate()
-            .map(|(k, (_, points))| ("", points.as_slice(), k))
+        let measured: Vec<_> = measured
+            .into_iter()
+            .map(|(l, points)| (if j == 0 { l } else { format!("N = {l}") }, points))
             .collect();
-        plot::draw_theory_curves(&mut chart, &dashed)?;
-        let labels: Vec<String> = measured
-            .iter()
-            .map(|(l, _)| if j == 0 { l.clone() } else { format!("N = {l}") })
-            .collect();
-        let shown: Vec<(&str, &[(f64, f64)])> = labels
-            .iter()
-            .zip(&measured)
-            .map(|(l, (_, points))| (l.as_str(), points.as_slice()))
-            .collect();
-        plot::draw_measured_points(&mut chart, &shown, SeriesLabelPosition::UpperRight)?;
+        plot::draw_measured_over_predictions(
+            &mut chart,
+            &measured,
+            &bounds,
+            SeriesLabelPosition::UpperRight,
+        )?;
         let ticks: Vec<f64> = (0..=5).map(|k| largest * k as f64 / 5.0).collect();
         plot::draw_semilog_axes(root, &chart, &ticks, 0, (-12, 2, 2))?;
         plot::draw_axis_titles(

@@ -42,17 +42,12 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
             },
         )?;
         let mut chart = plot::semilog_chart(&panels[j], title, 0.0..largest, (-17, 1))?;
-        let dashed: Vec<plot::TheoryCurve<'_>> = theory
-            .iter()
-            .enumerate()
-            .map(|(k, (_, points))| ("", points.as_slice(), k))
-            .collect();
-        plot::draw_theory_curves(&mut chart, &dashed)?;
-        let shown: Vec<(&str, &[(f64, f64)])> = measured
-            .iter()
-            .map(|(l, points)| (l.as_str(), points.as_slice()))
-            .collect();
-        plot::draw_measured_points(&mut chart, &shown, SeriesLabelPosition::UpperRight)?;
+        plot::draw_measured_over_predictions(
+            &mut chart,
+            &measured,
+            &theory,
+            SeriesLabelPosition::UpperRight,
+        )?;
         let ticks: Vec<f64> = (0..=4).map(|k| largest * k as f64 / 4.0).collect();
         plot::draw_semilog_axes(root, &chart, &ticks, 0, (-16, 0, 2))?;
         plot::draw_axis_titles(

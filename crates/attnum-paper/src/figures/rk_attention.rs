@@ -27,17 +27,12 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
     {
         let mut chart =
             plot::log_log_chart(root, "Runge–Kutta as causal attention", (-3, 0), (-14, 2))?;
-        let dashed: Vec<plot::TheoryCurve<'_>> = classical
-            .iter()
-            .enumerate()
-            .map(|(k, (_, points))| ("", points.as_slice(), k))
-            .collect();
-        plot::draw_theory_curves(&mut chart, &dashed)?;
-        let shown: Vec<(&str, &[(f64, f64)])> = attention
-            .iter()
-            .map(|(m, points)| (m.as_str(), points.as_slice()))
-            .collect();
-        plot::draw_measured_points(&mut chart, &shown, SeriesLabelPosition::LowerRight)?;
+        plot::draw_measured_over_predictions(
+            &mut chart,
+            &attention,
+            &classical,
+            SeriesLabelPosition::LowerRight,
+        )?;
         plot::draw_decade_axes(root, &chart, (-3, 0, 1), (-14, 2, 2))?;
         plot::draw_axis_titles(root, &chart, Some("h"), Some("error after one period"))?;
     }
