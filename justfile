@@ -60,6 +60,13 @@ test: setup
 verify TIER="full" *NAMES:
     {{attnum}} verify --tier {{TIER}} {{NAMES}}
 
+# Scale-out under Slurm, for real (Debian, as root): a one-node cluster on localhost runs a
+# 16-point sweep as a job array of scripts/sweep.sbatch, one task cancelled and resubmitted, then
+# merges and compares with an unsharded run (scripts/slurm-check.sh; the cluster is stopped after).
+slurm-check:
+    cargo build --quiet --bin attnum
+    scripts/slurm-check.sh
+
 # Benchmarks of the classical library and the attention constructions (criterion; reports under
 # target/criterion/).
 bench:

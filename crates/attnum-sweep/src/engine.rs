@@ -40,34 +40,57 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// Parse `I/N` (1-based `I`, as Slurm array indices are usually written), or `/N` to take
-    /// `I` from `SLURM_ARRAY_TASK_ID`.
+    /// Parse `I/N` (1-based `I`: shard 1 of N is the first), or `/N`, which takes the shard from
+    /// Slurm's `SLURM_ARRAY_TASK_ID` counted from 0, so that `sbatch --array=0-(N-1)` runs every
+    /// shard once.
     ///
     /// # Errors
     /// A malformed specification, in words.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        Self::parse_with_task_id(text, std::env::var("SLURM_ARRAY_TASK_ID").ok().as_deref())
+    }
+
+    /// [`Shard::parse`] with the Slurm array task id given (`None`: not in an array job).
+    fn parse_with_task_id(
+        text: &str,
+        slurm_task_id: Option<&str>,
+    ) -> std::result::Result<Self, String> {
         let (i, n) = text
             .split_once('/')
-            .ok_or_else(|| format!("`{text}` is not I/N (e.g. 2/8)"))?;
+            .ok_or_else(|| format!("`{text}` is not I/N (e.g. 2/8) or /N"))?;
         let count: usize = n
             .parse()
             .map_err(|_| format!("`{n}` is not a number of shards"))?;
-        let i = if i.is_empty() {
-            std::env::var("SLURM_ARRAY_TASK_ID")
-                .map_err(|_| "`/N` needs SLURM_ARRAY_TASK_ID".to_owned())?
-        } else {
-            i.to_owned()
-        };
-        let index: usize = i
-            .parse()
-            .map_err(|_| format!("`{i}` is not a shard number"))?;
-        if count == 0 || !(1..=count).contains(&index) {
-            return Err(format!("shard {index}/{count}: need 1 ≤ I ≤ N"));
+        if count == 0 {
+            return Err(format!("`{text}`: the number of shards must be at least 1"));
         }
-        Ok(Self {
-            index: index - 1,
-            count,
-        })
+        let index = if i.is_empty() {
+            let task = slurm_task_id.ok_or_else(|| {
+                "`/N` takes the shard from SLURM_ARRAY_TASK_ID, which is not set (not a Slurm array \
+                 task)"
+                    .to_owned()
+            })?;
+            let task: usize = task
+                .parse()
+                .map_err(|_| format!("SLURM_ARRAY_TASK_ID `{task}` is not a number"))?;
+            if task >= count {
+                return Err(format!(
+                    "SLURM_ARRAY_TASK_ID {task} with /{count}: submit the array as \
+                     --array=0-{}",
+                    count - 1
+                ));
+            }
+            task
+        } else {
+            let index: usize = i
+                .parse()
+                .map_err(|_| format!("`{i}` is not a shard number"))?;
+            if !(1..=count).contains(&index) {
+                return Err(format!("shard {index}/{count}: need 1 ≤ I ≤ N"));
+            }
+            index - 1
+        };
+        Ok(Self { index, count })
     }
 
     fn owns(&self, point: usize) -> bool {
@@ -408,4 +431,32 @@ pub fn compute_in_memory(sweep: &SweepFile) -> Result<StemTables> {
         path: sweep.path.clone(),
         message,
     })?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shard;
+
+    #[test]
+    fn explicit_shards_count_from_one_and_array_tasks_from_zero() {
+        let shard = |text, task| Shard::parse_with_task_id(text, task);
+        assert_eq!(shard("1/4", None), Ok(Shard { index: 0, count: 4 }));
+        assert_eq!(shard("4/4", Some("0")), Ok(Shard { index: 3, count: 4 }));
+        for (task, id) in ["0", "1", "2", "3"].into_iter().enumerate() {
+            assert_eq!(
+                shard("/4", Some(id)),
+                Ok(Shard {
+                    index: task,
+                    count: 4
+                })
+            );
+        }
+        // `sbatch --array=1-4` with /4: the last task is refused with the right array.
+        assert!(shard("/4", Some("4")).unwrap_err().contains("--array=0-3"));
+        assert!(shard("/4", None).unwrap_err().contains("SLURM_ARRAY_TASK_ID"));
+        assert!(shard("/4", Some("x")).is_err());
+        for bad in ["0/4", "5/4", "1/0", "/0", "4", "a/4", "1/b"] {
+            assert!(shard(bad, Some("0")).is_err(), "{bad} accepted");
+        }
+    }
 }

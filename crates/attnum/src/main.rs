@@ -93,8 +93,8 @@ enum SweepCommand {
         /// Points computed at once (each on one thread); the machine's cores by default.
         #[arg(long, default_value_t = available_cores(), value_parser = parse_jobs)]
         jobs: usize,
-        /// Compute only shard I of N (`I/N`, 1-based; `/N` reads SLURM_ARRAY_TASK_ID); assemble
-        /// afterwards with `attnum sweep merge`.
+        /// Compute only shard I of N (`I/N`, 1-based; `/N` takes SLURM_ARRAY_TASK_ID, 0-based:
+        /// submit `sbatch --array=0-(N-1)`); assemble afterwards with `attnum sweep merge`.
         #[arg(long)]
         shard: Option<String>,
     },
@@ -227,7 +227,12 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let workspace = open_workspace(root)?;
             // Expands and validates every point: the merge needs them all.
-            let summary = workspace.merge(&workspace.load(&name)?)?;
+            let sweep = workspace.load(&name)?;
+            if workspace.freshness(&sweep)? == Freshness::UpToDate {
+                eprintln!("{name}: up to date, nothing to merge");
+                return Ok(());
+            }
+            let summary = workspace.merge(&sweep)?;
             eprintln!(
                 "{name}: merged {} points → {}",
                 summary.manifest.points.len(),

@@ -85,6 +85,16 @@ fn points_carry_their_parameters_and_shards_merge_to_the_unsharded_result() {
             "{file} differs"
         );
     }
+    // A second merge is a no-op: it says so and rewrites nothing, the manifest included.
+    let manifest = read(sharded.path(), "manifest.json");
+    let out = attnum(sharded.path(), &["sweep", "merge", "rk_convergence"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("up to date, nothing to merge"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(read(sharded.path(), "manifest.json") == manifest);
     // A merge with a point missing names it.
     let partial = workspace_with(&sweep);
     attnum(
