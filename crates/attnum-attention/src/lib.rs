@@ -58,6 +58,7 @@ pub mod linear;
 pub mod looped;
 pub mod rk;
 pub mod solver;
+mod tableau_heads;
 pub mod token;
 pub mod transformer;
 pub mod weno;

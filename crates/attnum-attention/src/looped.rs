@@ -30,15 +30,13 @@
 use attnum_classical::rk::Tableau;
 use candle_core::{Tensor, Var};
 
-use crate::heads::SoftmaxHeads;
+use crate::tableau_heads::TableauHeads;
 use crate::{AttentionError, Result};
 
 /// The block's attention rows (one per stage, over all stages) and the output row `b`.
 #[derive(Debug, Clone)]
 pub struct LoopedRk {
-    rows: Vec<SoftmaxHeads>,
-    output: SoftmaxHeads,
-    c: Vec<f64>,
+    heads: TableauHeads,
 }
 
 impl LoopedRk {
@@ -49,49 +47,24 @@ impl LoopedRk {
     /// [`AttentionError::Invalid`] for a non-finite entry (a [`Tableau`] has none).
     pub fn compile(tableau: &Tableau) -> Result<Self> {
         Ok(Self {
-            rows: tableau
-                .a()
-                .iter()
-                .map(|row| SoftmaxHeads::compile(row))
-                .collect::<Result<_>>()?,
-            output: SoftmaxHeads::compile(tableau.b())?,
-            c: tableau.c().to_vec(),
+            heads: TableauHeads::compile(tableau)?,
         })
     }
 
     /// The number of stage tokens `s`.
     pub fn stages(&self) -> usize {
-        self.c.len()
+        self.heads.stages()
     }
 
     /// The heads of each row of `A`, then those of `b`.
     pub fn head_counts(&self) -> Vec<usize> {
-        self.rows
-            .iter()
-            .chain([&self.output])
-            .map(SoftmaxHeads::head_count)
-            .collect()
+        self.heads.head_counts()
     }
 
     /// The trainable parameters, by name (`a{i}.head{h}.scores`, …, `b.head{h}.scale`; rows
     /// numbered from 1).
     pub fn parameters(&self) -> Vec<(String, &Var)> {
-        use crate::AttentionMethod;
-        self.rows
-            .iter()
-            .enumerate()
-            .flat_map(|(i, row)| {
-                row.parameters()
-                    .into_iter()
-                    .map(move |(name, var)| (format!("a{}.{name}", i + 1), var))
-            })
-            .chain(
-                self.output
-                    .parameters()
-                    .into_iter()
-                    .map(|(name, var)| (format!("b.{name}"), var)),
-            )
-            .collect()
+        self.heads.parameters()
     }
 
     /// The tableau the attention applies, read back from its weights.
@@ -99,26 +72,14 @@ impl LoopedRk {
     /// # Errors
     /// A tensor error, or a tableau error.
     pub fn tableau(&self) -> Result<Tableau> {
-        let a = self
-            .rows
-            .iter()
-            .map(|row| Ok(row.weights()?.to_vec1::<f64>()?))
-            .collect::<Result<Vec<_>>>()?;
-        let b = self.output.weights()?.to_vec1::<f64>()?;
-        Ok(Tableau::general(a, b, self.c.clone())?)
+        let (a, b) = self.heads.entries()?;
+        Ok(Tableau::general(a, b, self.heads.c().to_vec())?)
     }
 
     /// `A` as an `(s, s)` tensor of attention weights and `b` as `(1, s)`.
     fn weights(&self) -> candle_core::Result<(Tensor, Tensor)> {
-        let rows = self
-            .rows
-            .iter()
-            .map(SoftmaxHeads::weights)
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok((
-            Tensor::stack(&rows, 0)?,
-            self.output.weights()?.unsqueeze(0)?,
-        ))
+        let (rows, output) = self.heads.weights()?;
+        Ok((Tensor::stack(&rows, 0)?, output.unsqueeze(0)?))
     }
 
     /// One step of size `h` with `sweeps` applications of the block, for a batch of starting
@@ -150,7 +111,7 @@ impl LoopedRk {
         let mut k = f(t, y)?.unsqueeze(1)?.broadcast_as((batch, s, dim))?;
         let times: Vec<f64> = t
             .iter()
-            .flat_map(|&tb| self.c.iter().map(move |&ci| tb + ci * h))
+            .flat_map(|&tb| self.heads.c().iter().map(move |&ci| tb + ci * h))
             .collect();
         let residual = y.unsqueeze(1)?;
         for _ in 0..sweeps {

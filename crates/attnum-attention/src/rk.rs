@@ -20,15 +20,13 @@
 use attnum_classical::rk::Tableau;
 use candle_core::{DType, Tensor};
 
-use crate::heads::SoftmaxHeads;
+use crate::tableau_heads::TableauHeads;
 use crate::{AttentionError, DEVICE, Result};
 
 /// The stage rows and the output row of an explicit method, as softmax heads.
 #[derive(Debug, Clone)]
 pub struct RkAttention {
-    rows: Vec<SoftmaxHeads>,
-    output: SoftmaxHeads,
-    c: Vec<f64>,
+    heads: TableauHeads,
 }
 
 impl RkAttention {
@@ -48,27 +46,18 @@ impl RkAttention {
             }
         }
         Ok(Self {
-            rows: a
-                .iter()
-                .map(|row| SoftmaxHeads::compile(row))
-                .collect::<Result<_>>()?,
-            output: SoftmaxHeads::compile(tableau.b())?,
-            c: tableau.c().to_vec(),
+            heads: TableauHeads::compile(tableau)?,
         })
     }
 
     /// The number of stages.
     pub fn stages(&self) -> usize {
-        self.c.len()
+        self.heads.stages()
     }
 
     /// The heads of each stage row followed by those of the output row.
     pub fn head_counts(&self) -> Vec<usize> {
-        self.rows
-            .iter()
-            .chain([&self.output])
-            .map(SoftmaxHeads::head_count)
-            .collect()
+        self.heads.head_counts()
     }
 
     /// Whether every row is at most one scaled softmax head.
@@ -81,7 +70,8 @@ impl RkAttention {
     /// # Errors
     /// A tensor error.
     pub fn masks(&self) -> Result<Vec<Vec<bool>>> {
-        self.rows
+        self.heads
+            .rows()
             .iter()
             .enumerate()
             .map(|(i, row)| {
@@ -96,23 +86,8 @@ impl RkAttention {
     /// # Errors
     /// A tensor error, or a tableau error.
     pub fn tableau(&self) -> Result<Tableau> {
-        let a = self
-            .rows
-            .iter()
-            .map(|row| Ok(row.weights()?.to_vec1::<f64>()?))
-            .collect::<Result<Vec<_>>>()?;
-        let b = self.output.weights()?.to_vec1::<f64>()?;
-        Ok(Tableau::new(a, b, self.c.clone())?)
-    }
-
-    /// The weights of the stage rows and of the output row, `(n,)` each.
-    fn weights(&self) -> candle_core::Result<(Vec<Tensor>, Tensor)> {
-        let rows = self
-            .rows
-            .iter()
-            .map(SoftmaxHeads::weights)
-            .collect::<candle_core::Result<_>>()?;
-        Ok((rows, self.output.weights()?))
+        let (a, b) = self.heads.entries()?;
+        Ok(Tableau::new(a, b, self.heads.c().to_vec())?)
     }
 
     /// One step with the attention weights already evaluated.
@@ -130,7 +105,7 @@ impl RkAttention {
             |w: &Tensor, k: &[Tensor]| w.unsqueeze(0)?.matmul(&Tensor::stack(k, 0)?)?.squeeze(0);
         for (i, w) in rows.iter().enumerate() {
             let stage_y = (y + (mix(w, &k)? * h)?)?;
-            k[i] = f(t + self.c[i] * h, &stage_y)?;
+            k[i] = f(t + self.heads.c()[i] * h, &stage_y)?;
         }
         y + (mix(output, &k)? * h)?
     }
@@ -146,7 +121,7 @@ impl RkAttention {
         y: &Tensor,
         h: f64,
     ) -> Result<Tensor> {
-        Ok(self.step_with(&self.weights()?, f, t, y, h)?)
+        Ok(self.step_with(&self.heads.weights()?, f, t, y, h)?)
     }
 
     /// Integrate from `t0` to `t1` in `steps` equal steps (the attention weights are evaluated
@@ -164,7 +139,7 @@ impl RkAttention {
     ) -> Result<Tensor> {
         // Detached: a step-by-step autograd graph over thousands of steps is neither wanted
         // nor affordable (its recursive drop overflows the stack).
-        let (rows, output) = self.weights()?;
+        let (rows, output) = self.heads.weights()?;
         let weights = (rows.iter().map(Tensor::detach).collect(), output.detach());
         let h = (t1 - t0) / steps as f64;
         let mut y = y0.clone();

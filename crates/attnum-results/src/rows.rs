@@ -15,7 +15,8 @@ impl Table {
     /// The table whose rows are `rows` and whose columns are the fields of `R`.
     ///
     /// Without rows there are no fields to read the names from: the table is then empty with
-    /// no columns, so an experiment that may produce no rows keeps [`Table::new`].
+    /// no columns, so a table that a valid spec may leave empty is built with
+    /// [`Table::from_rows_with_header`].
     ///
     /// # Panics
     /// When a field is not a number, a string or an option of one: a bug in the row type,
@@ -33,6 +34,22 @@ impl Table {
             table.push_row(cells.into_iter().map(|(_, cell)| cell).collect());
         }
         table.unwrap_or_default()
+    }
+
+    /// As [`Table::from_rows`], but without rows the table still has the columns of `R`, named
+    /// from its default row: an empty table keeps its header, so that the points of a sweep can
+    /// be appended to one another and a reader finds the columns it expects.
+    ///
+    /// # Panics
+    /// As [`Table::from_rows`].
+    pub fn from_rows_with_header<R: Serialize + Default>(rows: &[R]) -> Self {
+        if rows.is_empty() {
+            let header = Self::from_rows(&[R::default()]);
+            let names: Vec<&str> = header.names().iter().map(String::as_str).collect();
+            Self::new(&names)
+        } else {
+            Self::from_rows(rows)
+        }
     }
 }
 
@@ -252,7 +269,7 @@ impl ser::Serializer for CellSerializer {
 mod tests {
     use super::*;
 
-    #[derive(Serialize)]
+    #[derive(Default, Serialize)]
     struct Row {
         name: &'static str,
         count: usize,
@@ -308,5 +325,24 @@ mod tests {
             assert_eq!(show(&table), show(&expected), "{name}");
         }
         assert_eq!(Table::from_rows::<Row>(&[]), Table::default());
+    }
+
+    #[test]
+    fn an_empty_table_of_rows_keeps_its_header() {
+        let names = ["name", "count", "value", "fitted", "points"];
+        let empty = Table::from_rows_with_header::<Row>(&[]);
+        assert_eq!(empty, Table::new(&names));
+        assert_eq!(empty.height(), 0);
+        let row = Row {
+            name: "a",
+            count: 1,
+            value: 2.0,
+            fitted: None,
+            points: Some(3),
+        };
+        assert_eq!(
+            Table::from_rows_with_header(std::slice::from_ref(&row)),
+            Table::from_rows(&[row])
+        );
     }
 }

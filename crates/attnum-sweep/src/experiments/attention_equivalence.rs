@@ -23,6 +23,20 @@ use attnum_results::Table;
 use super::{FieldError, NamedTable};
 use crate::checks;
 
+/// A row of `table`: one method compiled by one construction.
+#[derive(Serialize)]
+struct EquivalenceRow {
+    family: &'static str,
+    derivative: usize,
+    /// The stencil's accuracy order (none for a Savitzky–Golay filter).
+    accuracy: Option<f64>,
+    degree: usize,
+    nodes: usize,
+    construction: &'static str,
+    /// `max_i |w_i − w_i^ref| / max_i |w_i^ref|` (none when the construction fails).
+    residual: Option<f64>,
+}
+
 /// Parameters of the `attention_equivalence` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -145,73 +159,45 @@ impl AttentionEquivalence {
 impl CheckedAttentionEquivalence {
     /// Run the experiment: one row per method and construction.
     pub fn run(&self) -> Vec<NamedTable> {
-        let mut table = Table::new(&[
-            "family",
-            "derivative",
-            "accuracy",
-            "degree",
-            "nodes",
-            "construction",
-            "residual",
-        ]);
-        let mut push = |family: &str,
-                        d: usize,
-                        p: Option<f64>,
-                        q: usize,
-                        n: usize,
-                        c: &str,
-                        r: Option<f64>| {
-            table.push_row(vec![
-                family.into(),
-                d.into(),
-                p.into(),
-                q.into(),
-                n.into(),
-                c.into(),
-                r.into(),
-            ]);
-        };
-        for &(d, p, ref fd) in &self.central {
-                let (n, degree) = (fd.len(), fd.len() - 1);
-                let reference = fd.weights();
-                for c in [Construction::NormalEquations, Construction::Orthonormal] {
-                    let w = weights_of(LinearAttention::build(c, d, degree, fd.offsets(), 1.0));
-                    let r = w.map(|w| relative_distance(&w, reference));
-                    push("central", d, Some(p as f64), degree, n, c.name(), r);
-                }
-                let hard =
-                    HardMultiHeadAttention::compile(fd, fd.offsets(), 1.0, self.hard_sharpness);
-                let r = weights_of(hard).map(|w| relative_distance(&w, reference));
-                push("central", d, Some(p as f64), degree, n, "hard_heads", r);
-                let r = weights_of(SoftmaxHeads::compile(reference))
-                    .map(|w| relative_distance(&w, reference));
-                push("central", d, Some(p as f64), degree, n, "softmax_heads", r);
+        let mut rows = Vec::new();
+        for &(derivative, p, ref fd) in &self.central {
+            let reference = fd.weights();
+            let central = |construction: &'static str, weights: Option<Vec<f64>>| EquivalenceRow {
+                family: "central",
+                derivative,
+                accuracy: Some(p as f64),
+                degree: fd.len() - 1,
+                nodes: fd.len(),
+                construction,
+                residual: weights.map(|w| relative_distance(&w, reference)),
+            };
+            for c in [Construction::NormalEquations, Construction::Orthonormal] {
+                let module = LinearAttention::build(c, derivative, fd.len() - 1, fd.offsets(), 1.0);
+                rows.push(central(c.name(), weights_of(module)));
             }
+            let hard = HardMultiHeadAttention::compile(fd, fd.offsets(), 1.0, self.hard_sharpness);
+            rows.push(central("hard_heads", weights_of(hard)));
+            rows.push(central("softmax_heads", weights_of(SoftmaxHeads::compile(reference))));
+        }
         let sg = &self.savitzky_golay;
         for (window, reference) in &self.filters {
             for c in [Construction::NormalEquations, Construction::Orthonormal] {
-                let w = weights_of(LinearAttention::build(
-                    c,
-                    sg.derivative,
-                    sg.degree,
-                    window,
-                    1.0,
-                ));
-                let r = w.map(|w| relative_distance(&w, reference.weights()));
-                push(
-                    "savitzky_golay",
-                    sg.derivative,
-                    None,
-                    sg.degree,
-                    window.len(),
-                    c.name(),
-                    r,
-                );
+                let module = LinearAttention::build(c, sg.derivative, sg.degree, window, 1.0);
+                rows.push(EquivalenceRow {
+                    family: "savitzky_golay",
+                    derivative: sg.derivative,
+                    accuracy: None,
+                    degree: sg.degree,
+                    nodes: window.len(),
+                    construction: c.name(),
+                    residual: weights_of(module)
+                        .map(|w| relative_distance(&w, reference.weights())),
+                });
             }
         }
         vec![NamedTable {
             stem: "table",
-            table,
+            table: Table::from_rows(&rows),
         }]
     }
 }

@@ -56,6 +56,61 @@ pub struct AttentionSolverSpec {
     pub snapshots: usize,
 }
 
+/// A row of `convergence`: one smooth case on one grid.
+#[derive(Serialize)]
+struct ConvergenceRow {
+    case: &'static str,
+    points: usize,
+    dx: f64,
+    dt: f64,
+    steps: usize,
+    error: f64,
+    classical_error: f64,
+    /// The largest relative attention–classical difference over every step.
+    max_difference: f64,
+}
+
+/// A row of `orders`: the observed orders of one smooth case on the finest grids.
+#[derive(Serialize)]
+struct OrderRow {
+    case: &'static str,
+    observed_order: f64,
+    classical_observed_order: f64,
+}
+
+/// A row of `variation`: one shock case and reconstruction after one step.
+#[derive(Serialize)]
+struct VariationRow {
+    case: &'static str,
+    reconstruction: &'static str,
+    step: usize,
+    time: f64,
+    total_variation: f64,
+    min: f64,
+    max: f64,
+    max_difference: f64,
+}
+
+/// A row of `profiles`: the attention solver's solution at one point at one snapshot.
+#[derive(Serialize)]
+struct ProfileRow {
+    case: &'static str,
+    reconstruction: &'static str,
+    time: f64,
+    x: f64,
+    u: f64,
+}
+
+/// A row of `cost`: the operations of one step for one reconstruction on one grid.
+#[derive(Serialize)]
+struct CostRow {
+    reconstruction: &'static str,
+    points: usize,
+    heads: usize,
+    multiply_adds: usize,
+    nonlinear: usize,
+}
+
 /// A shock case: its name, flux, final time and initial data.
 type Case = (&'static str, Flux, f64, fn(f64) -> f64);
 
@@ -223,17 +278,7 @@ impl CheckedAttentionSolver {
         let spec = &self.0;
         let weno = Reconstruction::Weno(Weno5::jiang_shu());
         let dx0 = 1.0 / spec.points[0] as f64;
-        let mut convergence = Table::new(&[
-            "case",
-            "points",
-            "dx",
-            "dt",
-            "steps",
-            "error",
-            "classical_error",
-            "max_difference",
-        ]);
-        let mut orders = Table::new(&["case", "observed_order", "classical_observed_order"]);
+        let (mut convergence, mut orders) = (Vec::new(), Vec::new());
         let cases: [(&str, Flux, f64); 2] = [
             ("advection", Flux::Advection { speed: 1.0 }, spec.advection_time),
             ("burgers", Flux::Burgers, spec.burgers_time),
@@ -263,36 +308,26 @@ impl CheckedAttentionSolver {
                 let classical = max_error(&r.classical[last], &exact);
                 curve.push((dx, error));
                 classical_curve.push((dx, classical));
-                convergence.push_row(vec![
-                    case.into(),
-                    n.into(),
-                    dx.into(),
-                    r.dt.into(),
-                    last.into(),
-                    error.into(),
-                    classical.into(),
-                    r.difference().into(),
-                ]);
+                convergence.push(ConvergenceRow {
+                    case,
+                    points: n,
+                    dx,
+                    dt: r.dt,
+                    steps: last,
+                    error,
+                    classical_error: classical,
+                    max_difference: r.difference(),
+                });
             }
             let finest = |c: &[(f64, f64)]| log_log_slope(&c[c.len() - spec.fit_points..]);
-            orders.push_row(vec![
-                case.into(),
-                finest(&curve).into(),
-                finest(&classical_curve).into(),
-            ]);
+            orders.push(OrderRow {
+                case,
+                observed_order: finest(&curve),
+                classical_observed_order: finest(&classical_curve),
+            });
         }
 
-        let mut variation = Table::new(&[
-            "case",
-            "reconstruction",
-            "step",
-            "time",
-            "total_variation",
-            "min",
-            "max",
-            "max_difference",
-        ]);
-        let mut profiles = Table::new(&["case", "reconstruction", "time", "x", "u"]);
+        let (mut variation, mut profiles) = (Vec::new(), Vec::new());
         let dx = 1.0 / spec.shock_points as f64;
         let shocks: [Case; 2] = [
             ("burgers", Flux::Burgers, spec.shock_time, sine),
@@ -315,39 +350,33 @@ impl CheckedAttentionSolver {
                         .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
                             (l.min(v), h.max(v))
                         });
-                    variation.push_row(vec![
-                        case.into(),
-                        label.into(),
-                        step.into(),
-                        (step as f64 * r.dt).into(),
-                        total_variation(u).into(),
-                        lo.into(),
-                        hi.into(),
-                        difference.into(),
-                    ]);
+                    variation.push(VariationRow {
+                        case,
+                        reconstruction: label,
+                        step,
+                        time: step as f64 * r.dt,
+                        total_variation: total_variation(u),
+                        min: lo,
+                        max: hi,
+                        max_difference: difference,
+                    });
                 }
                 for k in 0..=spec.snapshots {
                     let step = k * steps / spec.snapshots;
                     for (x, u) in r.grid.iter().zip(&r.attention[step]) {
-                        profiles.push_row(vec![
-                            case.into(),
-                            label.into(),
-                            (step as f64 * r.dt).into(),
-                            (*x).into(),
-                            (*u).into(),
-                        ]);
+                        profiles.push(ProfileRow {
+                            case,
+                            reconstruction: label,
+                            time: step as f64 * r.dt,
+                            x: *x,
+                            u: *u,
+                        });
                     }
                 }
             }
         }
 
-        let mut cost = Table::new(&[
-            "reconstruction",
-            "points",
-            "heads",
-            "multiply_adds",
-            "nonlinear",
-        ]);
+        let mut cost = Vec::new();
         for (label, reconstruction) in [("weno5", weno), ("upwind5", Reconstruction::Upwind5)] {
             for &n in &spec.points {
                 let scheme =
@@ -356,36 +385,36 @@ impl CheckedAttentionSolver {
                 let c = AttentionSolver::compile(&scheme)
                     .expect("the solver compiles from a valid scheme")
                     .step_cost();
-                cost.push_row(vec![
-                    label.into(),
-                    n.into(),
-                    c.heads.into(),
-                    c.multiply_adds.into(),
-                    c.nonlinear.into(),
-                ]);
+                cost.push(CostRow {
+                    reconstruction: label,
+                    points: n,
+                    heads: c.heads,
+                    multiply_adds: c.multiply_adds,
+                    nonlinear: c.nonlinear,
+                });
             }
         }
 
         vec![
             NamedTable {
                 stem: "convergence",
-                table: convergence,
+                table: Table::from_rows(&convergence),
             },
             NamedTable {
                 stem: "orders",
-                table: orders,
+                table: Table::from_rows(&orders),
             },
             NamedTable {
                 stem: "variation",
-                table: variation,
+                table: Table::from_rows(&variation),
             },
             NamedTable {
                 stem: "profiles",
-                table: profiles,
+                table: Table::from_rows(&profiles),
             },
             NamedTable {
                 stem: "cost",
-                table: cost,
+                table: Table::from_rows(&cost),
             },
         ]
     }

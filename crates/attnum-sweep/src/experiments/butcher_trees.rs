@@ -13,10 +13,59 @@
 use attnum_classical::rk;
 use attnum_classical::trees::{self, RootedTree};
 use serde::{Deserialize, Serialize};
-use attnum_results::{Cell, Table};
+use attnum_results::Table;
 
 use super::{FieldError, NamedTable};
 use crate::checks;
+
+/// A row of `counts`: the trees of one order.
+#[derive(Serialize)]
+struct CountRow {
+    order: usize,
+    /// Trees generated (none above order 12, where only the recurrence is tabulated).
+    generated: Option<usize>,
+    a000081: usize,
+    /// `Σ α(t)` over the generated trees.
+    alpha_sum: Option<usize>,
+    /// `(p − 1)!`.
+    factorial: usize,
+}
+
+/// A row of `trees`: one tree and one method's elementary weight on it.
+#[derive(Serialize)]
+struct TreeRow {
+    /// The tree's index (from 1) in the order of `trees_up_to`.
+    tree: usize,
+    levels: String,
+    order: usize,
+    gamma: usize,
+    sigma: usize,
+    alpha: usize,
+    /// 1 for a bushy tree, 0 otherwise.
+    bushy: usize,
+    method: &'static str,
+    phi: f64,
+    inverse_gamma: f64,
+    /// `Φ(t) − 1/γ(t)`.
+    residual: f64,
+}
+
+/// A row of `methods`: one named method's order conditions.
+#[derive(Serialize)]
+struct MethodRow {
+    method: &'static str,
+    title: &'static str,
+    stages: usize,
+    claimed_order: usize,
+    tree_order: usize,
+    /// 1 when the tree order is the claimed one, 0 otherwise.
+    order_confirmed: usize,
+    /// 1 when every tableau entry is non-negative, 0 otherwise.
+    non_negative: usize,
+    next_order_trees: usize,
+    next_order_failing: usize,
+    next_order_max_residual: f64,
+}
 
 /// Parameters of the `butcher_trees` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -76,103 +125,73 @@ impl CheckedButcherTrees {
     /// Run the experiment.
     pub fn run(&self) -> Vec<NamedTable> {
         let spec = &self.spec;
-        let mut counts = Table::new(&["order", "generated", "a000081", "alpha_sum", "factorial"]);
+        let mut counts = Vec::new();
         for p in 1..=spec.count_to {
             // Generating is exponential in p; above order 12 only the recurrence is tabulated.
             let generated = (p <= 12).then(|| trees::trees_of_order(p));
             let alpha_sum = generated
                 .as_ref()
                 .map(|ts| ts.iter().map(RootedTree::alpha).sum::<u128>());
-            counts.push_row(vec![
-                p.into(),
-                generated
-                    .as_ref()
-                    .map(Vec::len)
-                    .map_or(Cell::Null, Into::into),
-                (trees::count_trees(p) as usize).into(),
-                alpha_sum.map_or(Cell::Null, |s| (s as usize).into()),
-                ((1..p).product::<usize>()).into(),
-            ]);
+            counts.push(CountRow {
+                order: p,
+                generated: generated.as_ref().map(Vec::len),
+                a000081: trees::count_trees(p) as usize,
+                alpha_sum: alpha_sum.map(|s| s as usize),
+                factorial: (1..p).product::<usize>(),
+            });
         }
 
-        let mut tree_table = Table::new(&[
-            "tree",
-            "levels",
-            "order",
-            "gamma",
-            "sigma",
-            "alpha",
-            "bushy",
-            "method",
-            "phi",
-            "inverse_gamma",
-            "residual",
-        ]);
+        let mut tree_rows = Vec::new();
         for (index, t) in trees::trees_up_to(spec.max_order).iter().enumerate() {
             for m in &self.methods {
                 let phi = t.elementary_weight(&m.tableau);
                 let inv = 1.0 / t.gamma() as f64;
-                tree_table.push_row(vec![
-                    (index + 1).into(),
-                    levels_string(t).into(),
-                    t.order().into(),
-                    (t.gamma() as usize).into(),
-                    (t.sigma() as usize).into(),
-                    (t.alpha() as usize).into(),
-                    usize::from(t.is_bushy()).into(),
-                    m.name.into(),
-                    phi.into(),
-                    inv.into(),
-                    (phi - inv).into(),
-                ]);
+                tree_rows.push(TreeRow {
+                    tree: index + 1,
+                    levels: levels_string(t),
+                    order: t.order(),
+                    gamma: t.gamma() as usize,
+                    sigma: t.sigma() as usize,
+                    alpha: t.alpha() as usize,
+                    bushy: usize::from(t.is_bushy()),
+                    method: m.name,
+                    phi,
+                    inverse_gamma: inv,
+                    residual: phi - inv,
+                });
             }
         }
 
-        let mut method_table = Table::new(&[
-            "method",
-            "title",
-            "stages",
-            "claimed_order",
-            "tree_order",
-            "order_confirmed",
-            "non_negative",
-            "next_order_trees",
-            "next_order_failing",
-            "next_order_max_residual",
-        ]);
+        let mut method_rows = Vec::new();
         for m in rk::named_methods() {
             let order = trees::order_of(&m.tableau, spec.order_search_to, spec.tolerance);
             let next = trees::trees_of_order(order + 1);
             let residuals: Vec<f64> = next.iter().map(|t| t.residual(&m.tableau).abs()).collect();
-            method_table.push_row(vec![
-                m.name.into(),
-                m.title.into(),
-                m.tableau.stages().into(),
-                m.order.into(),
-                order.into(),
-                usize::from(order == m.order).into(),
-                usize::from(m.tableau.is_non_negative()).into(),
-                next.len().into(),
-                residuals
-                    .iter()
-                    .filter(|&&r| r > spec.tolerance)
-                    .count()
-                    .into(),
-                residuals.iter().copied().fold(0.0, f64::max).into(),
-            ]);
+            method_rows.push(MethodRow {
+                method: m.name,
+                title: m.title,
+                stages: m.tableau.stages(),
+                claimed_order: m.order,
+                tree_order: order,
+                order_confirmed: usize::from(order == m.order),
+                non_negative: usize::from(m.tableau.is_non_negative()),
+                next_order_trees: next.len(),
+                next_order_failing: residuals.iter().filter(|&&r| r > spec.tolerance).count(),
+                next_order_max_residual: residuals.iter().copied().fold(0.0, f64::max),
+            });
         }
         vec![
             NamedTable {
                 stem: "counts",
-                table: counts,
+                table: Table::from_rows(&counts),
             },
             NamedTable {
                 stem: "trees",
-                table: tree_table,
+                table: Table::from_rows(&tree_rows),
             },
             NamedTable {
                 stem: "methods",
-                table: method_table,
+                table: Table::from_rows(&method_rows),
             },
         ]
     }

@@ -26,6 +26,69 @@ use crate::checks::{self, Interval};
 use crate::grid::LinearGrid;
 use attnum_results::Table;
 
+/// A row of `table`: one stencil on one grid at one logit bound (per-sign heads).
+#[derive(Serialize)]
+struct BoundRow {
+    stencil: String,
+    derivative: usize,
+    accuracy: usize,
+    points: usize,
+    step: f64,
+    bound: f64,
+    error: f64,
+    classical_error: f64,
+    difference: f64,
+    /// The proved bound `h^{−m} Σ_h |c_h| λ_h (max f − min f)` on `difference`.
+    leak_bound: f64,
+    bound_ratio: f64,
+}
+
+/// A row of `reach`: one stencil on one grid, with the smallest bound that reaches the
+/// classical error (none when no bound does).
+#[derive(Serialize)]
+struct ReachRow {
+    stencil: String,
+    derivative: usize,
+    accuracy: usize,
+    points: usize,
+    step: f64,
+    classical_error: f64,
+    reach_bound: Option<f64>,
+}
+
+/// A row of `slopes`: one stencil's fitted and predicted slope of the reach bound against `ln N`.
+#[derive(Serialize)]
+struct SlopeRow {
+    stencil: String,
+    derivative: usize,
+    accuracy: usize,
+    /// `yes` or `no`.
+    antisymmetric: &'static str,
+    /// Grids on which the bound was reached.
+    grids: usize,
+    /// None below two grids.
+    fitted_slope: Option<f64>,
+    predicted_slope: f64,
+}
+
+/// A row of `cancelling`: one stencil on one grid by the two cancelling heads at one scale `A`.
+#[derive(Serialize)]
+struct CancellingRow {
+    stencil: String,
+    derivative: usize,
+    accuracy: usize,
+    points: usize,
+    scale: f64,
+    logit_bound: f64,
+    value_scale: f64,
+    /// `½ ln(N max|w| / (2V))`.
+    lower_bound: f64,
+    bound_margin: f64,
+    error: f64,
+    classical_error: f64,
+    difference: f64,
+}
+
 /// The largest periodic grid (the construction forms an `N × N` circulant matrix).
 const MAX_POINTS: usize = 4096;
 
@@ -143,51 +206,8 @@ impl CheckedExpressivityLogits {
     /// Run the experiment: `table` (one row per stencil, grid and bound) and `reach` (one row
     /// per stencil and grid).
     pub fn run(&self) -> Vec<NamedTable> {
-        let mut table = Table::new(&[
-            "stencil",
-            "derivative",
-            "accuracy",
-            "points",
-            "step",
-            "bound",
-            "error",
-            "classical_error",
-            "difference",
-            "leak_bound",
-            "bound_ratio",
-        ]);
-        let mut reach = Table::new(&[
-            "stencil",
-            "derivative",
-            "accuracy",
-            "points",
-            "step",
-            "classical_error",
-            "reach_bound",
-        ]);
-        let mut slopes = Table::new(&[
-            "stencil",
-            "derivative",
-            "accuracy",
-            "antisymmetric",
-            "grids",
-            "fitted_slope",
-            "predicted_slope",
-        ]);
-        let mut cancelling = Table::new(&[
-            "stencil",
-            "derivative",
-            "accuracy",
-            "points",
-            "scale",
-            "logit_bound",
-            "value_scale",
-            "lower_bound",
-            "bound_margin",
-            "error",
-            "classical_error",
-            "difference",
-        ]);
+        let (mut table, mut reach, mut slopes, mut cancelling) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let oscillation = 1f64.exp() - (-1f64).exp();
         for (target, stencil) in &self.stencils {
             let m = target.derivative;
@@ -240,20 +260,20 @@ impl CheckedExpressivityLogits {
                     let logit_bound = module.logit_bound().expect("a bias vector");
                     let lower_bound =
                         0.5 * (n as f64 * largest_weight / (2.0 * value_scale)).ln();
-                    cancelling.push_row(vec![
-                        target.label().into(),
-                        m.into(),
-                        target.accuracy.into(),
-                        n.into(),
-                        scale_a.into(),
-                        logit_bound.into(),
-                        value_scale.into(),
-                        lower_bound.into(),
-                        (logit_bound - lower_bound).into(),
-                        max_difference(&attention, &exact).into(),
-                        classical_error.into(),
-                        max_difference(&attention, &classical).into(),
-                    ]);
+                    cancelling.push(CancellingRow {
+                        stencil: target.label(),
+                        derivative: m,
+                        accuracy: target.accuracy,
+                        points: n,
+                        scale: scale_a,
+                        logit_bound,
+                        value_scale,
+                        lower_bound,
+                        bound_margin: logit_bound - lower_bound,
+                        error: max_difference(&attention, &exact),
+                        classical_error,
+                        difference: max_difference(&attention, &classical),
+                    });
                 }
                 let mut reached = None;
                 for &bound in &self.bounds {
@@ -266,33 +286,33 @@ impl CheckedExpressivityLogits {
                     if reached.is_none() && error <= self.reach_factor * classical_error {
                         reached = Some(bound);
                     }
-                    table.push_row(vec![
-                        target.label().into(),
-                        m.into(),
-                        target.accuracy.into(),
-                        n.into(),
-                        h.into(),
-                        bound.into(),
-                        error.into(),
-                        classical_error.into(),
-                        difference.into(),
-                        leak_bound.into(),
-                        (difference / leak_bound).into(),
-                    ]);
+                    table.push(BoundRow {
+                        stencil: target.label(),
+                        derivative: m,
+                        accuracy: target.accuracy,
+                        points: n,
+                        step: h,
+                        bound,
+                        error,
+                        classical_error,
+                        difference,
+                        leak_bound,
+                        bound_ratio: difference / leak_bound,
+                    });
                 }
                 if let Some(bound) = reached {
                     // B against ln N: `log_log_slope` fits ln y against ln x, so pass e^B.
                     reached_at.push((n as f64, bound.exp()));
                 }
-                reach.push_row(vec![
-                    target.label().into(),
-                    m.into(),
-                    target.accuracy.into(),
-                    n.into(),
-                    h.into(),
-                    classical_error.into(),
-                    reached.into(),
-                ]);
+                reach.push(ReachRow {
+                    stencil: target.label(),
+                    derivative: m,
+                    accuracy: target.accuracy,
+                    points: n,
+                    step: h,
+                    classical_error,
+                    reach_bound: reached,
+                });
             }
             let antisymmetric = is_antisymmetric(stencil);
             let p = target.accuracy as f64;
@@ -301,34 +321,32 @@ impl CheckedExpressivityLogits {
             } else {
                 (1.0 + m as f64 + p) / 2.0
             };
-            slopes.push_row(vec![
-                target.label().into(),
-                m.into(),
-                target.accuracy.into(),
-                if antisymmetric { "yes" } else { "no" }.into(),
-                reached_at.len().into(),
-                (reached_at.len() >= 2)
-                    .then(|| log_log_slope(&reached_at))
-                    .into(),
-                predicted.into(),
-            ]);
+            slopes.push(SlopeRow {
+                stencil: target.label(),
+                derivative: m,
+                accuracy: target.accuracy,
+                antisymmetric: if antisymmetric { "yes" } else { "no" },
+                grids: reached_at.len(),
+                fitted_slope: (reached_at.len() >= 2).then(|| log_log_slope(&reached_at)),
+                predicted_slope: predicted,
+            });
         }
         vec![
             NamedTable {
                 stem: "table",
-                table,
+                table: Table::from_rows(&table),
             },
             NamedTable {
                 stem: "reach",
-                table: reach,
+                table: Table::from_rows(&reach),
             },
             NamedTable {
                 stem: "slopes",
-                table: slopes,
+                table: Table::from_rows(&slopes),
             },
             NamedTable {
                 stem: "cancelling",
-                table: cancelling,
+                table: Table::from_rows(&cancelling),
             },
         ]
     }

@@ -29,6 +29,73 @@ use super::{FieldError, NamedTable};
 use crate::checks;
 use attnum_results::Table;
 
+/// A row of `orders`: one method (`K` Picard sweeps, or the converged collocation) of `s` stages.
+#[derive(Serialize)]
+struct OrderRow {
+    stages: usize,
+    /// `picard` or `collocation`.
+    method: &'static str,
+    /// `K`, or the most sweeps the converged iteration took.
+    sweeps: usize,
+    tableau_stages: usize,
+    /// `min(K + 1, 2s)`.
+    predicted_order: usize,
+    tree_order: usize,
+    observed_order: Option<f64>,
+    fit_points: usize,
+    smallest_error: Option<f64>,
+    max_step_difference: f64,
+    /// `bᵀAᴷc` (Picard only).
+    tall_tree_weight: Option<f64>,
+    sweep_error_predicted_order: Option<f64>,
+    sweep_error_observed_order: Option<f64>,
+}
+
+/// A row of `table`: one method of `s` stages with one number of steps.
+#[derive(Serialize)]
+struct StepsRow {
+    stages: usize,
+    method: &'static str,
+    sweeps: usize,
+    steps: usize,
+    h: f64,
+    /// None when the run failed.
+    error: Option<f64>,
+    /// The largest attention–classical difference over the run's steps.
+    step_difference: Option<f64>,
+    /// The Picard step against the converged one from the same points (Picard only).
+    sweep_error: Option<f64>,
+}
+
+/// A row of `contraction`: the converged iteration of `s` stages with one number of steps.
+#[derive(Serialize)]
+struct ContractionRow {
+    stages: usize,
+    steps: usize,
+    h: f64,
+    norm_a: f64,
+    lipschitz: f64,
+    /// `h L ‖A‖∞`.
+    bound: f64,
+    measured: Option<f64>,
+    measured_over_bound: Option<f64>,
+    mean_sweeps: f64,
+    max_sweeps: usize,
+    /// Why the run stopped, or `none`.
+    failure: String,
+}
+
+/// A row of `blocks`: the heads of the looped block of `s` stages and its read-back tableau.
+#[derive(Serialize)]
+struct BlockRow {
+    stages: usize,
+    /// The heads of each stage row, comma-separated.
+    heads_per_row: String,
+    output_heads: usize,
+    norm_a: f64,
+    read_back_error: f64,
+}
+
 /// Parameters of the `expressivity_looped` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -305,51 +372,8 @@ impl CheckedExpressivityLooped {
     pub fn run(&self) -> Vec<NamedTable> {
         let y0 = kepler_initial_value(self.spec.eccentricity);
         let period = 2.0 * std::f64::consts::PI;
-        let mut orders = Table::new(&[
-            "stages",
-            "method",
-            "sweeps",
-            "tableau_stages",
-            "predicted_order",
-            "tree_order",
-            "observed_order",
-            "fit_points",
-            "smallest_error",
-            "max_step_difference",
-            "tall_tree_weight",
-            "sweep_error_predicted_order",
-            "sweep_error_observed_order",
-        ]);
-        let mut table = Table::new(&[
-            "stages",
-            "method",
-            "sweeps",
-            "steps",
-            "h",
-            "error",
-            "step_difference",
-            "sweep_error",
-        ]);
-        let mut blocks = Table::new(&[
-            "stages",
-            "heads_per_row",
-            "output_heads",
-            "norm_a",
-            "read_back_error",
-        ]);
-        let mut contraction = Table::new(&[
-            "stages",
-            "steps",
-            "h",
-            "norm_a",
-            "lipschitz",
-            "bound",
-            "measured",
-            "measured_over_bound",
-            "mean_sweeps",
-            "max_sweeps",
-            "failure",
-        ]);
+        let (mut orders, mut table, mut blocks, mut contraction) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for &(s, ref gauss) in &self.stages {
             let looped = LoopedRk::compile(gauss).expect("a tableau compiles");
             let norm_a = gauss
@@ -366,18 +390,17 @@ impl CheckedExpressivityLooped {
                 .iter()
                 .zip(entries(gauss))
                 .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
-            blocks.push_row(vec![
-                s.into(),
-                counts[..s]
+            blocks.push(BlockRow {
+                stages: s,
+                heads_per_row: counts[..s]
                     .iter()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
-                    .join(", ")
-                    .into(),
-                counts[s].into(),
-                norm_a.into(),
-                read_back_error.into(),
-            ]);
+                    .join(", "),
+                output_heads: counts[s],
+                norm_a,
+                read_back_error,
+            });
             let converged: Vec<Run> = self
                 .spec
                 .steps
@@ -392,20 +415,20 @@ impl CheckedExpressivityLooped {
                     .iter()
                     .filter_map(|it| it.contraction.map(|m| m / (h * norm_a * it.lipschitz)))
                     .reduce(f64::max);
-                contraction.push_row(vec![
-                    s.into(),
-                    n.into(),
-                    h.into(),
-                    norm_a.into(),
-                    lipschitz.into(),
-                    (h * lipschitz * norm_a).into(),
-                    its.iter().filter_map(|it| it.contraction).reduce(f64::max).into(),
-                    over_bound.into(),
-                    (its.iter().map(|it| it.sweeps as f64).sum::<f64>() / its.len() as f64)
-                        .into(),
-                    its.iter().map(|it| it.sweeps).max().unwrap_or(0).into(),
-                    run.failure.clone().unwrap_or_else(|| "none".into()).into(),
-                ]);
+                contraction.push(ContractionRow {
+                    stages: s,
+                    steps: n,
+                    h,
+                    norm_a,
+                    lipschitz,
+                    bound: h * lipschitz * norm_a,
+                    measured: its.iter().filter_map(|it| it.contraction).reduce(f64::max),
+                    measured_over_bound: over_bound,
+                    mean_sweeps: its.iter().map(|it| it.sweeps as f64).sum::<f64>()
+                        / its.len() as f64,
+                    max_sweeps: its.iter().map(|it| it.sweeps).max().unwrap_or(0),
+                    failure: run.failure.clone().unwrap_or_else(|| "none".into()),
+                });
             }
             let methods = (1..=2 * s + 1)
                 .map(Method::Picard)
@@ -469,16 +492,16 @@ impl CheckedExpressivityLooped {
                     if let Some(e) = sweep_error {
                         sweep_curve.push((h, e));
                     }
-                    table.push_row(vec![
-                        s.into(),
-                        name.into(),
-                        sweeps.into(),
-                        n.into(),
-                        h.into(),
-                        error.into(),
-                        difference.into(),
-                        sweep_error.into(),
-                    ]);
+                    table.push(StepsRow {
+                        stages: s,
+                        method: name,
+                        sweeps,
+                        steps: n,
+                        h,
+                        error,
+                        step_difference: difference,
+                        sweep_error,
+                    });
                 }
                 let (observed, fitted) = self.spec.fit.observed_order(curve);
                 // The K-sweep step differs from the converged one first on the tall tree with
@@ -495,39 +518,39 @@ impl CheckedExpressivityLooped {
                     }
                     Method::Collocation => (None, None, None),
                 };
-                orders.push_row(vec![
-                    s.into(),
-                    name.into(),
-                    most_sweeps.into(),
-                    tableau_stages.into(),
-                    predicted.into(),
-                    tree_order.into(),
-                    observed.into(),
-                    fitted.into(),
-                    smallest.into(),
-                    largest_difference.into(),
-                    tall.into(),
-                    sweep_predicted.into(),
-                    sweep_observed.into(),
-                ]);
+                orders.push(OrderRow {
+                    stages: s,
+                    method: name,
+                    sweeps: most_sweeps,
+                    tableau_stages,
+                    predicted_order: predicted,
+                    tree_order,
+                    observed_order: observed,
+                    fit_points: fitted,
+                    smallest_error: smallest,
+                    max_step_difference: largest_difference,
+                    tall_tree_weight: tall,
+                    sweep_error_predicted_order: sweep_predicted,
+                    sweep_error_observed_order: sweep_observed,
+                });
             }
         }
         vec![
             NamedTable {
                 stem: "orders",
-                table: orders,
+                table: Table::from_rows(&orders),
             },
             NamedTable {
                 stem: "table",
-                table,
+                table: Table::from_rows(&table),
             },
             NamedTable {
                 stem: "contraction",
-                table: contraction,
+                table: Table::from_rows(&contraction),
             },
             NamedTable {
                 stem: "blocks",
-                table: blocks,
+                table: Table::from_rows(&blocks),
             },
         ]
     }

@@ -26,7 +26,121 @@ use serde::{Deserialize, Serialize};
 use super::quadrature_rules::Family;
 use super::{FieldError, NamedTable};
 use crate::checks;
-use attnum_results::{Cell, Table};
+use attnum_results::Table;
+
+/// A row of `map`: one target, and for each architecture (in the order of
+/// `Architecture::ALL`, named by `Architecture::name`) its verdict, heads, layers, masks and
+/// proposition; then the error of the cheapest exact construction and the read-back weights
+/// classified as the classical family does: order of accuracy, degree of exactness or tree order
+/// (none for WENO, whose weights depend on the data).
+#[derive(Serialize)]
+struct MapRow {
+    target: String,
+    family: &'static str,
+    linear_absolute_keys: String,
+    linear_absolute_keys_heads: usize,
+    linear_absolute_keys_layers: usize,
+    linear_absolute_keys_masks: &'static str,
+    linear_absolute_keys_ref: &'static str,
+    one_head: String,
+    one_head_heads: usize,
+    one_head_layers: usize,
+    one_head_masks: &'static str,
+    one_head_ref: &'static str,
+    one_head_residual: String,
+    one_head_residual_heads: usize,
+    one_head_residual_layers: usize,
+    one_head_residual_masks: &'static str,
+    one_head_residual_ref: &'static str,
+    fewest_heads: String,
+    fewest_heads_heads: usize,
+    fewest_heads_layers: usize,
+    fewest_heads_masks: &'static str,
+    fewest_heads_ref: &'static str,
+    bounded_logits: String,
+    bounded_logits_heads: usize,
+    bounded_logits_layers: usize,
+    bounded_logits_masks: &'static str,
+    bounded_logits_ref: &'static str,
+    depth: String,
+    depth_heads: usize,
+    depth_layers: usize,
+    depth_masks: &'static str,
+    depth_ref: &'static str,
+    construction_error: f64,
+    read_back_order: Option<usize>,
+}
+
+impl MapRow {
+    fn new(
+        label: String,
+        family: &'static str,
+        target: Target<'_>,
+        construction_error: f64,
+        read_back_order: Option<usize>,
+    ) -> Self {
+        let linear_absolute_keys = expressivity::cell(target, Architecture::LinearAbsoluteKeys);
+        let one_head = expressivity::cell(target, Architecture::OneHead);
+        let one_head_residual = expressivity::cell(target, Architecture::OneHeadResidual);
+        let fewest_heads = expressivity::cell(target, Architecture::FewestHeads);
+        let bounded_logits = expressivity::cell(target, Architecture::BoundedLogits);
+        let depth = expressivity::cell(target, Architecture::Depth);
+        let yes_no = |masks: bool| if masks { "yes" } else { "no" };
+        Self {
+            target: label,
+            family,
+            linear_absolute_keys: linear_absolute_keys.verdict.to_string(),
+            linear_absolute_keys_heads: linear_absolute_keys.heads,
+            linear_absolute_keys_layers: linear_absolute_keys.layers,
+            linear_absolute_keys_masks: yes_no(linear_absolute_keys.masks),
+            linear_absolute_keys_ref: linear_absolute_keys.proposition,
+            one_head: one_head.verdict.to_string(),
+            one_head_heads: one_head.heads,
+            one_head_layers: one_head.layers,
+            one_head_masks: yes_no(one_head.masks),
+            one_head_ref: one_head.proposition,
+            one_head_residual: one_head_residual.verdict.to_string(),
+            one_head_residual_heads: one_head_residual.heads,
+            one_head_residual_layers: one_head_residual.layers,
+            one_head_residual_masks: yes_no(one_head_residual.masks),
+            one_head_residual_ref: one_head_residual.proposition,
+            fewest_heads: fewest_heads.verdict.to_string(),
+            fewest_heads_heads: fewest_heads.heads,
+            fewest_heads_layers: fewest_heads.layers,
+            fewest_heads_masks: yes_no(fewest_heads.masks),
+            fewest_heads_ref: fewest_heads.proposition,
+            bounded_logits: bounded_logits.verdict.to_string(),
+            bounded_logits_heads: bounded_logits.heads,
+            bounded_logits_layers: bounded_logits.layers,
+            bounded_logits_masks: yes_no(bounded_logits.masks),
+            bounded_logits_ref: bounded_logits.proposition,
+            depth: depth.verdict.to_string(),
+            depth_heads: depth.heads,
+            depth_layers: depth.layers,
+            depth_masks: yes_no(depth.masks),
+            depth_ref: depth.proposition,
+            construction_error,
+            read_back_order,
+        }
+    }
+}
+
+/// A row of `witnesses`: one impossibility's numerical witness at one parameter (window or key
+/// degree), beside the bound it cannot beat.
+#[derive(Serialize)]
+struct WitnessRow {
+    witness: &'static str,
+    parameter: usize,
+    value: f64,
+    bound: f64,
+}
+
+/// A row of `weno_ray`: WENO5 on the window `e₃ + t e₅`.
+#[derive(Serialize)]
+struct RayRow {
+    t: f64,
+    reconstruction: f64,
+}
 
 /// A stencil by kind, derivative and accuracy order, as written in sweep files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -299,64 +413,7 @@ impl ExpressivityMap {
 impl CheckedExpressivityMap {
     /// Run the experiment: `map` (one row per target), `witnesses` and `weno_ray`.
     pub fn run(&self) -> Vec<NamedTable> {
-        // Per architecture, in the order of `Architecture::ALL`: verdict, heads, layers, masks and
-        // the proposition (a test checks the names against `Architecture::name`).
-        let mut map = Table::new(&[
-            "target",
-            "family",
-            "linear_absolute_keys",
-            "linear_absolute_keys_heads",
-            "linear_absolute_keys_layers",
-            "linear_absolute_keys_masks",
-            "linear_absolute_keys_ref",
-            "one_head",
-            "one_head_heads",
-            "one_head_layers",
-            "one_head_masks",
-            "one_head_ref",
-            "one_head_residual",
-            "one_head_residual_heads",
-            "one_head_residual_layers",
-            "one_head_residual_masks",
-            "one_head_residual_ref",
-            "fewest_heads",
-            "fewest_heads_heads",
-            "fewest_heads_layers",
-            "fewest_heads_masks",
-            "fewest_heads_ref",
-            "bounded_logits",
-            "bounded_logits_heads",
-            "bounded_logits_layers",
-            "bounded_logits_masks",
-            "bounded_logits_ref",
-            "depth",
-            "depth_heads",
-            "depth_layers",
-            "depth_masks",
-            "depth_ref",
-            "construction_error",
-            "read_back_order",
-        ]);
-        // The read-back weights classified as the classical family does: order of accuracy,
-        // degree of exactness or tree order (none for WENO, whose weights depend on the data).
-        let mut push = |label: String,
-                        family: &str,
-                        target: Target<'_>,
-                        error: f64,
-                        order: Option<usize>| {
-            let mut row: Vec<Cell> = vec![label.into(), family.into()];
-            for architecture in Architecture::ALL {
-                let cell = expressivity::cell(target, architecture);
-                row.push(cell.verdict.to_string().into());
-                row.push(cell.heads.into());
-                row.push(cell.layers.into());
-                row.push(if cell.masks { "yes" } else { "no" }.into());
-                row.push(cell.proposition.into());
-            }
-            row.push(error.into());
-            row.push(order.into());
-            map.push_row(row);
-        };
+        let mut map = Vec::new();
         for (label, stencil) in &self.stencils {
             // The residual stream carries the centre weight; heads carry the rest.
             let off: Vec<f64> = stencil
@@ -377,43 +434,43 @@ impl CheckedExpressivityMap {
                 .expect("a stencil")
                 .accuracy
                 .map(|a| a.order);
-            push(label.clone(), "stencil", Target::Stencil(stencil), error, order);
+            map.push(MapRow::new(label.clone(), "stencil", Target::Stencil(stencil), error, order));
         }
         for (label, rule) in &self.rules {
             let heads = SoftmaxHeads::compile(rule.weights()).expect("finite weights");
             let built = effective_weights(&heads).expect("a linear module");
             let error = relative_difference(&built, rule.weights());
             let degree = classify_rule(rule.nodes(), &built).expect("a rule").degree;
-            push(label.clone(), "rule", Target::Rule(rule.weights()), error, degree);
+            map.push(MapRow::new(label.clone(), "rule", Target::Rule(rule.weights()), error, degree));
         }
         for (name, tableau) in &self.methods {
             let attention = RkAttention::compile(tableau).expect("an explicit tableau");
             let read_back = attention.tableau().expect("a compiled tableau");
             let error = relative_difference(&flat(&read_back), &flat(tableau));
             let order = classify_tableau(&read_back, 8).order;
-            push(name.clone(), "tableau", Target::Tableau(tableau), error, Some(order));
+            map.push(MapRow::new(name.clone(), "tableau", Target::Tableau(tableau), error, Some(order)));
         }
         for &(stages, ref tableau) in &self.collocation {
             let attention = LoopedRk::compile(tableau).expect("a square tableau");
             let read_back = attention.tableau().expect("a compiled tableau");
             let error = relative_difference(&flat(&read_back), &flat(tableau));
             let order = classify_tableau(&read_back, 2 * stages + 1).order;
-            push(
+            map.push(MapRow::new(
                 format!("gauss-legendre s={stages}"),
                 "tableau",
                 Target::Tableau(tableau),
                 error,
                 Some(order),
-            );
+            ));
         }
-        push(
+        map.push(MapRow::new(
             "weno5-js".into(),
             "weno",
             Target::Weno5,
             self.weno_difference(),
             None,
-        );
-        let mut witnesses = Table::new(&["witness", "parameter", "value", "bound"]);
+        ));
+        let mut witnesses = Vec::new();
         let witness = &self.residual_head;
         for &window in &witness.windows {
             let best = residual_head_best_error_constant(
@@ -424,42 +481,44 @@ impl CheckedExpressivityMap {
                 witness.seed,
             )
             .expect("`check` made the window non-empty and the starts at least one");
-            witnesses.push_row(vec![
-                "residual_head_error_constant".into(),
-                window.into(),
-                best.into(),
-                0.5.into(),
-            ]);
+            witnesses.push(WitnessRow {
+                witness: "residual_head_error_constant",
+                parameter: window,
+                value: best,
+                bound: 0.5,
+            });
         }
         let central = Stencil::by_accuracy(StencilKind::Central, 1, 2).expect("a stencil");
         for &degree in &self.polynomial_keys.degrees {
             let residual = polynomial_key_residual(&central, self.polynomial_keys.points, degree)
                 .expect("`check` made the grid at least 8 points and the degree below it");
-            witnesses.push_row(vec![
-                "polynomial_key_residual".into(),
-                degree.into(),
-                residual.into(),
-                0.0.into(),
-            ]);
+            witnesses.push(WitnessRow {
+                witness: "polynomial_key_residual",
+                parameter: degree,
+                value: residual,
+                bound: 0.0,
+            });
         }
         // WENO5 along the ray e₃ + t e₅: bounded but not constant, so not a polynomial.
-        let mut ray = Table::new(&["t", "reconstruction"]);
-        for t in [0.0, 1.0, 10.0, 1e2, 1e3, 1e6] {
-            let window = [0.0, 0.0, 1.0, 0.0, t];
-            ray.push_row(vec![t.into(), Weno5::jiang_shu().reconstruct(&window).into()]);
-        }
+        let ray: Vec<RayRow> = [0.0, 1.0, 10.0, 1e2, 1e3, 1e6]
+            .into_iter()
+            .map(|t| RayRow {
+                t,
+                reconstruction: Weno5::jiang_shu().reconstruct(&[0.0, 0.0, 1.0, 0.0, t]),
+            })
+            .collect();
         vec![
             NamedTable {
                 stem: "map",
-                table: map,
+                table: Table::from_rows(&map),
             },
             NamedTable {
                 stem: "witnesses",
-                table: witnesses,
+                table: Table::from_rows(&witnesses),
             },
             NamedTable {
                 stem: "weno_ray",
-                table: ray,
+                table: Table::from_rows(&ray),
             },
         ]
     }
@@ -498,10 +557,20 @@ mod tests {
 
     #[test]
     fn the_map_columns_follow_the_architectures() {
-        let source = include_str!("expressivity_map.rs");
-        let start = source.find("let mut map = Table::new(&[").expect("the map table");
-        let list = &source[start..start + source[start..].find("]);").expect("its end")];
-        let names: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
+        let stencil = Stencil::by_accuracy(StencilKind::Central, 1, 4).expect("a stencil");
+        let rule = Family::GaussLegendre.rule(3).expect("a rule");
+        let rk4 = named_method("rk4").expect("a named method").tableau;
+        let targets = [
+            Target::Stencil(&stencil),
+            Target::Rule(rule.weights()),
+            Target::Tableau(&rk4),
+            Target::Weno5,
+        ];
+        let rows: Vec<MapRow> = targets
+            .iter()
+            .map(|&target| MapRow::new("target".into(), "family", target, 0.0, None))
+            .collect();
+        let table = Table::from_rows(&rows);
         let mut expected = vec!["target".to_string(), "family".to_string()];
         for architecture in Architecture::ALL {
             for suffix in ["", "_heads", "_layers", "_masks", "_ref"] {
@@ -510,7 +579,21 @@ mod tests {
         }
         expected.push("construction_error".into());
         expected.push("read_back_order".into());
-        assert_eq!(names, expected);
+        assert_eq!(table.names(), expected);
+        // Each architecture's columns hold that architecture's cell, on every kind of target.
+        for (row, &target) in targets.iter().enumerate() {
+            for architecture in Architecture::ALL {
+                let cell = expressivity::cell(target, architecture);
+                let name = architecture.name();
+                let at = |suffix: &str| table.cell(row, &format!("{name}{suffix}")).cloned();
+                assert_eq!(at(""), Some(cell.verdict.to_string().into()), "{name}");
+                assert_eq!(at("_heads"), Some(cell.heads.into()), "{name}");
+                assert_eq!(at("_layers"), Some(cell.layers.into()), "{name}");
+                let masks = if cell.masks { "yes" } else { "no" };
+                assert_eq!(at("_masks"), Some(masks.into()), "{name}");
+                assert_eq!(at("_ref"), Some(cell.proposition.into()), "{name}");
+            }
+        }
     }
 }
 

@@ -22,6 +22,21 @@ use crate::grid::LinearGrid;
 /// (about 1e-12 for a second derivative at h = 0.01): the ratio is left empty.
 const RATIO_FLOOR: f64 = 1e-9;
 
+/// A row of `table`: one stencil with one set of keys at one sharpness.
+#[derive(Serialize)]
+struct HardRow {
+    stencil: String,
+    derivative: usize,
+    accuracy: usize,
+    /// `stencil` (only the stencil's nodes) or `wide`.
+    keys: &'static str,
+    beta_h2: f64,
+    error: f64,
+    leading_prediction: f64,
+    /// None where the prediction is below [`RATIO_FLOOR`].
+    prediction_ratio: Option<f64>,
+}
+
 /// Parameters of the `hard_attention` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -98,16 +113,7 @@ impl HardAttention {
 impl CheckedHardAttention {
     /// Run the experiment: one row per stencil, key set and sharpness.
     pub fn run(&self) -> Vec<NamedTable> {
-        let mut table = Table::new(&[
-            "stencil",
-            "derivative",
-            "accuracy",
-            "keys",
-            "beta_h2",
-            "error",
-            "leading_prediction",
-            "prediction_ratio",
-        ]);
+        let mut rows = Vec::new();
         let (x0, h) = (self.point, self.step);
         for &(d, p, ref stencil) in &self.stencils {
             let classical = stencil.apply(f64::sin, x0, h);
@@ -143,24 +149,22 @@ impl CheckedHardAttention {
                         .expect("tensor shapes are consistent")[0];
                     let error = (out - classical).abs();
                     let prediction = ((-beta_h2).exp() * leak).abs();
-                    table.push_row(vec![
-                        format!("central d={d} p={p}").into(),
-                        d.into(),
-                        p.into(),
-                        keys_name.into(),
-                        beta_h2.into(),
-                        error.into(),
-                        prediction.into(),
-                        (prediction > RATIO_FLOOR)
-                            .then(|| error / prediction)
-                            .into(),
-                    ]);
+                    rows.push(HardRow {
+                        stencil: format!("central d={d} p={p}"),
+                        derivative: d,
+                        accuracy: p,
+                        keys: keys_name,
+                        beta_h2,
+                        error,
+                        leading_prediction: prediction,
+                        prediction_ratio: (prediction > RATIO_FLOOR).then(|| error / prediction),
+                    });
                 }
             }
         }
         vec![NamedTable {
             stem: "table",
-            table,
+            table: Table::from_rows(&rows),
         }]
     }
 }

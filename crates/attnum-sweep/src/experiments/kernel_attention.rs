@@ -26,6 +26,64 @@ use super::{FieldError, NamedTable};
 use crate::checks::{self, Interval};
 use crate::grid::{LinearGrid, LogGrid};
 
+/// A row of `bias`: the derivative at the query for one width `σ`.
+#[derive(Serialize)]
+struct BiasRow {
+    sigma: f64,
+    h: f64,
+    derivative: f64,
+    error: f64,
+    /// `(1 − e^{−σ²/2})|cos q|`.
+    bias_model: f64,
+    model_ratio: f64,
+    /// The closed form against reverse-mode autograd.
+    autograd_difference: f64,
+}
+
+/// A row of `aliasing`: the deviation from the continuum limit at one `σ/h`.
+#[derive(Serialize)]
+struct AliasingRow {
+    sigma_over_h: f64,
+    h: f64,
+    deviation: f64,
+    poisson_prediction: f64,
+    /// None where the deviation is below [`RATIO_FLOOR`].
+    prediction_ratio: Option<f64>,
+    /// `(σ(2π/h − 1))²/2`.
+    alias_exponent: f64,
+}
+
+/// A row of `boundary`: the error at distance `zσ` from the end of the grid.
+#[derive(Serialize)]
+struct BoundaryRow {
+    z: f64,
+    error: f64,
+    /// `−λ(z)(z + λ(z))`.
+    continuum_prediction: f64,
+    prediction_ratio: f64,
+}
+
+/// A row of `refinement`: the error at one `σ/h` for a fixed `σ`.
+#[derive(Serialize)]
+struct RefinementRow {
+    sigma_over_h: f64,
+    h: f64,
+    error: f64,
+    bias_model: f64,
+}
+
+/// A row of `s1`: the method S1 for one width and number of points, and the terms of its error.
+#[derive(Serialize)]
+struct S1Row {
+    sigma: f64,
+    points: usize,
+    s1: f64,
+    s1_error: f64,
+    derivative: f64,
+    variance_term: f64,
+    skewness_term: f64,
+}
+
 /// Parameters of the `kernel_attention` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -265,15 +323,7 @@ impl CheckedKernelAttention {
     pub fn run(&self) -> Vec<NamedTable> {
         let spec = &self.0;
         let q = spec.query;
-        let mut bias = Table::new(&[
-            "sigma",
-            "h",
-            "derivative",
-            "error",
-            "bias_model",
-            "model_ratio",
-            "autograd_difference",
-        ]);
+        let mut bias = Vec::new();
         for sigma in spec.bias.sigmas.values() {
             let h = sigma / spec.bias.nodes_per_sigma as f64;
             let nodes = grid_around(q, h, sigma, 0.25);
@@ -284,25 +334,18 @@ impl CheckedKernelAttention {
                 .derivative_by_autograd(&[q], &tensor(&values))
                 .expect("tensor shapes are consistent")[0];
             let model = (1.0 - (-sigma * sigma / 2.0).exp()) * q.cos().abs();
-            bias.push_row(vec![
-                sigma.into(),
-                h.into(),
-                d.into(),
-                (d - q.cos()).abs().into(),
-                model.into(),
-                ((d - q.cos()).abs() / model).into(),
-                (d - auto).abs().into(),
-            ]);
+            bias.push(BiasRow {
+                sigma,
+                h,
+                derivative: d,
+                error: (d - q.cos()).abs(),
+                bias_model: model,
+                model_ratio: (d - q.cos()).abs() / model,
+                autograd_difference: (d - auto).abs(),
+            });
         }
 
-        let mut aliasing = Table::new(&[
-            "sigma_over_h",
-            "h",
-            "deviation",
-            "poisson_prediction",
-            "prediction_ratio",
-            "alias_exponent",
-        ]);
+        let mut aliasing = Vec::new();
         let sigma = spec.aliasing.sigma;
         let limit = (-sigma * sigma / 2.0).exp() * q.cos();
         for ratio in spec.aliasing.sigma_over_h.values() {
@@ -311,19 +354,17 @@ impl CheckedKernelAttention {
             let d = derivative(&nodes, f64::sin, sigma, q);
             let predicted = (poisson_derivative(sigma, h, q, nodes[0]) - limit).abs();
             let deviation = (d - limit).abs();
-            aliasing.push_row(vec![
-                ratio.into(),
-                h.into(),
-                deviation.into(),
-                predicted.into(),
-                (deviation > RATIO_FLOOR)
-                    .then(|| deviation / predicted)
-                    .into(),
-                ((sigma * (2.0 * PI / h - 1.0)).powi(2) / 2.0).into(),
-            ]);
+            aliasing.push(AliasingRow {
+                sigma_over_h: ratio,
+                h,
+                deviation,
+                poisson_prediction: predicted,
+                prediction_ratio: (deviation > RATIO_FLOOR).then(|| deviation / predicted),
+                alias_exponent: (sigma * (2.0 * PI / h - 1.0)).powi(2) / 2.0,
+            });
         }
 
-        let mut boundary = Table::new(&["z", "error", "continuum_prediction", "prediction_ratio"]);
+        let mut boundary = Vec::new();
         let b = &spec.boundary;
         let h = b.sigma / b.nodes_per_sigma as f64;
         let count = (HALF_WIDTH_SIGMAS * 2.0 * b.nodes_per_sigma as f64).ceil() as i64;
@@ -331,49 +372,49 @@ impl CheckedKernelAttention {
         for z in b.distances.values() {
             let d = derivative(&nodes, |x| x, b.sigma, -z * b.sigma);
             let predicted = boundary_error(z);
-            boundary.push_row(vec![
-                z.into(),
-                (d - 1.0).into(),
-                predicted.into(),
-                ((d - 1.0) / predicted).into(),
-            ]);
+            boundary.push(BoundaryRow {
+                z,
+                error: d - 1.0,
+                continuum_prediction: predicted,
+                prediction_ratio: (d - 1.0) / predicted,
+            });
         }
 
-        let mut refinement = Table::new(&["sigma_over_h", "h", "error", "bias_model"]);
+        let mut refinement = Vec::new();
         let sigma = spec.refinement.sigma;
         let model = (1.0 - (-sigma * sigma / 2.0).exp()) * q.cos().abs();
         for ratio in spec.refinement.sigma_over_h.values() {
             let h = sigma / ratio;
             let nodes = grid_around(q, h, sigma, 0.25);
             let d = derivative(&nodes, f64::sin, sigma, q);
-            refinement.push_row(vec![
-                ratio.into(),
-                h.into(),
-                (d - q.cos()).abs().into(),
-                model.into(),
-            ]);
+            refinement.push(RefinementRow {
+                sigma_over_h: ratio,
+                h,
+                error: (d - q.cos()).abs(),
+                bias_model: model,
+            });
         }
 
         vec![
             NamedTable {
                 stem: "bias",
-                table: bias,
+                table: Table::from_rows(&bias),
             },
             NamedTable {
                 stem: "aliasing",
-                table: aliasing,
+                table: Table::from_rows(&aliasing),
             },
             NamedTable {
                 stem: "boundary",
-                table: boundary,
+                table: Table::from_rows(&boundary),
             },
             NamedTable {
                 stem: "refinement",
-                table: refinement,
+                table: Table::from_rows(&refinement),
             },
             NamedTable {
                 stem: "s1",
-                table: spec.s1.run(),
+                table: Table::from_rows(&spec.s1.run()),
             },
         ]
     }
@@ -382,20 +423,12 @@ impl CheckedKernelAttention {
 impl S1Part {
     /// One row per width and number of points: S1, the closed-form `m'`, and the terms of
     /// `m' − f' = f'(q)(V/σ² − 1) + c₂ Σ a_i (x_i − x̄)(x_i − q)²/σ²` (`V = Var_a(x)`).
-    fn run(&self) -> Table {
+    fn run(&self) -> Vec<S1Row> {
         let [c0, c1, c2] = self.quadratic;
         let f = |x: f64| c0 + c1 * x + c2 * x * x;
         let q = self.query;
         let exact = c1 + 2.0 * c2 * q;
-        let mut table = Table::new(&[
-            "sigma",
-            "points",
-            "s1",
-            "s1_error",
-            "derivative",
-            "variance_term",
-            "skewness_term",
-        ]);
+        let mut rows = Vec::new();
         let [lo, hi] = self.interval;
         for &sigma in &self.sigmas {
             for &n in &self.point_counts {
@@ -424,18 +457,18 @@ impl S1Part {
                     .sum::<f64>()
                     * c2
                     / (sigma * sigma);
-                table.push_row(vec![
-                    sigma.into(),
-                    n.into(),
-                    s1.into(),
-                    (s1 - exact).into(),
-                    derivative(&nodes, f, sigma, q).into(),
-                    (exact * (variance / (sigma * sigma) - 1.0)).into(),
-                    skew.into(),
-                ]);
+                rows.push(S1Row {
+                    sigma,
+                    points: n,
+                    s1,
+                    s1_error: s1 - exact,
+                    derivative: derivative(&nodes, f, sigma, q),
+                    variance_term: exact * (variance / (sigma * sigma) - 1.0),
+                    skewness_term: skew,
+                });
             }
         }
-        table
+        rows
     }
 }
 

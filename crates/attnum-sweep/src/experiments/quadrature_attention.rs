@@ -17,10 +17,41 @@ use attnum_attention::heads::SoftmaxHeads;
 use attnum_classical::rk::Tableau;
 use attnum_classical::trees;
 use serde::{Deserialize, Serialize};
-use attnum_results::{Cell, Table};
+use attnum_results::Table;
 
 use super::quadrature_rules::{Family, FamilyRules, check_families};
 use super::{FieldError, NamedTable};
+
+/// A row of `table`: one rule compiled into heads, read back, and read as a Runge–Kutta method.
+#[derive(Serialize)]
+struct RuleRow {
+    family: &'static str,
+    n: usize,
+    heads: usize,
+    min_weight: f64,
+    /// `Σ_{w_i<0} |w_i|`.
+    negative_scale: f64,
+    residual: f64,
+    /// The read-back weights' degree of exactness.
+    degree: Option<usize>,
+    /// The classical rule nearest the read-back weights.
+    nearest: Option<String>,
+    exp_error: f64,
+    /// `degree + 1` (0 without a degree).
+    bushy_order: usize,
+    bushy_residual: f64,
+    tree_order: usize,
+}
+
+/// A row of `summary`: one family's rules by the heads they need.
+#[derive(Serialize)]
+struct SummaryRow {
+    family: &'static str,
+    sizes: String,
+    one_head: usize,
+    two_heads: usize,
+    two_head_sizes: String,
+}
 
 /// Parameters of the `quadrature_attention` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -91,22 +122,7 @@ impl QuadratureAttention {
 impl CheckedQuadratureAttention {
     /// Run the experiment: `table` (one row per family and size) and `summary` (per family).
     pub fn run(&self) -> Vec<NamedTable> {
-        let mut table = Table::new(&[
-            "family",
-            "n",
-            "heads",
-            "min_weight",
-            "negative_scale",
-            "residual",
-            "degree",
-            "nearest",
-            "exp_error",
-            "bushy_order",
-            "bushy_residual",
-            "tree_order",
-        ]);
-        let mut summary =
-            Table::new(&["family", "sizes", "one_head", "two_heads", "two_head_sizes"]);
+        let (mut table, mut summary) = (Vec::new(), Vec::new());
         let exp_exact = 1f64.exp() - (-1f64).exp();
         for FamilyRules { family, rules } in &self.families {
             let family = *family;
@@ -134,47 +150,43 @@ impl CheckedQuadratureAttention {
                 if heads.head_count() == 2 {
                     two.push(n);
                 }
-                table.push_row(vec![
-                    family.name().into(),
-                    n.into(),
-                    heads.head_count().into(),
-                    rule.weights()
-                        .iter()
-                        .copied()
-                        .fold(f64::INFINITY, f64::min)
-                        .into(),
-                    rule.weights()
+                table.push(RuleRow {
+                    family: family.name(),
+                    n,
+                    heads: heads.head_count(),
+                    min_weight: rule.weights().iter().copied().fold(f64::INFINITY, f64::min),
+                    negative_scale: rule
+                        .weights()
                         .iter()
                         .filter(|&&w| w < 0.0)
                         .map(|w| -w)
-                        .sum::<f64>()
-                        .into(),
-                    residual.into(),
-                    class.degree.map_or(Cell::Null, Cell::from),
-                    class.nearest.map_or(Cell::Null, |c| c.name.into()),
-                    (value - exp_exact).abs().into(),
-                    bushy_order.into(),
-                    bushy_residual.into(),
-                    classify_tableau(&tableau, self.max_tree_order).order.into(),
-                ]);
+                        .sum(),
+                    residual,
+                    degree: class.degree,
+                    nearest: class.nearest.map(|c| c.name),
+                    exp_error: (value - exp_exact).abs(),
+                    bushy_order,
+                    bushy_residual,
+                    tree_order: classify_tableau(&tableau, self.max_tree_order).order,
+                });
             }
             let total = rules.len();
-            summary.push_row(vec![
-                family.name().into(),
-                format!("{}–{}", family.min_points(), self.max_points).into(),
-                (total - two.len()).into(),
-                two.len().into(),
-                ranges(&two).into(),
-            ]);
+            summary.push(SummaryRow {
+                family: family.name(),
+                sizes: format!("{}–{}", family.min_points(), self.max_points),
+                one_head: total - two.len(),
+                two_heads: two.len(),
+                two_head_sizes: ranges(&two),
+            });
         }
         vec![
             NamedTable {
                 stem: "table",
-                table,
+                table: Table::from_rows(&table),
             },
             NamedTable {
                 stem: "summary",
-                table: summary,
+                table: Table::from_rows(&summary),
             },
         ]
     }

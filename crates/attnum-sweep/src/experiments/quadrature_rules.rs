@@ -11,10 +11,29 @@
 
 use attnum_classical::quadrature::{self, NewtonCotes, Rule};
 use serde::{Deserialize, Serialize};
-use attnum_results::{Cell, Table};
+use attnum_results::Table;
 
 use super::{FieldError, NamedTable};
 use crate::checks;
+
+/// A row of `table`: one rule of one family and size.
+#[derive(Serialize)]
+struct RuleRow {
+    family: &'static str,
+    n: usize,
+    negative_weights: usize,
+    /// 1 when some weight is negative, 0 otherwise.
+    has_negative: usize,
+    min_weight: f64,
+    /// `Σ|w_i| / Σ w_i`.
+    stability: f64,
+    degree: Option<usize>,
+    error_x2n: f64,
+    /// 1 when `error_x2n` is within the exactness tolerance, 0 otherwise.
+    x2n_within_tolerance: usize,
+    exp_error: f64,
+    runge_error: f64,
+}
 
 /// A quadrature family as named in sweep files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -135,19 +154,7 @@ impl QuadratureRules {
 impl CheckedQuadratureRules {
     /// Run the experiment: one row per family and size.
     pub fn run(&self) -> Vec<NamedTable> {
-        let mut table = Table::new(&[
-            "family",
-            "n",
-            "negative_weights",
-            "has_negative",
-            "min_weight",
-            "stability",
-            "degree",
-            "error_x2n",
-            "x2n_within_tolerance",
-            "exp_error",
-            "runge_error",
-        ]);
+        let mut rows = Vec::new();
         let exp_exact = 1f64.exp() - (-1f64).exp();
         let runge_exact = 0.4 * 5f64.atan();
         for FamilyRules { family, rules } in &self.families {
@@ -160,30 +167,25 @@ impl CheckedQuadratureRules {
                 let error_x2n =
                     (rule.integrate(|x| x.powi(power)) - 2.0 / f64::from(power + 1)).abs();
                 let negatives = family.negative_weights(n, rule);
-                table.push_row(vec![
-                    family.name().into(),
-                    n.into(),
-                    negatives.into(),
-                    usize::from(negatives > 0).into(),
-                    rule.weights()
-                        .iter()
-                        .copied()
-                        .fold(f64::INFINITY, f64::min)
-                        .into(),
-                    (sum_abs / sum).into(),
-                    degree.map_or(Cell::Null, Cell::from),
-                    error_x2n.into(),
-                    usize::from(error_x2n <= EXACTNESS_TOLERANCE).into(),
-                    (rule.integrate(f64::exp) - exp_exact).abs().into(),
-                    (rule.integrate(|x| 1.0 / (1.0 + 25.0 * x * x)) - runge_exact)
-                        .abs()
-                        .into(),
-                ]);
+                rows.push(RuleRow {
+                    family: family.name(),
+                    n,
+                    negative_weights: negatives,
+                    has_negative: usize::from(negatives > 0),
+                    min_weight: rule.weights().iter().copied().fold(f64::INFINITY, f64::min),
+                    stability: sum_abs / sum,
+                    degree,
+                    error_x2n,
+                    x2n_within_tolerance: usize::from(error_x2n <= EXACTNESS_TOLERANCE),
+                    exp_error: (rule.integrate(f64::exp) - exp_exact).abs(),
+                    runge_error: (rule.integrate(|x| 1.0 / (1.0 + 25.0 * x * x)) - runge_exact)
+                        .abs(),
+                });
             }
         }
         vec![NamedTable {
             stem: "table",
-            table,
+            table: Table::from_rows(&rows),
         }]
     }
 }

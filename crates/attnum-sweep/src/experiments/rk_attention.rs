@@ -20,6 +20,36 @@ use super::rk_convergence::{
 };
 use super::{FieldError, NamedTable};
 
+/// A row of `methods`: one named method as attention.
+#[derive(Serialize)]
+struct MethodRow {
+    method: &'static str,
+    stages: usize,
+    formal_order: usize,
+    /// `yes` when every row needs one head.
+    single_head: &'static str,
+    two_head_rows: String,
+    /// The stages each row attends to.
+    mask: String,
+    /// The order of the tableau read back from the attention weights.
+    tree_order: usize,
+    /// One attention step against the classical step (relative).
+    step_residual: f64,
+    observed_order: Option<f64>,
+    classical_observed_order: Option<f64>,
+    max_error_difference: f64,
+}
+
+/// A row of `table`: one method with one number of steps per period.
+#[derive(Serialize)]
+struct StepsRow {
+    method: &'static str,
+    steps: usize,
+    h: f64,
+    error: f64,
+    classical_error: f64,
+}
+
 /// Parameters of the `rk_attention` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -116,20 +146,7 @@ impl CheckedRkAttention {
         let y0 = kepler_initial_value(runs.eccentricity);
         let y0_tensor = Tensor::new(&y0, &Device::Cpu).expect("a vector");
         let period = 2.0 * std::f64::consts::PI;
-        let mut methods = Table::new(&[
-            "method",
-            "stages",
-            "formal_order",
-            "single_head",
-            "two_head_rows",
-            "mask",
-            "tree_order",
-            "step_residual",
-            "observed_order",
-            "classical_observed_order",
-            "max_error_difference",
-        ]);
-        let mut table = Table::new(&["method", "steps", "h", "error", "classical_error"]);
+        let (mut methods, mut table) = (Vec::new(), Vec::new());
         for m in &runs.methods {
             let name = m.name;
             let attention = RkAttention::compile(&m.tableau).expect("named methods are explicit");
@@ -165,43 +182,38 @@ impl CheckedRkAttention {
                 curve.push((h, error));
                 classical_curve.push((h, classical));
                 difference = difference.max((error - classical).abs());
-                table.push_row(vec![
-                    name.into(),
-                    n.into(),
-                    h.into(),
-                    error.into(),
-                    classical.into(),
-                ]);
+                table.push(StepsRow {
+                    method: name,
+                    steps: n,
+                    h,
+                    error,
+                    classical_error: classical,
+                });
             }
             let (observed, _) = runs.fit.observed_order(curve);
             let (classical_observed, _) = runs.fit.observed_order(classical_curve);
-            methods.push_row(vec![
-                name.into(),
-                m.tableau.stages().into(),
-                m.order.into(),
-                (if attention.is_single_head() {
-                    "yes"
-                } else {
-                    "no"
-                })
-                .into(),
-                two_head_rows(&attention.head_counts()).into(),
-                masks(&attention.masks().expect("tensor shapes are consistent")).into(),
-                class.order.into(),
-                step_residual.into(),
-                observed.into(),
-                classical_observed.into(),
-                difference.into(),
-            ]);
+            methods.push(MethodRow {
+                method: name,
+                stages: m.tableau.stages(),
+                formal_order: m.order,
+                single_head: if attention.is_single_head() { "yes" } else { "no" },
+                two_head_rows: two_head_rows(&attention.head_counts()),
+                mask: masks(&attention.masks().expect("tensor shapes are consistent")),
+                tree_order: class.order,
+                step_residual,
+                observed_order: observed,
+                classical_observed_order: classical_observed,
+                max_error_difference: difference,
+            });
         }
         vec![
             NamedTable {
                 stem: "methods",
-                table: methods,
+                table: Table::from_rows(&methods),
             },
             NamedTable {
                 stem: "table",
-                table,
+                table: Table::from_rows(&table),
             },
         ]
     }

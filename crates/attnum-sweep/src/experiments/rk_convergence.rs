@@ -19,6 +19,31 @@ use attnum_results::Table;
 use super::{FieldError, NamedTable, log_log_slope};
 use crate::checks::{self, Interval};
 
+/// A row of `table`: one method with one number of steps per period.
+#[derive(Serialize)]
+struct StepsRow {
+    method: &'static str,
+    stages: usize,
+    /// The order from the rooted-tree conditions.
+    formal_order: usize,
+    steps: usize,
+    h: f64,
+    error: f64,
+}
+
+/// A row of `orders`: one method's observed order.
+#[derive(Serialize)]
+struct OrderRow {
+    method: &'static str,
+    stages: usize,
+    formal_order: usize,
+    /// None when fewer than `fit.points` steps have errors above `fit.min_error`.
+    observed_order: Option<f64>,
+    abs_order_deviation: Option<f64>,
+    fit_points: usize,
+    smallest_error: f64,
+}
+
 /// Parameters of the `rk_convergence` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -163,16 +188,7 @@ impl CheckedRkConvergence {
         let runs = &self.0;
         let y0 = kepler_initial_value(runs.eccentricity);
         let period = 2.0 * std::f64::consts::PI;
-        let mut table = Table::new(&["method", "stages", "formal_order", "steps", "h", "error"]);
-        let mut orders = Table::new(&[
-            "method",
-            "stages",
-            "formal_order",
-            "observed_order",
-            "abs_order_deviation",
-            "fit_points",
-            "smallest_error",
-        ]);
+        let (mut table, mut orders) = (Vec::new(), Vec::new());
         for m in &runs.methods {
             let name = m.name;
             let formal = trees::order_of(&m.tableau, 8, 1e-12);
@@ -189,34 +205,34 @@ impl CheckedRkConvergence {
                 let h = period / n as f64;
                 curve.push((h, error));
                 smallest = smallest.min(error);
-                table.push_row(vec![
-                    name.into(),
-                    m.tableau.stages().into(),
-                    formal.into(),
-                    n.into(),
-                    h.into(),
-                    error.into(),
-                ]);
+                table.push(StepsRow {
+                    method: name,
+                    stages: m.tableau.stages(),
+                    formal_order: formal,
+                    steps: n,
+                    h,
+                    error,
+                });
             }
             let (observed, fitted) = runs.fit.observed_order(curve);
-            orders.push_row(vec![
-                name.into(),
-                m.tableau.stages().into(),
-                formal.into(),
-                observed.into(),
-                observed.map(|o| (o - formal as f64).abs()).into(),
-                fitted.into(),
-                smallest.into(),
-            ]);
+            orders.push(OrderRow {
+                method: name,
+                stages: m.tableau.stages(),
+                formal_order: formal,
+                observed_order: observed,
+                abs_order_deviation: observed.map(|o| (o - formal as f64).abs()),
+                fit_points: fitted,
+                smallest_error: smallest,
+            });
         }
         vec![
             NamedTable {
                 stem: "table",
-                table,
+                table: Table::from_rows(&table),
             },
             NamedTable {
                 stem: "orders",
-                table: orders,
+                table: Table::from_rows(&orders),
             },
         ]
     }

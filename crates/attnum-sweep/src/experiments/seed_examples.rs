@@ -44,10 +44,97 @@ use candle_core::{Device, Tensor, Var};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use attnum_results::{Cell, Table};
+use attnum_results::Table;
 
 use super::{FieldError, NamedTable};
 use crate::checks;
+
+/// A row of `trace`: one printed epoch of one example's rerun from one seed.
+#[derive(Serialize)]
+struct TraceRow {
+    example: &'static str,
+    seed: u64,
+    epoch: usize,
+    output: f64,
+    loss: f64,
+}
+
+/// A row of `summary`: one example's rerun from one seed.
+#[derive(Serialize)]
+struct SummaryRow {
+    example: &'static str,
+    seed: u64,
+    target: f64,
+    printed_final: Option<f64>,
+    epoch0_output: f64,
+    final_output: f64,
+    final_error: f64,
+    /// The first epoch whose output is on the target or beyond it, seen from the start.
+    first_epoch_reaching_target: Option<usize>,
+    /// The range of the values in the last epoch.
+    min_value: f64,
+    max_value: f64,
+    largest_position_move: f64,
+    query_move: f64,
+    /// `yes` or `no`.
+    target_reachable: &'static str,
+}
+
+/// A row of `transfer`: the trained S5 model asked for `sin'(x)` at one point.
+#[derive(Serialize, Default)]
+struct TransferRow {
+    example: &'static str,
+    seed: u64,
+    x: f64,
+    output: f64,
+    exact: f64,
+    error: f64,
+}
+
+/// A row of `start`: one example's epoch-0 output over many draws of its initialisation.
+#[derive(Serialize, Default)]
+struct StartRow {
+    example: &'static str,
+    draws: usize,
+    printed_epoch0: f64,
+    bound_low: Option<f64>,
+    bound_high: Option<f64>,
+    min: f64,
+    median: f64,
+    max: f64,
+    draws_printing_it: usize,
+    first_draw_printing_it: Option<usize>,
+}
+
+/// A row of `printed_start`: one epoch of the trace from the first draw that prints the
+/// conversation's epoch-0 output.
+#[derive(Serialize, Default)]
+struct PrintedStartRow {
+    example: &'static str,
+    draw: usize,
+    epoch: usize,
+    output: f64,
+    loss: f64,
+    printed_output: Option<f64>,
+    printed_loss: Option<f64>,
+}
+
+/// A row of `printed`: one printed line, the loss its printed output implies (an interval) and
+/// the `|error|` its printed loss needs.
+#[derive(Serialize, Default)]
+struct PrintedRow {
+    example: &'static str,
+    epoch: usize,
+    printed_loss: f64,
+    printed_output: Option<f64>,
+    target: f64,
+    implied_loss_low: Option<f64>,
+    implied_loss_high: Option<f64>,
+    needed_error_low: f64,
+    needed_error_high: f64,
+    /// `yes` when the two intervals meet, `no` when not, none without a printed output.
+    consistent: Option<&'static str>,
+}
 
 /// Parameters of the `seed_examples` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -567,32 +654,17 @@ impl CheckedSeedExamples {
     /// If a tensor operation fails (a bug, not a consequence of the parameters).
     pub fn run(&self) -> Vec<NamedTable> {
         const SHAPES: &str = "tensor shapes are consistent";
-        let mut trace = Table::new(&["example", "seed", "epoch", "output", "loss"]);
-        let mut summary = Table::new(&[
-            "example",
-            "seed",
-            "target",
-            "printed_final",
-            "epoch0_output",
-            "final_output",
-            "final_error",
-            "first_epoch_reaching_target",
-            "min_value",
-            "max_value",
-            "largest_position_move",
-            "query_move",
-            "target_reachable",
-        ]);
-        let mut record = |name: &str, seed: u64, rerun: &Rerun, reachable: bool| {
+        let (mut trace, mut summary) = (Vec::new(), Vec::new());
+        let mut record = |name: &'static str, seed: u64, rerun: &Rerun, reachable: bool| {
             for &(epoch, output, loss) in &rerun.epochs {
                 if epoch % 10 == 0 || epoch + 1 == EPOCHS {
-                    trace.push_row(vec![
-                        name.into(),
-                        (seed as usize).into(),
-                        epoch.into(),
-                        output.into(),
-                        loss.into(),
-                    ]);
+                    trace.push(TraceRow {
+                        example: name,
+                        seed,
+                        epoch,
+                        output,
+                        loss,
+                    });
                 }
             }
             let target = target_of(name);
@@ -602,7 +674,7 @@ impl CheckedSeedExamples {
                 .epochs
                 .iter()
                 .find(|e| (e.1 - target) * side <= 0.0)
-                .map_or(Cell::Null, |e| e.0.into());
+                .map(|e| e.0);
             let (lo, hi) = rerun
                 .last_values
                 .iter()
@@ -615,21 +687,21 @@ impl CheckedSeedExamples {
                 .zip(&rerun.last_values)
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0, f64::max);
-            summary.push_row(vec![
-                name.into(),
-                (seed as usize).into(),
-                target.into(),
-                self.printed_of(name).and_then(|p| p.final_output).into(),
-                rerun.output(0).into(),
-                rerun.last_output().into(),
-                (rerun.last_output() - target).abs().into(),
-                first_crossing,
-                lo.into(),
-                hi.into(),
-                moved.into(),
-                (rerun.last_query - rerun.first_query).abs().into(),
-                (if reachable { "yes" } else { "no" }).into(),
-            ]);
+            summary.push(SummaryRow {
+                example: name,
+                seed,
+                target,
+                printed_final: self.printed_of(name).and_then(|p| p.final_output),
+                epoch0_output: rerun.output(0),
+                final_output: rerun.last_output(),
+                final_error: (rerun.last_output() - target).abs(),
+                first_epoch_reaching_target: first_crossing,
+                min_value: lo,
+                max_value: hi,
+                largest_position_move: moved,
+                query_move: (rerun.last_query - rerun.first_query).abs(),
+                target_reachable: if reachable { "yes" } else { "no" },
+            });
         };
         for &seed in &self.spec.seeds {
             let (start, weights) = pytorch_draw(&mut ChaCha8Rng::seed_from_u64(seed));
@@ -649,7 +721,7 @@ impl CheckedSeedExamples {
                 record(example.name, seed, &rerun, true);
             }
         }
-        let mut transfer_table = Table::new(&["example", "seed", "x", "output", "exact", "error"]);
+        let mut transfer_rows = Vec::new();
         for &seed in &self.spec.seeds {
             let (start, weights) = multihead_draw(&mut ChaCha8Rng::seed_from_u64(seed));
             let (rerun, model) = rerun_multihead(&start, &weights, Stack::Dense).expect(SHAPES);
@@ -657,14 +729,14 @@ impl CheckedSeedExamples {
             let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(1_000));
             for &x in &self.spec.transfer_points {
                 let output = transfer(&model, x, &mut rng).expect(SHAPES);
-                transfer_table.push_row(vec![
-                    "S5".into(),
-                    (seed as usize).into(),
-                    x.into(),
-                    output.into(),
-                    x.cos().into(),
-                    (output - x.cos()).abs().into(),
-                ]);
+                transfer_rows.push(TransferRow {
+                    example: "S5",
+                    seed,
+                    x,
+                    output,
+                    exact: x.cos(),
+                    error: (output - x.cos()).abs(),
+                });
             }
         }
         for &seed in &self.spec.seeds {
@@ -677,27 +749,27 @@ impl CheckedSeedExamples {
         vec![
             NamedTable {
                 stem: "trace",
-                table: trace,
+                table: Table::from_rows(&trace),
             },
             NamedTable {
                 stem: "summary",
-                table: summary,
+                table: Table::from_rows(&summary),
             },
             NamedTable {
                 stem: "start",
-                table: start,
+                table: Table::from_rows_with_header(&start),
             },
             NamedTable {
                 stem: "printed",
-                table: self.printed_table(),
+                table: Table::from_rows_with_header(&self.printed_rows()),
             },
             NamedTable {
                 stem: "printed_start",
-                table: printed_start,
+                table: Table::from_rows_with_header(&printed_start),
             },
             NamedTable {
                 stem: "transfer",
-                table: transfer_table,
+                table: Table::from_rows_with_header(&transfer_rows),
             },
         ]
     }
@@ -705,28 +777,8 @@ impl CheckedSeedExamples {
     /// `start`: the epoch-0 output over `start_draws` draws of each example's initialisation, and
     /// how many print as the conversation's epoch-0 output; `printed_start`: the code's trace, every
     /// epoch, from the first draw that does.
-    fn start_tables(&self) -> (Table, Table) {
-        let mut start = Table::new(&[
-            "example",
-            "draws",
-            "printed_epoch0",
-            "bound_low",
-            "bound_high",
-            "min",
-            "median",
-            "max",
-            "draws_printing_it",
-            "first_draw_printing_it",
-        ]);
-        let mut printed_start = Table::new(&[
-            "example",
-            "draw",
-            "epoch",
-            "output",
-            "loss",
-            "printed_output",
-            "printed_loss",
-        ]);
+    fn start_tables(&self) -> (Vec<StartRow>, Vec<PrintedStartRow>) {
+        let (mut start, mut printed_start) = (Vec::new(), Vec::new());
         for &(example, ref trace) in &self.traces {
             let Some(printed) = trace.lines.iter().find(|l| l.0 == 0).and_then(|l| l.2) else {
                 continue;
@@ -755,18 +807,18 @@ impl CheckedSeedExamples {
                 (outputs[n / 2 - 1] + outputs[n / 2]) / 2.0
             };
             let (low, high) = start_bounds(example);
-            start.push_row(vec![
-                example.into(),
-                n.into(),
-                printed.into(),
-                low.into(),
-                high.into(),
-                outputs[0].into(),
-                median.into(),
-                outputs[n - 1].into(),
-                hits.into(),
-                first.as_ref().map_or(Cell::Null, |(i, _)| (*i).into()),
-            ]);
+            start.push(StartRow {
+                example,
+                draws: n,
+                printed_epoch0: printed,
+                bound_low: low,
+                bound_high: high,
+                min: outputs[0],
+                median,
+                max: outputs[n - 1],
+                draws_printing_it: hits,
+                first_draw_printing_it: first.as_ref().map(|(i, _)| *i),
+            });
             let Some((index, d)) = first else {
                 continue;
             };
@@ -778,15 +830,15 @@ impl CheckedSeedExamples {
                 } else {
                     (line.and_then(|l| l.2), line.map(|l| l.1))
                 };
-                printed_start.push_row(vec![
-                    example.into(),
-                    index.into(),
-                    epoch.into(),
-                    output.into(),
-                    loss.into(),
-                    printed_output.into(),
-                    printed_loss.into(),
-                ]);
+                printed_start.push(PrintedStartRow {
+                    example,
+                    draw: index,
+                    epoch,
+                    output,
+                    loss,
+                    printed_output,
+                    printed_loss,
+                });
             }
         }
         (start, printed_start)
@@ -794,19 +846,8 @@ impl CheckedSeedExamples {
 
     /// `printed`: every printed line with an output, the loss the printed output implies (an
     /// interval, as the output is rounded to 4 decimals) and the `|error|` the printed loss needs.
-    fn printed_table(&self) -> Table {
-        let mut table = Table::new(&[
-            "example",
-            "epoch",
-            "printed_loss",
-            "printed_output",
-            "target",
-            "implied_loss_low",
-            "implied_loss_high",
-            "needed_error_low",
-            "needed_error_high",
-            "consistent",
-        ]);
+    fn printed_rows(&self) -> Vec<PrintedRow> {
+        let mut rows = Vec::new();
         for &(example, ref trace) in &self.traces {
             let target = target_of(example);
             for &(epoch, loss, output) in &trace.lines {
@@ -816,29 +857,28 @@ impl CheckedSeedExamples {
                 );
                 let implied = output.map(|o| error_interval(o, target));
                 // Loss printed as `loss` means a loss in [loss − 5e-5, loss + 5e-5].
-                let consistent = implied.map_or(Cell::Null, |(lo, hi)| {
-                    (if lo <= needed.1 && needed.0 <= hi {
+                let consistent = implied.map(|(lo, hi)| {
+                    if lo <= needed.1 && needed.0 <= hi {
                         "yes"
                     } else {
                         "no"
-                    })
-                    .into()
+                    }
                 });
-                table.push_row(vec![
-                    example.into(),
-                    epoch.into(),
-                    loss.into(),
-                    output.into(),
-                    target.into(),
-                    implied.map(|i| i.0 * i.0).into(),
-                    implied.map(|i| i.1 * i.1).into(),
-                    needed.0.into(),
-                    needed.1.into(),
+                rows.push(PrintedRow {
+                    example,
+                    epoch,
+                    printed_loss: loss,
+                    printed_output: output,
+                    target,
+                    implied_loss_low: implied.map(|i| i.0 * i.0),
+                    implied_loss_high: implied.map(|i| i.1 * i.1),
+                    needed_error_low: needed.0,
+                    needed_error_high: needed.1,
                     consistent,
-                ]);
+                });
             }
         }
-        table
+        rows
     }
 }
 
