@@ -431,20 +431,20 @@ const ATTENTION_CORPUS: &[(&str, &str, &str, &str)] = &[
     (
         "learned_quadrature",
         "nodes: [2, 3,",
-        "nodes: [9, 3,",
+        "nodes: [17, 3,",
         "experiment.learned_quadrature.nodes",
     ),
     (
         "learned_quadrature",
-        "restarts: 20",
+        "restarts: 50",
         "restarts: 0",
         "experiment.learned_quadrature.restarts",
     ),
     (
         "learned_rk",
-        "steps: [0.2, 0.6]",
-        "steps: [0.6, 0.2]",
-        "experiment.learned_rk.steps",
+        "steps: { low: 0.2, high: 0.6,",
+        "steps: { low: 0.2, high: 0.1,",
+        "experiment.learned_rk.steps.high",
     ),
     (
         "learned_rk",

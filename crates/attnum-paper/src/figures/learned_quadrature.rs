@@ -1,6 +1,7 @@
-//! Figure `learned_quadrature`: a softmax head with trainable node positions — (a) the nodes of
-//! the best of the random starts for each size (dots) on the Gauss–Legendre nodes (rings),
-//! (b) the validation loss of the first start for each size.
+//! Figure `learned_quadrature`: a softmax head with trainable node positions (`tanh` nodes,
+//! uniform starts, patience 2000) — (a) the nodes of the best of the random starts for each size
+//! (dots) on the Gauss–Legendre nodes (rings), (b) the validation loss of the first start for
+//! each size.
 
 use plotters::prelude::*;
 
@@ -9,8 +10,18 @@ use crate::plot;
 
 pub(super) const SIZE: (u32, u32) = (1000, 440);
 
+/// Rows of the figure's point: learned `tanh` nodes from uniform starts in `(−0.95, 0.95)`,
+/// patience 2000 (and, in `nodes`, the best start).
 fn learned(t: &attnum_results::Table, r: usize) -> bool {
-    t.cell(r, "mode").map(ToString::to_string).as_deref() == Some("learned")
+    let text = |c: &str| t.cell(r, c).map(ToString::to_string);
+    let number = |c: &str| t.cell(r, c).and_then(attnum_results::Cell::as_f64);
+    text("mode").as_deref() == Some("learned")
+        && text("bound").as_deref() == Some("tanh")
+        && text("start").as_deref() == Some("uniform")
+        && number("spread") == Some(0.95)
+        && number("training.patience") == Some(2000.0)
+        && t.cell(r, "example")
+            .is_none_or(|e| e.to_string() == "best")
 }
 
 pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {

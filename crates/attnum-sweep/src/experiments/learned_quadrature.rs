@@ -3,37 +3,59 @@
 //! `[−1, 1]`, from many random starts: how often it finds Gauss–Legendre, and what it finds
 //! instead.
 //!
-//! With `mode: learned` the nodes are trained and the functions are polynomials of degree
-//! `2n − 1` (Legendre coefficients standard normal), whose only exact `n`-node rule is
-//! Gauss–Legendre; with `mode: equispaced` the nodes are fixed at the closed Newton–Cotes nodes and
-//! the functions have degree `n − 1`, whose only exact rule on those nodes is closed Newton–Cotes
-//! (reachable by one head while its weights are positive, `n ≤ 8`).
+//! With `mode: learned` the nodes are trained — inside the interval as `x = tanh u`
+//! (`bound: tanh`) or unbounded as `x = u` (`bound: free`) — and the functions are polynomials
+//! of degree `2n − 1` (Legendre coefficients standard normal), whose only exact `n`-node rule is
+//! Gauss–Legendre; with `mode: equispaced` the nodes are fixed at the closed Newton–Cotes nodes
+//! and the functions have degree `n − 1`, whose only exact rule on those nodes is closed
+//! Newton–Cotes (one head holds it exactly when its weights are positive). The starts: nodes
+//! uniform in `(−spread, spread)` (`start: uniform`), or all within `spread` of a centre uniform
+//! in `(−1/2, 1/2)` (`start: clustered`); scores `N(0, 0.1²)`; scale 1.
 //!
-//! Tables: every restart's outcome (`restarts`: final loss, node and weight errors against the
-//! reference rule, degree of exactness, smallest node gap, largest `|x_i|`, and the outcome —
-//! `found`, `merged` nodes, a node at the `boundary`, or an `other` local minimum), the success
-//! rate (`summary`), the best restart's nodes and weights next to the reference rule's (`nodes`),
-//! and the loss curve of the first restart (`curve`).
+//! Training is [`train_exact`]: AdamW with the schedule and early stopping of
+//! [`attnum_attention::learn::train`] on the closed-form gradient of the same loss (the mean
+//! squared error of the integral is a quadratic form in the moment errors), which
+//! `attnum-attention/tests/learned_quadrature.rs` checks against candle's autograd and optimiser.
+//!
+//! Every start is classified by a deterministic criterion, in this order: `found` (every node
+//! within `tolerance` of the reference rule's, or for fixed nodes every weight); `outside` (a
+//! node with `|x| > 1`: free nodes only); `boundary` (a node with `|x| > 1 − 10⁻³`: a `tanh`
+//! node saturated at an end); `merged` (two trained nodes closer than a quarter of the smallest
+//! gap between Gauss–Legendre nodes); then, for distinct interior nodes that are not the
+//! reference rule, `stalled` (early stopping ended the run: `patience` epochs without a better
+//! validation loss) or `unconverged` (every epoch ran, the loss still improving).
+//!
+//! Tables: every start (`restarts`: epochs, final losses, gradient norm, node and weight errors,
+//! degree of exactness, distinct nodes, smallest gap, largest `|x|`, smallest weight, outcome);
+//! per point the failure rate with its 95% Wilson interval and the count of each outcome
+//! (`summary`); the nodes and weights of the best start and of the first start of each failure
+//! outcome next to the reference rule (`nodes`); the loss curve of the first start (`curve`).
 
-use attnum_attention::learn::{Dataset, generator, train};
-use attnum_attention::learned_rule::LearnedQuadrature;
+use attnum_attention::learn::{Epoch, generator, normal};
+use attnum_attention::learned_rule::{MomentLoss, NodeMap, RuleParameters, train_exact};
 use attnum_classical::quadrature::{self, NewtonCotes, Rule};
-use candle_core::Tensor;
+use attnum_results::Table;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
-use attnum_results::{Cell, Table};
 
 use super::{FieldError, NamedTable};
+use crate::checks::{self, Interval};
 use crate::training::Training;
 
 /// Parameters of the `learned_quadrature` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LearnedQuadratureSpec {
-    /// Number of nodes `n` (1 to 8).
+    /// Number of nodes `n` (1 to 16; 2 to 16 for fixed nodes).
     pub nodes: usize,
     /// Whether the nodes are trained or fixed at the equispaced closed nodes.
     pub mode: NodeMode,
+    /// How trained positions become nodes (ignored for fixed nodes).
+    pub bound: Bound,
+    /// How the starting nodes are drawn (ignored for fixed nodes).
+    pub start: Start,
+    /// Half-width of the starting nodes' interval (uniform) or cluster (clustered).
+    pub spread: f64,
     /// Random starts (1 to 1000).
     pub restarts: usize,
     /// Training and validation functions.
@@ -57,19 +79,38 @@ pub enum NodeMode {
     Equispaced,
 }
 
-/// Random polynomials by their Legendre coefficients, with the exact integrals `2 c_0`.
-fn polynomials(degree: usize, count: usize, seed: u64, stream: u64) -> Dataset {
-    let coefficients =
-        attnum_attention::learn::normal(&mut generator(seed, stream), count * (degree + 1), 1.0);
-    let targets: Vec<f64> = coefficients
-        .chunks(degree + 1)
-        .map(|c| 2.0 * c[0])
-        .collect();
-    Dataset {
-        inputs: Tensor::from_vec(coefficients, (count, degree + 1), &attnum_attention::DEVICE)
-            .expect("a matrix"),
-        targets: Tensor::from_vec(targets, count, &attnum_attention::DEVICE).expect("a vector"),
-    }
+/// How a trained position becomes a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// `x = tanh u`: inside `(−1, 1)`.
+    Tanh,
+    /// `x = u`: unbounded.
+    Free,
+}
+
+/// How the starting nodes are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Start {
+    /// Independent, uniform in `(−spread, spread)`.
+    Uniform,
+    /// A centre `c` uniform in `(−1/2, 1/2)`, then each node uniform in `(c − spread, c + spread)`.
+    Clustered,
+}
+
+/// Half-width of the interval of cluster centres.
+const CLUSTER_CENTRES: f64 = 0.5;
+/// Two nodes closer than this fraction of the reference rule's smallest gap have merged.
+const MERGE_FRACTION: f64 = 0.25;
+/// A `tanh` node this close to `±1` is saturated at the boundary.
+const BOUNDARY_MARGIN: f64 = 1e-3;
+
+/// Random polynomials of degree `degree` by their Legendre coefficients (standard normal), as
+/// the closed-form loss on them.
+fn polynomials(degree: usize, count: usize, seed: u64, stream: u64) -> MomentLoss {
+    let coefficients = normal(&mut generator(seed, stream), count * (degree + 1), 1.0);
+    MomentLoss::new(&coefficients, degree).expect("Gaussian coefficients have full rank")
 }
 
 /// The largest entry-wise distance of two equally long lists.
@@ -80,17 +121,107 @@ fn max_distance(a: &[f64], b: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// One trained restart.
-struct Restart {
-    nodes: Vec<f64>,
-    weights: Vec<f64>,
+/// The 95% Wilson score interval of a proportion `k / n`.
+pub(crate) fn wilson(k: usize, n: usize) -> (f64, f64) {
+    const Z: f64 = 1.959_963_984_540_054;
+    let (k, n) = (k as f64, n as f64);
+    let p = k / n;
+    let z2 = Z * Z;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = Z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// How a start ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Found,
+    Outside,
+    Boundary,
+    Merged,
+    Stalled,
+    Unconverged,
+}
+
+impl Outcome {
+    const FAILURES: [Self; 5] = [
+        Self::Outside,
+        Self::Boundary,
+        Self::Merged,
+        Self::Stalled,
+        Self::Unconverged,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Found => "found",
+            Self::Outside => "outside",
+            Self::Boundary => "boundary",
+            Self::Merged => "merged",
+            Self::Stalled => "stalled",
+            Self::Unconverged => "unconverged",
+        }
+    }
+}
+
+/// One start as a row of `restarts`.
+#[derive(Debug, Clone, Serialize)]
+struct RestartRow {
+    restart: usize,
+    epochs: usize,
     final_loss: f64,
+    train_loss: f64,
+    gradient_norm: f64,
     node_error: Option<f64>,
     weight_error: f64,
     degree: Option<usize>,
-    min_gap: f64,
+    distinct_nodes: usize,
+    min_gap: Option<f64>,
     max_abs_node: f64,
+    min_weight: f64,
     outcome: &'static str,
+}
+
+/// One point's outcome counts as the row of `summary`.
+#[derive(Debug, Clone, Serialize)]
+struct SummaryRow {
+    reference: &'static str,
+    training_degree: usize,
+    restarts: usize,
+    found: usize,
+    failure_rate: f64,
+    failure_rate_low: f64,
+    failure_rate_high: f64,
+    outside: usize,
+    boundary: usize,
+    merged: usize,
+    stalled: usize,
+    unconverged: usize,
+    median_final_loss: f64,
+    max_found_node_error: Option<f64>,
+    best_node_error: Option<f64>,
+    best_weight_error: f64,
+    best_degree: Option<usize>,
+}
+
+/// One node of an example rule, as a row of `nodes`.
+#[derive(Debug, Clone, Serialize)]
+struct NodeRow {
+    example: &'static str,
+    example_restart: usize,
+    index: usize,
+    learned_node: f64,
+    learned_weight: f64,
+    reference_node: f64,
+    reference_weight: f64,
+}
+
+/// One trained start.
+struct Trained {
+    row: RestartRow,
+    outcome: Outcome,
+    nodes: Vec<f64>,
+    weights: Vec<f64>,
 }
 
 /// A checked `learned_quadrature` experiment: the reference rule built.
@@ -101,6 +232,8 @@ pub struct CheckedLearnedQuadrature {
     reference: Rule,
     /// The degree of the training polynomials.
     degree: usize,
+    /// Two trained nodes closer than this have merged.
+    merge_gap: f64,
 }
 
 impl LearnedQuadratureSpec {
@@ -110,127 +243,134 @@ impl LearnedQuadratureSpec {
     /// # Errors
     /// The first refused parameter.
     pub fn check(&self) -> Result<CheckedLearnedQuadrature, FieldError> {
-        if !(1..=8).contains(&self.nodes) {
-            return Err(FieldError::new(
-                "nodes",
-                format!("must be in 1..=8, got {}", self.nodes),
-            ));
-        }
-        if self.mode == NodeMode::Equispaced && self.nodes < 2 {
-            return Err(FieldError::new(
-                "nodes",
-                "equispaced closed nodes need at least two",
-            ));
-        }
-        if !(1..=1000).contains(&self.restarts) {
-            return Err(FieldError::new(
-                "restarts",
-                format!("must be in 1..=1000, got {}", self.restarts),
-            ));
-        }
-        for (i, &n) in self.functions.iter().enumerate() {
-            if !(4..=100_000).contains(&n) {
-                return Err(FieldError::new(
-                    format!("functions[{i}]"),
-                    format!("must be 4 to 100000, got {n}"),
-                ));
-            }
-        }
-        if !(self.tolerance.is_finite() && self.tolerance > 0.0 && self.tolerance < 1.0) {
-            return Err(FieldError::new(
-                "tolerance",
-                format!("must be in (0, 1), got {}", self.tolerance),
-            ));
-        }
+        let fewest = if self.mode == NodeMode::Equispaced { 2 } else { 1 };
+        checks::count_in("nodes", self.nodes, fewest, 16)?;
+        checks::count_in("restarts", self.restarts, 1, 1000)?;
+        let degree = match self.mode {
+            NodeMode::Learned => 2 * self.nodes - 1,
+            NodeMode::Equispaced => self.nodes - 1,
+        };
+        checks::each("functions", &self.functions, |&n| {
+            checks::count_in("", n, degree + 1, 100_000)
+        })?;
+        // Starting nodes lie within `reach` of 0; `tanh` nodes must start inside (−1, 1).
+        let reach = match self.start {
+            Start::Uniform => 0.0,
+            Start::Clustered => CLUSTER_CENTRES,
+        };
+        let most = match self.bound {
+            Bound::Tanh => 1.0 - reach,
+            Bound::Free => 10.0,
+        };
+        checks::in_interval("spread", self.spread, Interval::open(0.0, most))?;
+        checks::in_interval("tolerance", self.tolerance, Interval::open(0.0, 1.0))?;
         self.training.validate()?;
-        let (reference, degree) = match self.mode {
-            NodeMode::Learned => (quadrature::gauss_legendre(self.nodes), 2 * self.nodes - 1),
-            NodeMode::Equispaced => (
-                quadrature::newton_cotes(NewtonCotes::Closed, self.nodes),
-                self.nodes - 1,
-            ),
+        let rule = |r: Result<Rule, _>| r.map_err(|e: quadrature::QuadratureError| {
+            FieldError::new("nodes", e.to_string())
+        });
+        let gauss = rule(quadrature::gauss_legendre(self.nodes))?;
+        let merge_gap = MERGE_FRACTION
+            * gauss
+                .nodes()
+                .windows(2)
+                .map(|w| w[1] - w[0])
+                .fold(2.0, f64::min);
+        let reference = match self.mode {
+            NodeMode::Learned => gauss,
+            NodeMode::Equispaced => {
+                rule(quadrature::newton_cotes(NewtonCotes::Closed, self.nodes))?
+            }
         };
         Ok(CheckedLearnedQuadrature {
             spec: self.clone(),
-            reference: reference.map_err(|e| FieldError::new("nodes", e.to_string()))?,
+            reference,
             degree,
+            merge_gap,
         })
     }
 }
 
 impl CheckedLearnedQuadrature {
-
-    /// Train from start `index` and judge the result.
-    fn restart(
-        &self,
-        index: usize,
-        reference: &Rule,
-        data: &(Dataset, Dataset),
-        degree: usize,
-    ) -> (Restart, Vec<attnum_attention::learn::Epoch>) {
-        let n = self.spec.nodes;
-        let mut start = generator(self.spec.seed, 100 + index as u64);
-        let scores = attnum_attention::learn::normal(&mut start, n, 0.1);
-        let head = match self.spec.mode {
+    /// The starting parameters of start `index`.
+    fn start(&self, index: usize) -> RuleParameters {
+        let spec = &self.spec;
+        let n = spec.nodes;
+        let mut rng = generator(spec.seed, 100 + index as u64);
+        let scores = normal(&mut rng, n, 0.1);
+        match spec.mode {
             NodeMode::Learned => {
-                let nodes: Vec<f64> = (0..n).map(|_| start.random_range(-0.95..0.95)).collect();
-                LearnedQuadrature::learned(&nodes, &scores, degree)
+                let centre = match spec.start {
+                    Start::Uniform => 0.0,
+                    Start::Clustered => rng.random_range(-CLUSTER_CENTRES..CLUSTER_CENTRES),
+                };
+                let nodes: Vec<f64> = (0..n)
+                    .map(|_| centre + rng.random_range(-spec.spread..spec.spread))
+                    .collect();
+                let map = match spec.bound {
+                    Bound::Tanh => NodeMap::Tanh,
+                    Bound::Free => NodeMap::Free,
+                };
+                RuleParameters::trainable(map, &nodes, &scores)
             }
-            NodeMode::Equispaced => LearnedQuadrature::fixed(reference.nodes(), &scores, degree),
+            NodeMode::Equispaced => RuleParameters::fixed(self.reference.nodes(), &scores),
         }
-        .expect("valid starts");
-        let curve = train(
-            &head,
-            &data.0,
-            &data.1,
-            &self.spec.training.settings(),
-            &mut start,
-        )
-        .unwrap_or_else(|e| panic!("training failed: {e}"));
-        let final_loss = attnum_attention::learn::mse(&head, &data.1).expect("shapes");
+        .expect("checked starts")
+    }
+
+    /// Train start `index` and classify the result.
+    fn train(&self, index: usize, data: &(MomentLoss, MomentLoss)) -> (Trained, Vec<Epoch>) {
+        let spec = &self.spec;
+        let mut params = self.start(index);
+        let curve = train_exact(&mut params, &data.0, &data.1, &spec.training.settings())
+            .unwrap_or_else(|e| panic!("training failed: {e}"));
+        let (train_loss, gradient) = data.0.loss_and_gradient(&params);
+        let final_loss = data.1.rule_loss(&params.nodes(), &params.weights());
         // Sorted by node, as the reference rule is.
-        let mut pairs: Vec<(f64, f64)> = head
-            .nodes()
-            .expect("nodes")
-            .into_iter()
-            .zip(head.weights().expect("weights"))
-            .collect();
+        let mut pairs: Vec<(f64, f64)> = params.nodes().into_iter().zip(params.weights()).collect();
         pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
         let (nodes, weights): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
-        let node_error =
-            (self.spec.mode == NodeMode::Learned).then(|| max_distance(&nodes, reference.nodes()));
-        let weight_error = max_distance(&weights, reference.weights());
-        let min_gap = nodes
-            .windows(2)
-            .map(|w| w[1] - w[0])
-            .fold(f64::INFINITY, f64::min);
+        let learned = spec.mode == NodeMode::Learned;
+        let node_error = learned.then(|| max_distance(&nodes, self.reference.nodes()));
+        let weight_error = max_distance(&weights, self.reference.weights());
+        let gaps: Vec<f64> = nodes.windows(2).map(|w| w[1] - w[0]).collect();
+        let min_gap = gaps.iter().copied().reduce(f64::min);
         let max_abs_node = nodes.iter().map(|x| x.abs()).fold(0.0, f64::max);
-        let found = match node_error {
-            Some(e) => e <= self.spec.tolerance,
-            None => weight_error <= self.spec.tolerance,
-        };
+        let found = node_error.unwrap_or(weight_error) <= spec.tolerance;
         let outcome = if found {
-            "found"
-        } else if min_gap < 1e-2 {
-            "merged"
-        } else if max_abs_node > 0.999 && self.spec.mode == NodeMode::Learned {
-            "boundary"
+            Outcome::Found
+        } else if learned && max_abs_node > 1.0 {
+            Outcome::Outside
+        } else if learned && spec.bound == Bound::Tanh && max_abs_node > 1.0 - BOUNDARY_MARGIN {
+            Outcome::Boundary
+        } else if learned && min_gap.is_some_and(|g| g < self.merge_gap) {
+            Outcome::Merged
+        } else if curve.len() < spec.training.epochs {
+            Outcome::Stalled
         } else {
-            "other"
+            Outcome::Unconverged
         };
-        let degree_found =
-            Rule::new(nodes.clone(), weights.clone()).degree_of_exactness(2 * n + 2, 1e-6);
+        let row = RestartRow {
+            restart: index + 1,
+            epochs: curve.len(),
+            final_loss,
+            train_loss,
+            gradient_norm: gradient.iter().map(|g| g * g).sum::<f64>().sqrt(),
+            node_error,
+            weight_error,
+            degree: Rule::new(nodes.clone(), weights.clone())
+                .degree_of_exactness(2 * spec.nodes + 2, 1e-6),
+            distinct_nodes: 1 + gaps.iter().filter(|&&g| g >= self.merge_gap).count(),
+            min_gap,
+            max_abs_node,
+            min_weight: weights.iter().copied().fold(f64::INFINITY, f64::min),
+            outcome: outcome.name(),
+        };
         (
-            Restart {
+            Trained {
+                row,
+                outcome,
                 nodes,
                 weights,
-                final_loss,
-                node_error,
-                weight_error,
-                degree: degree_found,
-                min_gap,
-                max_abs_node,
-                outcome,
             },
             curve,
         )
@@ -239,129 +379,120 @@ impl CheckedLearnedQuadrature {
     /// Run the experiment: tables `restarts`, `summary`, `nodes` and `curve`.
     ///
     /// # Panics
-    /// If training
-    /// diverges (reported as a failed point by the engine).
+    /// If training diverges (reported as a failed point by the engine).
     pub fn run(&self) -> Vec<NamedTable> {
-        let (reference, degree) = (&self.reference, self.degree);
+        let spec = &self.spec;
         let data = (
-            polynomials(degree, self.spec.functions[0], self.spec.seed, 1),
-            polynomials(degree, self.spec.functions[1], self.spec.seed, 2),
+            polynomials(self.degree, spec.functions[0], spec.seed, 1),
+            polynomials(self.degree, spec.functions[1], spec.seed, 2),
         );
-        let mut results = Vec::with_capacity(self.spec.restarts);
+        let mut starts = Vec::with_capacity(spec.restarts);
         let mut first_curve = Vec::new();
-        for index in 0..self.spec.restarts {
-            let (restart, curve) = self.restart(index, reference, &data, degree);
+        for index in 0..spec.restarts {
+            let (trained, curve) = self.train(index, &data);
             if index == 0 {
                 first_curve = curve;
             }
-            results.push(restart);
+            starts.push(trained);
         }
 
-        let mut restarts = Table::new(&[
-            "restart",
-            "final_loss",
-            "node_error",
-            "weight_error",
-            "degree",
-            "min_gap",
-            "max_abs_node",
-            "outcome",
-        ]);
-        for (i, r) in results.iter().enumerate() {
-            restarts.push_row(vec![
-                (i + 1).into(),
-                r.final_loss.into(),
-                r.node_error.into(),
-                r.weight_error.into(),
-                r.degree.map_or(Cell::Null, Cell::from),
-                if r.min_gap.is_finite() {
-                    r.min_gap.into()
-                } else {
-                    Cell::Null
-                },
-                r.max_abs_node.into(),
-                r.outcome.into(),
-            ]);
-        }
-
-        let count = |outcome: &str| results.iter().filter(|r| r.outcome == outcome).count();
-        let found = count("found");
-        let best = results
+        let count = |o: Outcome| starts.iter().filter(|t| t.outcome == o).count();
+        let found = count(Outcome::Found);
+        let failures = spec.restarts - found;
+        let (low, high) = wilson(failures, spec.restarts);
+        let error_of = |t: &Trained| t.row.node_error.unwrap_or(t.row.weight_error);
+        let best = starts
             .iter()
-            .min_by(|a, b| {
-                let key = |r: &Restart| r.node_error.unwrap_or(r.weight_error);
-                key(a).total_cmp(&key(b))
-            })
-            .expect("at least one restart");
-        let mut losses: Vec<f64> = results.iter().map(|r| r.final_loss).collect();
+            .min_by(|a, b| error_of(a).total_cmp(&error_of(b)))
+            .expect("at least one start");
+        let mut losses: Vec<f64> = starts.iter().map(|t| t.row.final_loss).collect();
         losses.sort_by(f64::total_cmp);
-        let mut summary = Table::new(&[
-            "reference",
-            "training_degree",
-            "restarts",
-            "found",
-            "success_rate",
-            "merged",
-            "boundary",
-            "other",
-            "median_final_loss",
-            "best_node_error",
-            "best_weight_error",
-            "best_degree",
-        ]);
-        summary.push_row(vec![
-            match self.spec.mode {
+        let summary = SummaryRow {
+            reference: match spec.mode {
                 NodeMode::Learned => "gauss_legendre",
                 NodeMode::Equispaced => "newton_cotes_closed",
-            }
-            .into(),
-            degree.into(),
-            self.spec.restarts.into(),
-            found.into(),
-            (found as f64 / self.spec.restarts as f64).into(),
-            count("merged").into(),
-            count("boundary").into(),
-            count("other").into(),
-            losses[losses.len() / 2].into(),
-            best.node_error.into(),
-            best.weight_error.into(),
-            best.degree.map_or(Cell::Null, Cell::from),
-        ]);
+            },
+            training_degree: self.degree,
+            restarts: spec.restarts,
+            found,
+            failure_rate: failures as f64 / spec.restarts as f64,
+            failure_rate_low: low,
+            failure_rate_high: high,
+            outside: count(Outcome::Outside),
+            boundary: count(Outcome::Boundary),
+            merged: count(Outcome::Merged),
+            stalled: count(Outcome::Stalled),
+            unconverged: count(Outcome::Unconverged),
+            median_final_loss: losses[losses.len() / 2],
+            max_found_node_error: starts
+                .iter()
+                .filter(|t| t.outcome == Outcome::Found)
+                .filter_map(|t| t.row.node_error)
+                .reduce(f64::max),
+            best_node_error: best.row.node_error,
+            best_weight_error: best.row.weight_error,
+            best_degree: best.row.degree,
+        };
 
-        let mut nodes = Table::new(&[
-            "index",
-            "learned_node",
-            "learned_weight",
-            "reference_node",
-            "reference_weight",
-        ]);
-        for i in 0..self.spec.nodes {
-            nodes.push_row(vec![
-                (i + 1).into(),
-                best.nodes[i].into(),
-                best.weights[i].into(),
-                reference.nodes()[i].into(),
-                reference.weights()[i].into(),
-            ]);
+        // The best start, then the first start of each failure outcome that occurred.
+        let mut examples: Vec<(&'static str, &Trained)> = vec![("best", best)];
+        for outcome in Outcome::FAILURES {
+            if let Some(t) = starts.iter().find(|t| t.outcome == outcome) {
+                examples.push((outcome.name(), t));
+            }
         }
+        let nodes: Vec<NodeRow> = examples
+            .iter()
+            .flat_map(|&(example, t)| {
+                (0..spec.nodes).map(move |i| NodeRow {
+                    example,
+                    example_restart: t.row.restart,
+                    index: i + 1,
+                    learned_node: t.nodes[i],
+                    learned_weight: t.weights[i],
+                    reference_node: self.reference.nodes()[i],
+                    reference_weight: self.reference.weights()[i],
+                })
+            })
+            .collect();
+        let rows: Vec<RestartRow> = starts.into_iter().map(|t| t.row).collect();
         vec![
             NamedTable {
                 stem: "restarts",
-                table: restarts,
+                table: Table::from_rows(&rows),
             },
             NamedTable {
                 stem: "summary",
-                table: summary,
+                table: Table::from_rows(&[summary]),
             },
             NamedTable {
                 stem: "nodes",
-                table: nodes,
+                table: Table::from_rows(&nodes),
             },
             NamedTable {
                 stem: "curve",
-                table: self.spec.training.curve_table(&first_curve),
+                table: spec.training.curve_table(&first_curve),
             },
         ]
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::wilson;
+
+    #[test]
+    fn wilson_intervals_match_published_values() {
+        // Newcombe (1998), Stat. Med. 17, 857–872, Table I: 81/263 → (0.2553, 0.3662),
+        // 15/148 → (0.0624, 0.1605), 0/20 → (0, 0.1611), 1/29 → (0.0061, 0.1718).
+        for (k, n, lo, hi) in [
+            (81, 263, 0.2553, 0.3662),
+            (15, 148, 0.0624, 0.1605),
+            (0, 20, 0.0, 0.1611),
+            (1, 29, 0.0061, 0.1718),
+        ] {
+            let (a, b) = wilson(k, n);
+            assert!((a - lo).abs() < 6e-5 && (b - hi).abs() < 6e-5, "{k}/{n}: ({a}, {b})");
+        }
+    }
+}

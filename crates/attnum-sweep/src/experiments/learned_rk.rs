@@ -1,28 +1,38 @@
 //! Experiment `learned_rk`: an explicit `s`-stage Runge–Kutta step whose stage attention is
-//! trained ([`LearnedRkAttention`]: every row of `A` and `b` one scaled softmax head over the
-//! earlier stage derivatives) on random quadratic systems in ℝ², from several random starts, and
+//! trained ([`LearnedRkAttention`]: every row of `A` one scaled softmax head over the earlier
+//! stage derivatives; `b` a scaled softmax, or with `output: unit` an unscaled one, so that
+//! `Σ b = 1` by construction) on random quadratic systems in ℝ², from several random starts, and
 //! the tree conditions the learned tableau satisfies.
 //!
 //! The problems are `y' = M y + Q(y ⊗ y)` with `M` entries `N(0, 0.5²)`, `Q` entries
-//! `N(0, 0.25²)`, `y₀` `N(0, 0.5²)` and steps uniform in `[h_min, h_max]`; the target is the
-//! increment `(y(h) − y₀)/h` from classical RK4 with 256 substeps (error below 1e-13 here).
+//! `N(0, 0.25²)`, `y₀` `N(0, 0.5²)` and steps uniform or log-uniform in `[low, high]`; the target
+//! is the increment `(y(h) − y₀)/h` from classical RK4 with 256 substeps. Training is
+//! [`train_exact`]: the optimiser of [`attnum_attention::learn::train`] on the closed-form
+//! gradient of the same loss (checked against candle in `attnum-attention/tests/learned_rk.rs`).
 //!
-//! Tables: each start's final loss, its tableau, `max |Φ(t) − 1/γ(t)|` over the trees of each
-//! order 1–5, its order at the tolerance of the sweep, the nearest named method and the observed
-//! order of its global error on a held-out problem (`restarts`); the best start per stage count
-//! (`summary`); the loss curve of the first start (`curve`); and the terms of the proposition on
-//! the consistency of a fitted step, evaluated on the training problems (`consistency`: the
-//! least-squares one-stage weight `b*`, its first-order prediction, the remainder and its bound).
+//! Tables: each start's final loss, `max |Φ(t) − 1/γ(t)|` over the trees of each order 1–5 and
+//! over the order-4 and order-5 trees that a quadratic field excites (no vertex with three or more
+//! children), the signed first- and second-order residuals `Σ b − 1` and `bᵀc − 1/2`, `c₂`, its
+//! order at the tolerance of the sweep, the nearest named method and the observed order of its
+//! global error on a held-out problem (`restarts`); per point the mean and 95% Student
+//! interval of these over the starts (`summary`); the loss curve of the first start (`curve`);
+//! the terms of the proposition on the consistency of a fitted one-stage step, evaluated on the
+//! training and validation problems (`consistency`); and the two-stage method that the
+//! proposition on small steps predicts from the training problems (`prediction`: `c₂*` and the
+//! residuals at which the loss is stationary, for both parametrisations of `b`).
 
 use attnum_attention::classify::classify_tableau;
-use attnum_attention::learn::{Dataset, generator, mse, normal, train};
-use attnum_attention::learned_tableau::{LearnedRkAttention, PROBLEM_COLUMNS, problem_field};
+use attnum_attention::learn::{Dataset, generator, normal};
+use attnum_attention::learned_tableau::{
+    IncrementLoss, OutputWeights, PROBLEM_COLUMNS, RkParameters, problem_field, score_count,
+    train_exact,
+};
 use attnum_classical::rk::{Tableau, named_method};
 use attnum_classical::trees;
+use attnum_results::Table;
 use candle_core::Tensor;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
-use attnum_results::{Cell, Table};
 
 use super::{FieldError, NamedTable, log_log_slope};
 use crate::checks::{self, Interval};
@@ -34,12 +44,14 @@ use crate::training::Training;
 pub struct LearnedRk {
     /// Stages `s` (1 to 4).
     pub stages: usize,
+    /// How `b` is parametrised.
+    pub output: Output,
     /// Random starts (1 to 100).
     pub restarts: usize,
     /// Training and validation problems.
     pub problems: [usize; 2],
-    /// The range of steps `[h_min, h_max]`.
-    pub steps: [f64; 2],
+    /// The steps of the problems.
+    pub steps: Steps,
     /// Optimiser settings.
     pub training: Training,
     /// Largest tree residual that counts as a satisfied condition.
@@ -48,18 +60,55 @@ pub struct LearnedRk {
     pub seed: u64,
 }
 
+/// The output row `b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Output {
+    /// `b = e^λ softmax(s_b)`.
+    Scaled,
+    /// `b = softmax(s_b)`: `Σ b = 1`.
+    Unit,
+}
+
+/// The steps of the training problems: `h` in `[low, high]`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Steps {
+    /// Smallest step.
+    pub low: f64,
+    /// Largest step.
+    pub high: f64,
+    /// How `h` is drawn.
+    pub distribution: StepDistribution,
+}
+
+/// How a step is drawn from `[low, high]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepDistribution {
+    /// Uniform in `[low, high]`.
+    Uniform,
+    /// `ln h` uniform in `[ln low, ln high]`.
+    LogUniform,
+}
+
 /// Orders of the trees whose residuals are reported.
 const MAX_TREE_ORDER: usize = 5;
 
 /// `count` packed problems with the reference increments (flattened, two per problem).
-fn problems(count: usize, steps: [f64; 2], seed: u64, stream: u64) -> Dataset {
+fn problems(count: usize, steps: Steps, seed: u64, stream: u64) -> Dataset {
     let mut rng = generator(seed, stream);
     let mut rows = Vec::with_capacity(count * PROBLEM_COLUMNS);
     let mut targets = Vec::with_capacity(2 * count);
     let reference = named_method("rk4").expect("a named method").tableau;
     while targets.len() < 2 * count {
         let y0 = normal(&mut rng, 2, 0.5);
-        let h: f64 = rng.random_range(steps[0]..=steps[1]);
+        let h: f64 = match steps.distribution {
+            StepDistribution::Uniform => rng.random_range(steps.low..=steps.high),
+            StepDistribution::LogUniform => rng
+                .random_range(steps.low.ln()..=steps.high.ln())
+                .exp(),
+        };
         let mut problem = vec![y0[0], y0[1], h];
         problem.extend(normal(&mut rng, 4, 0.5));
         problem.extend(normal(&mut rng, 8, 0.25));
@@ -83,6 +132,39 @@ fn problems(count: usize, steps: [f64; 2], seed: u64, stream: u64) -> Dataset {
     }
 }
 
+/// The field of a quadratic problem and its derivatives at a point: `f`, `f′u = M u + Q(u ⊗ y +
+/// y ⊗ u)` and `f″(u, v) = Q(u ⊗ v + v ⊗ u)` (`f‴ = 0`).
+struct Quadratic<'a>(&'a [f64]);
+
+impl Quadratic<'_> {
+    fn field(&self, y: &[f64; 2]) -> [f64; 2] {
+        let mut dy = [0.0; 2];
+        problem_field(self.0, y, &mut dy);
+        dy
+    }
+
+    fn second(&self, u: &[f64; 2], v: &[f64; 2]) -> [f64; 2] {
+        let q = &self.0[7..15];
+        let sym = [
+            2.0 * u[0] * v[0],
+            u[0] * v[1] + v[0] * u[1],
+            u[1] * v[0] + v[1] * u[0],
+            2.0 * u[1] * v[1],
+        ];
+        [0, 1].map(|i| (0..4).map(|j| q[4 * i + j] * sym[j]).sum::<f64>())
+    }
+
+    fn first(&self, y: &[f64; 2], u: &[f64; 2]) -> [f64; 2] {
+        let m = &self.0[3..7];
+        let bilinear = self.second(y, u);
+        [0, 1].map(|i| m[2 * i] * u[0] + m[2 * i + 1] * u[1] + bilinear[i])
+    }
+}
+
+fn dot(a: &[f64; 2], b: &[f64; 2]) -> f64 {
+    a[0] * b[0] + a[1] * b[1]
+}
+
 /// The one-stage weight that minimises the training loss, `b* = Σ⟨f, Δ⟩ / Σ|f|²`, against its
 /// expansion `1 + Σ h⟨f, f′f⟩ / (2Σ|f|²) + ρ`, with the bound `|ρ| ≤ Σ h²|f| M / (6Σ|f|²)`,
 /// where `M` is the largest `|y‴|` over the reference trajectory of the step (sampled at its 256
@@ -99,41 +181,22 @@ fn euler_consistency(data: &Dataset) -> EulerConsistency {
     let rows: Vec<Vec<f64>> = data.inputs.to_vec2().expect("a matrix");
     let targets: Vec<f64> = data.targets.to_vec1().expect("a vector");
     let reference = named_method("rk4").expect("a named method").tableau;
-    let dot = |a: &[f64; 2], b: &[f64; 2]| a[0] * b[0] + a[1] * b[1];
     let (mut ff, mut f_delta, mut f_jf, mut remainder, mut h_sum, mut h2_sum) =
         (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     for (problem, delta) in rows.iter().zip(targets.chunks(2)) {
         let h = problem[2];
-        let field = |y: &[f64]| {
-            let mut dy = [0.0; 2];
-            problem_field(problem, y, &mut dy);
-            dy
-        };
-        // f′(y)u = M u + Q(u ⊗ y + y ⊗ u) and f″(y)(u, v) = Q(u ⊗ v + v ⊗ u).
-        let (m, q) = (&problem[3..7], &problem[7..15]);
-        let quadratic = |u: &[f64; 2], v: &[f64; 2]| {
-            let sym = [
-                2.0 * u[0] * v[0],
-                u[0] * v[1] + v[0] * u[1],
-                u[1] * v[0] + v[1] * u[0],
-                2.0 * u[1] * v[1],
-            ];
-            [0, 1].map(|i| (0..4).map(|j| q[4 * i + j] * sym[j]).sum::<f64>())
-        };
-        let jacobian = |y: &[f64; 2], u: &[f64; 2]| {
-            let bilinear = quadratic(y, u);
-            [0, 1].map(|i| m[2 * i] * u[0] + m[2 * i + 1] * u[1] + bilinear[i])
-        };
+        let p = Quadratic(problem);
+        // y‴ = f″(f, f) + f′f′f.
         let third = |y: &[f64; 2]| {
-            let f = field(y);
-            let jf = jacobian(y, &f);
-            let jjf = jacobian(y, &jf);
-            let curvature = quadratic(&f, &f);
+            let f = p.field(y);
+            let jf = p.first(y, &f);
+            let jjf = p.first(y, &jf);
+            let curvature = p.second(&f, &f);
             [curvature[0] + jjf[0], curvature[1] + jjf[1]]
         };
         let y0 = [problem[0], problem[1]];
-        let f = field(&y0);
-        let jf = jacobian(&y0, &f);
+        let f = p.field(&y0);
+        let jf = p.first(&y0, &f);
         let substeps = 256;
         let mut y = y0;
         let mut largest_third = dot(&third(&y), &third(&y)).sqrt();
@@ -166,8 +229,172 @@ fn euler_consistency(data: &Dataset) -> EulerConsistency {
     }
 }
 
-/// The observed order of a tableau's global error on one problem over `[0, 1]` (steps 8 to
-/// 64, against RK4 with 4096 steps).
+/// The two-stage limit of the proposition on small steps, from the training problems: with
+/// `V = h f′f`, `U = h² f″(f, f)`, `W = h² f′f′f` stacked over the problems and `P` the
+/// projection orthogonal to the directions the parametrisation leaves free (`V` for unit
+/// weights; `f` and `V` for scaled ones), `c₂* = (2/3)(1 + ⟨PU, PW⟩/|PU|²)`, and the lower
+/// residuals at which the leading loss is stationary are minus the least-squares coefficients
+/// of `z = (c₂*/4 − 1/6) U − W/6` on those directions.
+///
+/// Beside the prediction, the two-stage method that minimises the training loss itself: for each
+/// `c₂` the loss is quadratic in `b` (the increment is affine in it), so `b` is solved for in
+/// closed form and `c₂` found by a grid over `[0.05, 20]` refined by golden sections.
+#[derive(Debug, Clone, Serialize)]
+struct PredictionRow {
+    output_weights: &'static str,
+    c2_star: f64,
+    b2_star: f64,
+    sum_b_minus_one_star: f64,
+    bc_minus_half_star: f64,
+    c2_min: f64,
+    b2_min: f64,
+    sum_b_minus_one_min: f64,
+    min_loss: f64,
+}
+
+/// The two-stage method with `c₂ = c` whose `b` minimises the loss on the packed problems
+/// (rows of [`PROBLEM_COLUMNS`]) and `targets`: `(b₁, b₂, loss)`, `b₁ + b₂ = 1` for unit weights.
+fn two_stage_profile(rows: &[Vec<f64>], targets: &[f64], c: f64, unit: bool) -> (f64, f64, f64) {
+    // Residual b₁ f₀ + b₂ f(y₀ + h c f₀) − Δ; with b₁ = 1 − b₂ it is f₀ − Δ + b₂ (f₁ − f₀).
+    let (mut ff, mut fg, mut gg, mut fd, mut gd, mut dd) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for (problem, delta) in rows.iter().zip(targets.chunks(2)) {
+        let p = Quadratic(problem);
+        let (y0, h) = ([problem[0], problem[1]], problem[2]);
+        let f0 = p.field(&y0);
+        let f1 = p.field(&[y0[0] + h * c * f0[0], y0[1] + h * c * f0[1]]);
+        let (f, g) = if unit {
+            (f0, [f1[0] - f0[0], f1[1] - f0[1]])
+        } else {
+            (f0, f1)
+        };
+        let d = if unit {
+            [delta[0] - f0[0], delta[1] - f0[1]]
+        } else {
+            [delta[0], delta[1]]
+        };
+        ff += dot(&f, &f);
+        fg += dot(&f, &g);
+        gg += dot(&g, &g);
+        fd += dot(&f, &d);
+        gd += dot(&g, &d);
+        dd += dot(&d, &d);
+    }
+    let count = targets.len() as f64;
+    if unit {
+        let b2 = gd / gg;
+        let loss = (dd - 2.0 * b2 * gd + b2 * b2 * gg) / count;
+        (1.0 - b2, b2, loss)
+    } else {
+        let det = ff * gg - fg * fg;
+        let (b1, b2) = ((gg * fd - fg * gd) / det, (ff * gd - fg * fd) / det);
+        let loss = (dd - 2.0 * (b1 * fd + b2 * gd) + b1 * b1 * ff + 2.0 * b1 * b2 * fg + b2 * b2 * gg)
+            / count;
+        (b1, b2, loss)
+    }
+}
+
+/// The `c₂` in `[0.05, 20]` that minimises [`two_stage_profile`]'s loss: the best of 400
+/// log-spaced values, refined by golden sections between its neighbours.
+fn two_stage_minimum(rows: &[Vec<f64>], targets: &[f64], unit: bool) -> (f64, f64, f64, f64) {
+    let grid: Vec<f64> = (0..400)
+        .map(|i| (0.05f64.ln() + (400f64.ln()) * i as f64 / 399.0).exp())
+        .collect();
+    let loss = |c: f64| two_stage_profile(rows, targets, c, unit).2;
+    let best = (0..grid.len())
+        .min_by(|&i, &j| loss(grid[i]).total_cmp(&loss(grid[j])))
+        .expect("a grid");
+    let (mut lo, mut hi) = (grid[best.saturating_sub(1)], grid[(best + 1).min(grid.len() - 1)]);
+    let ratio = (5f64.sqrt() - 1.0) / 2.0;
+    for _ in 0..80 {
+        let (x1, x2) = (hi - ratio * (hi - lo), lo + ratio * (hi - lo));
+        if loss(x1) <= loss(x2) {
+            hi = x2;
+        } else {
+            lo = x1;
+        }
+    }
+    let c = 0.5 * (lo + hi);
+    let (b1, b2, l) = two_stage_profile(rows, targets, c, unit);
+    (c, b1, b2, l)
+}
+
+fn predictions(data: &Dataset) -> Vec<PredictionRow> {
+    let rows: Vec<Vec<f64>> = data.inputs.to_vec2().expect("a matrix");
+    let targets: Vec<f64> = data.targets.to_vec1().expect("a vector");
+    let (mut f, mut v, mut u, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for problem in &rows {
+        let h = problem[2];
+        let p = Quadratic(problem);
+        let y0 = [problem[0], problem[1]];
+        let fy = p.field(&y0);
+        let jf = p.first(&y0, &fy);
+        let curvature = p.second(&fy, &fy);
+        let jjf = p.first(&y0, &jf);
+        f.extend(fy);
+        v.extend(jf.map(|x| h * x));
+        u.extend(curvature.map(|x| h * h * x));
+        w.extend(jjf.map(|x| h * h * x));
+    }
+    let inner = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    // Least-squares coefficients of `target` on `basis` (normal equations, one or two columns).
+    let coefficients = |basis: &[&[f64]], target: &[f64]| -> Vec<f64> {
+        match basis {
+            [a] => vec![inner(a, target) / inner(a, a)],
+            [a, b] => {
+                let (aa, ab, bb) = (inner(a, a), inner(a, b), inner(b, b));
+                let (at, bt) = (inner(a, target), inner(b, target));
+                let det = aa * bb - ab * ab;
+                vec![(bb * at - ab * bt) / det, (aa * bt - ab * at) / det]
+            }
+            _ => unreachable!("one or two directions"),
+        }
+    };
+    let project = |basis: &[&[f64]], x: &[f64]| -> Vec<f64> {
+        let k = coefficients(basis, x);
+        let mut r = x.to_vec();
+        for (coef, b) in k.iter().zip(basis) {
+            for (ri, bi) in r.iter_mut().zip(b.iter()) {
+                *ri -= coef * bi;
+            }
+        }
+        r
+    };
+    let mut out = Vec::new();
+    for (name, basis) in [
+        ("unit", vec![&v[..]]),
+        ("scaled", vec![&f[..], &v[..]]),
+    ] {
+        let (pu, pw) = (project(&basis, &u), project(&basis, &w));
+        let c2 = 2.0 / 3.0 * (1.0 + inner(&pu, &pw) / inner(&pu, &pu));
+        let z: Vec<f64> = u
+            .iter()
+            .zip(&w)
+            .map(|(a, b)| (c2 / 4.0 - 1.0 / 6.0) * a - b / 6.0)
+            .collect();
+        let k = coefficients(&basis, &z);
+        let (sum_b, bc) = match k[..] {
+            [rho] => (0.0, -rho),
+            [sigma, rho] => (-sigma, -rho),
+            _ => unreachable!("one or two directions"),
+        };
+        let (c2_min, b1_min, b2_min, min_loss) = two_stage_minimum(&rows, &targets, name == "unit");
+        out.push(PredictionRow {
+            output_weights: name,
+            c2_star: c2,
+            b2_star: (0.5 + bc) / c2,
+            sum_b_minus_one_star: sum_b,
+            bc_minus_half_star: bc,
+            c2_min,
+            b2_min,
+            sum_b_minus_one_min: b1_min + b2_min - 1.0,
+            min_loss,
+        });
+    }
+    out
+}
+
+/// The observed order of a tableau's global error on one problem over `[0, 1]`: the
+/// least-squares slope over the steps `h = 1/8, 1/16, 1/32, 1/64` against RK4 with 4096 steps.
 fn observed_order(tableau: &Tableau, problem: &[f64]) -> f64 {
     let mut field = |_: f64, y: &[f64], dy: &mut [f64]| problem_field(problem, y, dy);
     let y0 = &problem[..2];
@@ -190,6 +417,114 @@ fn observed_order(tableau: &Tableau, problem: &[f64]) -> f64 {
     log_log_slope(&errors)
 }
 
+/// The 0.975 quantile of Student's t distribution with `df` degrees of freedom (exact to the
+/// printed digits for `df ≤ 30`, then the Cornish–Fisher expansion, error below 10⁻⁴).
+fn student_975(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281, 2.2010,
+        2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860, 2.0796, 2.0739,
+        2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423,
+    ];
+    if (1..=30).contains(&df) {
+        return TABLE[df - 1];
+    }
+    let z = 1.959_963_984_540_054f64;
+    let n = df as f64;
+    z + (z.powi(3) + z) / (4.0 * n) + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * n * n)
+}
+
+/// Mean and 95% Student interval of a sample (the interval collapses to the mean for one value).
+fn mean_interval(values: &[f64]) -> (f64, f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    if values.len() < 2 {
+        return (mean, mean, mean);
+    }
+    let var = values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let half = student_975(values.len() - 1) * (var / n).sqrt();
+    (mean, mean - half, mean + half)
+}
+
+/// Whether a quadratic field excites a tree: `f‴ = 0`, so the elementary differential of a tree
+/// with a vertex of three or more children vanishes.
+fn excited(tree: &trees::RootedTree) -> bool {
+    tree.children().iter().all(|c| c.len() <= 2)
+}
+
+/// One start as a row of `restarts`.
+#[derive(Debug, Clone, Serialize)]
+struct RestartRow {
+    restart: usize,
+    epochs: usize,
+    final_loss: f64,
+    train_loss: f64,
+    two_stage_loss_excess: Option<f64>,
+    order_at_tolerance: usize,
+    residual_1: f64,
+    residual_2: f64,
+    residual_3: f64,
+    residual_4: f64,
+    residual_5: f64,
+    excited_residual_4: f64,
+    excited_residual_5: f64,
+    sum_b_minus_one: f64,
+    bc_minus_half: f64,
+    c2: Option<f64>,
+    nearest: Option<String>,
+    nearest_distance: Option<f64>,
+    observed_order: f64,
+    a: String,
+    b: String,
+}
+
+/// One point's statistics over its starts as the row of `summary`.
+#[derive(Debug, Clone, Serialize)]
+struct SummaryRow {
+    restarts: usize,
+    highest_order: usize,
+    reaching_highest_order: usize,
+    most_often_nearest: Option<String>,
+    most_often_nearest_count: usize,
+    log10_loss_mean: f64,
+    log10_loss_low: f64,
+    log10_loss_high: f64,
+    residual_1_mean: f64,
+    residual_1_low: f64,
+    residual_1_high: f64,
+    residual_2_mean: f64,
+    residual_2_low: f64,
+    residual_2_high: f64,
+    residual_3_mean: f64,
+    residual_3_low: f64,
+    residual_3_high: f64,
+    excited_residual_4_mean: f64,
+    excited_residual_4_low: f64,
+    excited_residual_4_high: f64,
+    bc_minus_half_mean: f64,
+    bc_minus_half_low: f64,
+    bc_minus_half_high: f64,
+    c2_mean: Option<f64>,
+    c2_low: Option<f64>,
+    c2_high: Option<f64>,
+    observed_order_mean: f64,
+    observed_order_low: f64,
+    observed_order_high: f64,
+    best_final_loss: f64,
+}
+
+/// The row of `consistency` for one set of problems.
+#[derive(Debug, Clone, Serialize)]
+struct ConsistencyRow {
+    problems: &'static str,
+    sum_b_best: f64,
+    b_least_squares: f64,
+    b_first_order: f64,
+    remainder: f64,
+    remainder_bound: f64,
+    mean_h: f64,
+    mean_h2: f64,
+}
+
 /// A checked `learned_rk` experiment (its parameters are numbers: checking builds nothing, but
 /// only a checked one runs).
 #[derive(Debug, Clone)]
@@ -206,154 +541,12 @@ impl LearnedRk {
         checks::each("problems", &self.problems, |&n| {
             checks::count_in("", n, 4, 100_000)
         })?;
-        let [low, high] = self.steps;
-        if !(low.is_finite() && high.is_finite() && 0.0 < low && low <= high && high <= 1.0) {
-            return Err(FieldError::new(
-                "steps",
-                format!("must satisfy 0 < h_min ≤ h_max ≤ 1, got [{low}, {high}]"),
-            ));
-        }
+        let Steps { low, high, .. } = self.steps;
+        checks::in_interval("steps.low", low, Interval::open_closed(0.0, 1.0))?;
+        checks::in_interval("steps.high", high, Interval::closed(low, 1.0))?;
         checks::in_interval("tolerance", self.tolerance, Interval::open(0.0, 1.0))?;
         self.training.validate()?;
         Ok(CheckedLearnedRk(self.clone()))
-    }
-}
-
-impl CheckedLearnedRk {
-
-    /// Run the experiment: tables `restarts`, `summary` and `curve`.
-    ///
-    /// # Panics
-    /// If training diverges (reported as a failed point by the engine).
-    pub fn run(&self) -> Vec<NamedTable> {
-        let spec = &self.0;
-        let s = spec.stages;
-        let training = problems(spec.problems[0], spec.steps, spec.seed, 1);
-        let validation = problems(spec.problems[1], spec.steps, spec.seed, 2);
-        let held_out: Vec<f64> = {
-            let test = problems(1, [1.0, 1.0], spec.seed, 3);
-            test.inputs
-                .flatten_all()
-                .and_then(|t| t.to_vec1())
-                .expect("a row")
-        };
-        let mut table = Table::new(&[
-            "restart",
-            "final_loss",
-            "order_at_tolerance",
-            "residual_1",
-            "residual_2",
-            "residual_3",
-            "residual_4",
-            "residual_5",
-            "nearest",
-            "nearest_distance",
-            "observed_order",
-            "a",
-            "b",
-        ]);
-        let mut first_curve = Vec::new();
-        let mut results: Vec<(usize, f64, f64, f64)> = Vec::new();
-        for index in 0..spec.restarts {
-            let mut start = generator(spec.seed, 100 + index as u64);
-            let scores = normal(&mut start, s * (s - 1) / 2 + s, 1.0);
-            let model = LearnedRkAttention::new(s, &scores).expect("valid sizes");
-            let curve = train(
-                &model,
-                &training,
-                &validation,
-                &spec.training.settings(),
-                &mut start,
-            )
-            .unwrap_or_else(|e| panic!("training failed: {e}"));
-            if index == 0 {
-                first_curve = curve;
-            }
-            let tableau = model.tableau().expect("a tableau");
-            let class = classify_tableau(&tableau, MAX_TREE_ORDER);
-            let order = trees::order_of(&tableau, MAX_TREE_ORDER, spec.tolerance);
-            let loss = mse(&model, &validation).expect("shapes");
-            let observed = observed_order(&tableau, &held_out);
-            results.push((order, loss, observed, tableau.b().iter().sum()));
-            let mut row: Vec<Cell> = vec![(index + 1).into(), loss.into(), order.into()];
-            row.extend(class.residuals.iter().map(|&r| Cell::from(r)));
-            row.extend([
-                class
-                    .nearest
-                    .as_ref()
-                    .map_or(Cell::Null, |c| c.name.clone().into()),
-                class.nearest.as_ref().map(|c| c.distance).into(),
-                observed.into(),
-                format_rows(tableau.a().iter().skip(1).map(|r| &r[..])).into(),
-                format_rows([tableau.b()]).into(),
-            ]);
-            table.push_row(row);
-        }
-        let best = results
-            .iter()
-            .copied()
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .expect("at least one start");
-        let mut summary = Table::new(&[
-            "restarts",
-            "highest_order",
-            "reaching_highest_order",
-            "best_final_loss",
-            "best_order",
-            "best_observed_order",
-        ]);
-        let highest = results.iter().map(|r| r.0).max().unwrap_or(0);
-        summary.push_row(vec![
-            spec.restarts.into(),
-            highest.into(),
-            results.iter().filter(|r| r.0 == highest).count().into(),
-            best.1.into(),
-            best.0.into(),
-            best.2.into(),
-        ]);
-        let mut consistency = Table::new(&[
-            "problems",
-            "sum_b_best",
-            "b_least_squares",
-            "b_first_order",
-            "remainder",
-            "remainder_bound",
-            "mean_h",
-            "mean_h2",
-        ]);
-        // Training selects the parameters of the epoch with the smallest validation loss, so the
-        // validation set's optimum matters as much as the training set's.
-        for (name, data) in [("training", &training), ("validation", &validation)] {
-            let euler = euler_consistency(data);
-            consistency.push_row(vec![
-                name.into(),
-                best.3.into(),
-                euler.least_squares.into(),
-                euler.first_order.into(),
-                (euler.least_squares - euler.first_order).into(),
-                euler.bound.into(),
-                euler.mean_h.into(),
-                euler.mean_h2.into(),
-            ]);
-        }
-        vec![
-            NamedTable {
-                stem: "restarts",
-                table,
-            },
-            NamedTable {
-                stem: "consistency",
-                table: consistency,
-            },
-            NamedTable {
-                stem: "summary",
-                table: summary,
-            },
-            NamedTable {
-                stem: "curve",
-                table: spec.training.curve_table(&first_curve),
-            },
-        ]
     }
 }
 
@@ -368,3 +561,227 @@ fn format_rows<'a>(rows: impl IntoIterator<Item = &'a [f64]>) -> String {
         .join("; ")
 }
 
+impl CheckedLearnedRk {
+    /// Train start `index`: its row.
+    fn start(
+        &self,
+        index: usize,
+        data: &(IncrementLoss, IncrementLoss),
+        held_out: &[f64],
+        two_stage_min_loss: f64,
+    ) -> (RestartRow, Vec<attnum_attention::learn::Epoch>) {
+        let spec = &self.0;
+        let s = spec.stages;
+        let mut rng = generator(spec.seed, 100 + index as u64);
+        let output = match spec.output {
+            Output::Scaled => OutputWeights::Scaled,
+            Output::Unit => OutputWeights::Unit,
+        };
+        let mut params = RkParameters::new(s, output, &normal(&mut rng, score_count(s), 1.0))
+            .expect("valid sizes");
+        let curve = train_exact(&mut params, &data.0, &data.1, &spec.training.settings())
+            .unwrap_or_else(|e| panic!("training failed: {e}"));
+        let tableau = params.tableau().expect("a tableau");
+        let class = classify_tableau(&tableau, MAX_TREE_ORDER);
+        let excited_residual = |order: usize| {
+            trees::trees_of_order(order)
+                .iter()
+                .filter(|t| excited(t))
+                .map(|t| t.residual(&tableau).abs())
+                .fold(0.0, f64::max)
+        };
+        let bc: f64 = tableau
+            .b()
+            .iter()
+            .zip(tableau.c())
+            .map(|(b, c)| b * c)
+            .sum();
+        let row = RestartRow {
+            restart: index + 1,
+            epochs: curve.len(),
+            final_loss: data.1.loss(&params),
+            train_loss: data.0.loss(&params),
+            two_stage_loss_excess: (s == 2).then(|| data.0.loss(&params) / two_stage_min_loss - 1.0),
+            order_at_tolerance: trees::order_of(&tableau, MAX_TREE_ORDER, spec.tolerance),
+            residual_1: class.residuals[0],
+            residual_2: class.residuals[1],
+            residual_3: class.residuals[2],
+            residual_4: class.residuals[3],
+            residual_5: class.residuals[4],
+            excited_residual_4: excited_residual(4),
+            excited_residual_5: excited_residual(5),
+            sum_b_minus_one: tableau.b().iter().sum::<f64>() - 1.0,
+            bc_minus_half: bc - 0.5,
+            c2: (s >= 2).then(|| tableau.c()[1]),
+            nearest: class.nearest.as_ref().map(|c| c.name.clone()),
+            nearest_distance: class.nearest.as_ref().map(|c| c.distance),
+            observed_order: observed_order(&tableau, held_out),
+            a: format_rows(tableau.a().iter().enumerate().skip(1).map(|(i, r)| &r[..i])),
+            b: format_rows([tableau.b()]),
+        };
+        (row, curve)
+    }
+
+    /// Run the experiment: tables `restarts`, `summary`, `curve`, `consistency` and
+    /// `prediction`.
+    ///
+    /// # Panics
+    /// If training diverges (reported as a failed point by the engine).
+    pub fn run(&self) -> Vec<NamedTable> {
+        let spec = &self.0;
+        let training = problems(spec.problems[0], spec.steps, spec.seed, 1);
+        let validation = problems(spec.problems[1], spec.steps, spec.seed, 2);
+        let held_out: Vec<f64> = {
+            let unit = Steps {
+                low: 1.0,
+                high: 1.0,
+                distribution: StepDistribution::Uniform,
+            };
+            let test = problems(1, unit, spec.seed, 3);
+            test.inputs
+                .flatten_all()
+                .and_then(|t| t.to_vec1())
+                .expect("a row")
+        };
+        let data = (
+            IncrementLoss::from_dataset(&training).expect("packed problems"),
+            IncrementLoss::from_dataset(&validation).expect("packed problems"),
+        );
+        let prediction = predictions(&training);
+        let own = match spec.output {
+            Output::Scaled => "scaled",
+            Output::Unit => "unit",
+        };
+        let two_stage_min_loss = prediction
+            .iter()
+            .find(|p| p.output_weights == own)
+            .map(|p| p.min_loss)
+            .expect("both parametrisations");
+        let mut rows = Vec::with_capacity(spec.restarts);
+        let mut first_curve = Vec::new();
+        for index in 0..spec.restarts {
+            let (row, curve) = self.start(index, &data, &held_out, two_stage_min_loss);
+            if index == 0 {
+                first_curve = curve;
+            }
+            rows.push(row);
+        }
+
+        let stat = |f: &dyn Fn(&RestartRow) -> f64| {
+            mean_interval(&rows.iter().map(f).collect::<Vec<_>>())
+        };
+        let (loss, r1, r2, r3, r4) = (
+            stat(&|r| r.final_loss.log10()),
+            stat(&|r| r.residual_1),
+            stat(&|r| r.residual_2),
+            stat(&|r| r.residual_3),
+            stat(&|r| r.excited_residual_4),
+        );
+        let (bc, observed) = (stat(&|r| r.bc_minus_half), stat(&|r| r.observed_order));
+        let c2: Option<(f64, f64, f64)> = (spec.stages >= 2)
+            .then(|| stat(&|r| r.c2.expect("two stages or more")));
+        let highest = rows.iter().map(|r| r.order_at_tolerance).max().unwrap_or(0);
+        let mut names: Vec<&String> = rows.iter().filter_map(|r| r.nearest.as_ref()).collect();
+        names.sort();
+        let mode = names
+            .chunk_by(|a, b| a == b)
+            .max_by_key(|run| run.len())
+            .map(|run| (run[0].clone(), run.len()));
+        let summary = SummaryRow {
+            restarts: spec.restarts,
+            highest_order: highest,
+            reaching_highest_order: rows
+                .iter()
+                .filter(|r| r.order_at_tolerance == highest)
+                .count(),
+            most_often_nearest: mode.as_ref().map(|m| m.0.clone()),
+            most_often_nearest_count: mode.as_ref().map_or(0, |m| m.1),
+            log10_loss_mean: loss.0,
+            log10_loss_low: loss.1,
+            log10_loss_high: loss.2,
+            residual_1_mean: r1.0,
+            residual_1_low: r1.1,
+            residual_1_high: r1.2,
+            residual_2_mean: r2.0,
+            residual_2_low: r2.1,
+            residual_2_high: r2.2,
+            residual_3_mean: r3.0,
+            residual_3_low: r3.1,
+            residual_3_high: r3.2,
+            excited_residual_4_mean: r4.0,
+            excited_residual_4_low: r4.1,
+            excited_residual_4_high: r4.2,
+            bc_minus_half_mean: bc.0,
+            bc_minus_half_low: bc.1,
+            bc_minus_half_high: bc.2,
+            c2_mean: c2.map(|c| c.0),
+            c2_low: c2.map(|c| c.1),
+            c2_high: c2.map(|c| c.2),
+            observed_order_mean: observed.0,
+            observed_order_low: observed.1,
+            observed_order_high: observed.2,
+            best_final_loss: rows.iter().map(|r| r.final_loss).fold(f64::INFINITY, f64::min),
+        };
+        let best_sum_b = rows
+            .iter()
+            .min_by(|a, b| a.final_loss.total_cmp(&b.final_loss))
+            .map(|r| 1.0 + r.sum_b_minus_one)
+            .expect("at least one start");
+        // Training selects the parameters of the epoch with the smallest validation loss, so the
+        // validation set's optimum matters as much as the training set's.
+        let consistency: Vec<ConsistencyRow> = [("training", &training), ("validation", &validation)]
+            .into_iter()
+            .map(|(name, data)| {
+                let euler = euler_consistency(data);
+                ConsistencyRow {
+                    problems: name,
+                    sum_b_best: best_sum_b,
+                    b_least_squares: euler.least_squares,
+                    b_first_order: euler.first_order,
+                    remainder: euler.least_squares - euler.first_order,
+                    remainder_bound: euler.bound,
+                    mean_h: euler.mean_h,
+                    mean_h2: euler.mean_h2,
+                }
+            })
+            .collect();
+        vec![
+            NamedTable {
+                stem: "restarts",
+                table: Table::from_rows(&rows),
+            },
+            NamedTable {
+                stem: "summary",
+                table: Table::from_rows(&[summary]),
+            },
+            NamedTable {
+                stem: "consistency",
+                table: Table::from_rows(&consistency),
+            },
+            NamedTable {
+                stem: "prediction",
+                table: Table::from_rows(&prediction),
+            },
+            NamedTable {
+                stem: "curve",
+                table: spec.training.curve_table(&first_curve),
+            },
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{mean_interval, student_975};
+
+    #[test]
+    fn student_intervals() {
+        // t_{0.975}: 2.5706 for 5 degrees of freedom, 1.9600 in the limit.
+        assert!((student_975(5) - 2.5706).abs() < 1e-4);
+        assert!((student_975(1000) - 1.9623).abs() < 1e-4);
+        let (mean, low, high) = mean_interval(&[1.0, 2.0, 3.0]);
+        // s = 1, n = 3: half-width 4.3027/√3.
+        assert!((mean - 2.0).abs() < 1e-15);
+        assert!((high - low - 2.0 * 4.3027 / 3f64.sqrt()).abs() < 1e-12);
+    }
+}
