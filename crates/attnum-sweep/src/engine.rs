@@ -466,7 +466,11 @@ mod tests {
         }
         // `sbatch --array=1-4` with /4: the last task is refused with the right array.
         assert!(shard("/4", Some("4")).unwrap_err().contains("--array=0-3"));
-        assert!(shard("/4", None).unwrap_err().contains("SLURM_ARRAY_TASK_ID"));
+        assert!(
+            shard("/4", None)
+                .unwrap_err()
+                .contains("SLURM_ARRAY_TASK_ID")
+        );
         assert!(shard("/4", Some("x")).is_err());
         for bad in ["0/4", "5/4", "1/0", "/0", "4", "a/4", "1/b"] {
             assert!(shard(bad, Some("0")).is_err(), "{bad} accepted");

@@ -258,8 +258,7 @@ pub trait Context<T> {
     ///
     /// # Errors
     /// The library's error, with `what()`.
-    fn with_context<S: Into<String>>(self, what: impl FnOnce() -> S)
-    -> Result<T, ExperimentError>;
+    fn with_context<S: Into<String>>(self, what: impl FnOnce() -> S) -> Result<T, ExperimentError>;
 }
 
 impl<T, E: LibraryError> Context<T> for Result<T, E> {
@@ -267,10 +266,7 @@ impl<T, E: LibraryError> Context<T> for Result<T, E> {
         self.map_err(|e| e.computing(what.into()))
     }
 
-    fn with_context<S: Into<String>>(
-        self,
-        what: impl FnOnce() -> S,
-    ) -> Result<T, ExperimentError> {
+    fn with_context<S: Into<String>>(self, what: impl FnOnce() -> S) -> Result<T, ExperimentError> {
         self.map_err(|e| e.computing(what().into()))
     }
 }
