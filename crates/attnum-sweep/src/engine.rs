@@ -434,7 +434,7 @@ pub fn compute_in_memory(sweep: &SweepFile) -> Result<StemTables> {
                 source => SweepError::Experiment {
                     name: sweep.spec.name.clone(),
                     point: describe(&point.values),
-                    source,
+                    source: Box::new(source),
                 },
             })?;
             Ok(point_tables(output.tables, &point.values))

@@ -54,7 +54,7 @@ pub enum SweepError {
         /// The point's parameters.
         point: String,
         /// What failed.
-        source: ExperimentError,
+        source: Box<ExperimentError>,
     },
     /// `merge` found points that no shard has computed.
     #[error("sweep `{name}`: {} point(s) not computed yet; run their shards first:\n{}", missing.len(), missing.join("\n"))]
