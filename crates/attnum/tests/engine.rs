@@ -647,7 +647,7 @@ fn a_failed_library_call_is_a_failed_point_naming_the_sweep_and_point_not_a_pani
     );
     let line = err
         .lines()
-        .find(|l| l.contains("point 2 (s1.interval = "))
+        .find(|l| l.contains("point 2 (s1.interval = - -1e308 - 1e308): "))
         .unwrap_or_else(|| panic!("the failed point is named: {err}"));
     assert!(
         line.contains("experiment `kernel_attention`: Gaussian-score attention with σ = 1 on 5 nodes: kernel attention needs finite nodes"),
