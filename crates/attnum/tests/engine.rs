@@ -633,10 +633,7 @@ vary:
 
 #[test]
 fn a_failed_library_call_is_a_failed_point_naming_the_sweep_and_point_not_a_panic() {
-    let ws = tempfile::tempdir().unwrap();
-    let sweeps = ws.path().join("data/sweeps");
-    std::fs::create_dir_all(&sweeps).unwrap();
-    std::fs::write(sweeps.join("kernel_attention.yaml"), overflowing_kernel_sweep()).unwrap();
+    let ws = workspace_named("kernel_attention", &overflowing_kernel_sweep());
     let out = attnum(ws.path(), &["sweep", "run", "kernel_attention"]);
     let err = stderr(&out);
     assert!(!out.status.success(), "{err}");
