@@ -25,7 +25,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::error::{Result, SweepError};
-use crate::experiments::ExperimentSpec;
+use crate::experiments::{ExperimentError, ExperimentSpec};
 use crate::fingerprint::{RUSTC_VERSION, code_fingerprint};
 use crate::points::{StemTables, assemble, describe, point_tables};
 use crate::spec::{SweepFile, SweepPoint};
@@ -193,7 +193,12 @@ fn compute_point(cache: &Path, point: &SweepPoint) -> std::result::Result<(), St
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                 .unwrap_or_else(|| "the experiment panicked".into())
         })?
-        .map_err(|e| format!("field `experiment.{kind}.{}`: {}", e.path, e.message))?;
+        .map_err(|e| match e {
+            ExperimentError::Field(e) => {
+                format!("field `experiment.{kind}.{}`: {}", e.path, e.message)
+            }
+            e => format!("experiment `{kind}`: {e}"),
+        })?;
     let wall_seconds = clock.elapsed().as_secs_f64();
     let tables = point_tables(output.tables, &point.values);
     let key = &point.key;
@@ -413,16 +418,24 @@ pub fn assemble_cached(sweep: &SweepFile, dir: &Path) -> Result<(StemTables, Vec
 /// The sweep's tables computed in memory, without the cache (for `verify` and tests).
 ///
 /// # Errors
-/// An invalid point, or a bug that makes points' tables incompatible.
+/// An invalid point, a point whose experiment failed, or a bug that makes points' tables
+/// incompatible.
 pub fn compute_in_memory(sweep: &SweepFile) -> Result<StemTables> {
     let per_point = sweep
         .points()?
         .par_iter()
         .map(|point| {
-            let output = point.experiment.run().map_err(|e| SweepError::Invalid {
-                path: sweep.path.clone(),
-                field: format!("experiment.{}.{}", point.experiment.kind(), e.path),
-                message: e.message,
+            let output = point.experiment.run().map_err(|e| match e {
+                ExperimentError::Field(e) => SweepError::Invalid {
+                    path: sweep.path.clone(),
+                    field: format!("experiment.{}.{}", point.experiment.kind(), e.path),
+                    message: e.message,
+                },
+                source => SweepError::Experiment {
+                    name: sweep.spec.name.clone(),
+                    point: describe(&point.values),
+                    source: Box::new(source),
+                },
             })?;
             Ok(point_tables(output.tables, &point.values))
         })
@@ -453,7 +466,11 @@ mod tests {
         }
         // `sbatch --array=1-4` with /4: the last task is refused with the right array.
         assert!(shard("/4", Some("4")).unwrap_err().contains("--array=0-3"));
-        assert!(shard("/4", None).unwrap_err().contains("SLURM_ARRAY_TASK_ID"));
+        assert!(
+            shard("/4", None)
+                .unwrap_err()
+                .contains("SLURM_ARRAY_TASK_ID")
+        );
         assert!(shard("/4", Some("x")).is_err());
         for bad in ["0/4", "5/4", "1/0", "/0", "4", "a/4", "1/b"] {
             assert!(shard(bad, Some("0")).is_err(), "{bad} accepted");

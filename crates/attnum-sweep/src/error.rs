@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use attnum_results::ResultsError;
 use thiserror::Error;
 
+use crate::experiments::ExperimentError;
+
 /// Errors from reading sweep files, running experiments and writing or reading results.
 #[derive(Debug, Error)]
 pub enum SweepError {
@@ -42,6 +44,17 @@ pub enum SweepError {
         name: String,
         /// Each failed point's configuration and message.
         failures: Vec<String>,
+    },
+    /// A library call of an experiment failed at one point (when computing in memory; a run
+    /// reports it among [`SweepError::PointsFailed`]).
+    #[error("sweep `{name}`, point ({point}): {source}")]
+    Experiment {
+        /// The sweep.
+        name: String,
+        /// The point's parameters.
+        point: String,
+        /// What failed.
+        source: Box<ExperimentError>,
     },
     /// `merge` found points that no shard has computed.
     #[error("sweep `{name}`: {} point(s) not computed yet; run their shards first:\n{}", missing.len(), missing.join("\n"))]

@@ -413,10 +413,7 @@ pub fn describe(point: &Point) -> String {
     }
     point
         .iter()
-        .map(|(k, v)| {
-            let text = serde_yaml::to_string(v).unwrap_or_default();
-            format!("{k} = {}", text.trim())
-        })
+        .map(|(k, v)| format!("{k} = {}", describe_value(v)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -431,6 +428,7 @@ fn cell(v: &Value) -> Cell {
     }
 }
 
+/// A value on one line (a list as `- a - b`).
 fn describe_value(v: &Value) -> String {
     serde_yaml::to_string(v)
         .unwrap_or_default()

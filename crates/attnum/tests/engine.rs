@@ -602,3 +602,59 @@ fn verify_checks_the_figure_pdfs_against_their_manifest_and_a_fresh_drawing() {
         figure_checks(&after, "noisy_derivative.pdf")
     );
 }
+
+/// A small `kernel_attention` sweep whose second point passes every check but gives the S1
+/// interval `[-1e308, 1e308]`, whose width overflows: its nodes are not finite and the kernel
+/// attention refuses them.
+fn overflowing_kernel_sweep() -> String {
+    let text = include_str!("../../../data/sweeps/kernel_attention.yaml");
+    let header = &text[..text.find("experiment:").unwrap()];
+    format!(
+        "{header}experiment:
+  kernel_attention:
+    query: 0.3
+    bias: {{ sigmas: {{ from: 1.0, to: 0.1, per_decade: 1 }}, nodes_per_sigma: 4 }}
+    aliasing: {{ sigma: 1.0, sigma_over_h: {{ from: 0.5, to: 2.0, points: 2 }}, offset: 0.25 }}
+    boundary: {{ sigma: 1.0, nodes_per_sigma: 4, distances: {{ from: 0.0, to: 1.0, points: 2 }} }}
+    refinement: {{ sigma: 0.5, sigma_over_h: {{ from: 0.5, to: 5.0, per_decade: 1 }} }}
+    s1:
+      quadratic: [-3.0, 2.0, 1.0]
+      interval: [-5.0, 5.0]
+      query: 1.0
+      step: 0.01
+      sigmas: [1.0]
+      point_counts: [5]
+vary:
+  grid:
+    s1.interval: [[-5.0, 5.0], [-1.0e308, 1.0e308]]
+"
+    )
+}
+
+#[test]
+fn a_failed_library_call_is_a_failed_point_naming_the_sweep_and_point_not_a_panic() {
+    let ws = workspace_named("kernel_attention", &overflowing_kernel_sweep());
+    let out = attnum(ws.path(), &["sweep", "run", "kernel_attention"]);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("sweep `kernel_attention`: 1 point(s) failed"),
+        "{err}"
+    );
+    let line = err
+        .lines()
+        .find(|l| l.contains("point 2 (s1.interval = - -1e308 - 1e308): "))
+        .unwrap_or_else(|| panic!("the failed point is named: {err}"));
+    assert!(
+        line.contains("experiment `kernel_attention`: Gaussian-score attention with σ = 1 on 5 nodes: kernel attention needs finite nodes"),
+        "{line}"
+    );
+    // The good point is cached, and nothing is written for the sweep.
+    let results = ws.path().join("results/kernel_attention");
+    assert!(!results.join("manifest.json").exists());
+    assert_eq!(
+        std::fs::read_dir(results.join(".points")).unwrap().count(),
+        1
+    );
+}

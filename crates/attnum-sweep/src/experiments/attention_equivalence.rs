@@ -20,7 +20,7 @@ use attnum_classical::savitzky_golay::{savitzky_golay, symmetric_window};
 use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
-use super::{FieldError, NamedTable};
+use super::{ExperimentError, FieldError, NamedTable};
 use crate::checks;
 
 /// A row of `table`: one method compiled by one construction.
@@ -158,7 +158,7 @@ impl AttentionEquivalence {
 
 impl CheckedAttentionEquivalence {
     /// Run the experiment: one row per method and construction.
-    pub fn run(&self) -> Vec<NamedTable> {
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let mut rows = Vec::new();
         for &(derivative, p, ref fd) in &self.central {
             let reference = fd.weights();
@@ -195,9 +195,9 @@ impl CheckedAttentionEquivalence {
                 });
             }
         }
-        vec![NamedTable {
+        Ok(vec![NamedTable {
             stem: "table",
             table: Table::from_rows(&rows),
-        }]
+        }])
     }
 }

@@ -30,7 +30,7 @@ use attnum_results::Table;
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
-use super::{FieldError, NamedTable, log_log_slope};
+use super::{Context, ExperimentError, FieldError, NamedTable, log_log_slope};
 
 /// Parameters of the `attention_solver` experiment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -157,8 +157,8 @@ fn sine(x: f64) -> f64 {
 
 /// Run both solvers for `time` in steps of at most `dt`, recording every step.
 ///
-/// # Panics
-/// On parameters the spec's validation refuses.
+/// # Errors
+/// A scheme or an attention solver that cannot be built or run on these parameters.
 fn run(
     flux: Flux,
     reconstruction: Reconstruction,
@@ -166,26 +166,27 @@ fn run(
     time: f64,
     dt: f64,
     u0: fn(f64) -> f64,
-) -> Run {
+) -> Result<Run, ExperimentError> {
     let steps = steps_to(time, dt);
     let dt = time / steps as f64;
-    let scheme = Scheme::new(flux, reconstruction, points, 1.0, dt)
-        .expect("checked grid sizes and a CFL number within the stable limit");
+    let scheme = Scheme::new(flux, reconstruction, points, 1.0, dt).with_context(|| {
+        format!("the scheme for {flux:?} on {points} points with Δt = {dt}")
+    })?;
     let grid = scheme.grid();
     let initial: Vec<f64> = grid.iter().map(|&x| u0(x)).collect();
     let record: Vec<usize> = (0..=steps).collect();
     let classical = scheme
         .run(&initial, &record)
-        .expect("finite initial data on a checked grid");
+        .with_context(|| format!("the classical run of {flux:?} on {points} points"))?;
     let attention = AttentionSolver::compile(&scheme)
         .and_then(|solver| solver.run(&initial, &record))
-        .expect("the solver compiles from a valid scheme");
-    Run {
+        .with_context(|| format!("the attention solver of {flux:?} on {points} points"))?;
+    Ok(Run {
         classical,
         attention,
         grid,
         dt,
-    }
+    })
 }
 
 fn max_error(u: &[f64], exact: &[f64]) -> f64 {
@@ -274,7 +275,10 @@ pub struct CheckedAttentionSolver(AttentionSolverSpec);
 impl CheckedAttentionSolver {
 
     /// Run the experiment: `convergence`, `orders`, `variation`, `profiles` and `cost`.
-    pub fn run(&self) -> Vec<NamedTable> {
+    ///
+    /// # Errors
+    /// A scheme or an attention solver that cannot be built or run.
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let spec = &self.0;
         let weno = Reconstruction::Weno(Weno5::jiang_shu());
         let dx0 = 1.0 / spec.points[0] as f64;
@@ -294,7 +298,7 @@ impl CheckedAttentionSolver {
                     time,
                     spec.cfl * dx * (dx / dx0).powf(2.0 / 3.0),
                     sine,
-                );
+                )?;
                 let exact: Vec<f64> = r
                     .grid
                     .iter()
@@ -341,7 +345,7 @@ impl CheckedAttentionSolver {
         for (case, flux, time, u0) in shocks {
             for (label, reconstruction) in [("weno5", weno), ("upwind5", Reconstruction::Upwind5)]
             {
-                let r = run(flux, reconstruction, spec.shock_points, time, spec.cfl * dx, u0);
+                let r = run(flux, reconstruction, spec.shock_points, time, spec.cfl * dx, u0)?;
                 let difference = r.difference();
                 let steps = r.attention.len() - 1;
                 for (step, u) in r.attention.iter().enumerate() {
@@ -379,11 +383,10 @@ impl CheckedAttentionSolver {
         let mut cost = Vec::new();
         for (label, reconstruction) in [("weno5", weno), ("upwind5", Reconstruction::Upwind5)] {
             for &n in &spec.points {
-                let scheme =
-                    Scheme::new(Flux::Burgers, reconstruction, n, 1.0, 1e-3)
-                        .expect("a checked grid and a fixed step within the stable limit");
+                let scheme = Scheme::new(Flux::Burgers, reconstruction, n, 1.0, 1e-3)
+                    .with_context(|| format!("the Burgers scheme costed on {n} points"))?;
                 let c = AttentionSolver::compile(&scheme)
-                    .expect("the solver compiles from a valid scheme")
+                    .with_context(|| format!("the attention solver costed on {n} points"))?
                     .step_cost();
                 cost.push(CostRow {
                     reconstruction: label,
@@ -395,7 +398,7 @@ impl CheckedAttentionSolver {
             }
         }
 
-        vec![
+        Ok(vec![
             NamedTable {
                 stem: "convergence",
                 table: Table::from_rows(&convergence),
@@ -416,6 +419,6 @@ impl CheckedAttentionSolver {
                 stem: "cost",
                 table: Table::from_rows(&cost),
             },
-        ]
+        ])
     }
 }

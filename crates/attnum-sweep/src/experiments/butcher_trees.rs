@@ -15,7 +15,7 @@ use attnum_classical::trees::{self, RootedTree};
 use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
-use super::{FieldError, NamedTable};
+use super::{ExperimentError, FieldError, NamedTable};
 use crate::checks;
 
 /// A row of `counts`: the trees of one order.
@@ -123,7 +123,7 @@ impl ButcherTrees {
 
 impl CheckedButcherTrees {
     /// Run the experiment.
-    pub fn run(&self) -> Vec<NamedTable> {
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let spec = &self.spec;
         let mut counts = Vec::new();
         for p in 1..=spec.count_to {
@@ -180,7 +180,7 @@ impl CheckedButcherTrees {
                 next_order_max_residual: residuals.iter().copied().fold(0.0, f64::max),
             });
         }
-        vec![
+        Ok(vec![
             NamedTable {
                 stem: "counts",
                 table: Table::from_rows(&counts),
@@ -193,6 +193,6 @@ impl CheckedButcherTrees {
                 stem: "methods",
                 table: Table::from_rows(&method_rows),
             },
-        ]
+        ])
     }
 }

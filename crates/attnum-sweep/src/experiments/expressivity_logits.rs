@@ -21,7 +21,7 @@ use attnum_classical::fd::Stencil;
 use serde::{Deserialize, Serialize};
 
 use super::expressivity_map::StencilTarget;
-use super::{FieldError, NamedTable, log_log_slope};
+use super::{Context, ExperimentError, FieldError, NamedTable, log_log_slope};
 use crate::checks::{self, Interval};
 use crate::grid::LinearGrid;
 use attnum_results::Table;
@@ -205,7 +205,10 @@ impl ExpressivityLogits {
 impl CheckedExpressivityLogits {
     /// Run the experiment: `table` (one row per stencil, grid and bound) and `reach` (one row
     /// per stencil and grid).
-    pub fn run(&self) -> Vec<NamedTable> {
+    ///
+    /// # Errors
+    /// A head that cannot be built or a tensor operation that fails.
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let (mut table, mut reach, mut slopes, mut cancelling) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let oscillation = 1f64.exp() - (-1f64).exp();
@@ -235,16 +238,16 @@ impl CheckedExpressivityLogits {
                         .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
                 };
                 let classical_error = max_difference(&classical, &exact);
-                let values = samples(&f).expect("a vector");
+                let values = samples(&f).context("the samples as a tensor")?;
                 // The attention's derivative at every grid point.
-                let derivative_of = |module: &RelativeBiasStencil| -> Vec<f64> {
-                    module
+                let derivative_of = |module: &RelativeBiasStencil| {
+                    let derivative = module
                         .apply_periodic(&values)
                         .and_then(|t| t.squeeze(0)?.to_vec1::<f64>())
-                        .expect("tensor shapes are consistent")
-                        .iter()
-                        .map(|v| v * scale)
-                        .collect()
+                        .with_context(|| {
+                            format!("{} on {n} points by attention", target.label())
+                        })?;
+                    Ok::<_, ExperimentError>(derivative.iter().map(|v| v * scale).collect::<Vec<f64>>())
                 };
                 let largest_weight = stencil
                     .offsets()
@@ -254,10 +257,17 @@ impl CheckedExpressivityLogits {
                     .fold(0.0f64, |m, (_, w)| m.max(w.abs()));
                 for &scale_a in &self.cancellation_scales {
                     let module = RelativeBiasStencil::cancelling(stencil, n, scale_a)
-                        .expect("`check` built the per-sign heads on this grid, and A > 0");
-                    let attention = derivative_of(&module);
+                        .with_context(|| {
+                            format!(
+                                "the cancelling heads of {} on {n} points at A = {scale_a}",
+                                target.label()
+                            )
+                        })?;
+                    let attention = derivative_of(&module)?;
                     let value_scale = module.value_scale();
-                    let logit_bound = module.logit_bound().expect("a bias vector");
+                    let logit_bound = module
+                        .logit_bound()
+                        .context("the logit bound of the cancelling heads")?;
                     let lower_bound =
                         0.5 * (n as f64 * largest_weight / (2.0 * value_scale)).ln();
                     cancelling.push(CancellingRow {
@@ -278,8 +288,13 @@ impl CheckedExpressivityLogits {
                 let mut reached = None;
                 for &bound in &self.bounds {
                     let module = RelativeBiasStencil::per_sign(stencil, n, bound)
-                        .expect("`check` built these heads on this grid at the smallest bound");
-                    let attention = derivative_of(&module);
+                        .with_context(|| {
+                            format!(
+                                "the per-sign heads of {} on {n} points at B = {bound}",
+                                target.label()
+                            )
+                        })?;
+                    let attention = derivative_of(&module)?;
                     let error = max_difference(&attention, &exact);
                     let difference = max_difference(&attention, &classical);
                     let leak_bound = module.leak_bound(oscillation) * scale;
@@ -331,7 +346,7 @@ impl CheckedExpressivityLogits {
                 predicted_slope: predicted,
             });
         }
-        vec![
+        Ok(vec![
             NamedTable {
                 stem: "table",
                 table: Table::from_rows(&table),
@@ -348,7 +363,7 @@ impl CheckedExpressivityLogits {
                 stem: "cancelling",
                 table: Table::from_rows(&cancelling),
             },
-        ]
+        ])
     }
 }
 

@@ -25,7 +25,7 @@ use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::rk_convergence::{FinestSteps, kepler, kepler_initial_value, check_kepler_orbit};
-use super::{FieldError, NamedTable};
+use super::{Context, ExperimentError, FieldError, NamedTable};
 use crate::checks;
 use attnum_results::Table;
 
@@ -351,38 +351,54 @@ impl CheckedExpressivityLooped {
 
     /// The largest difference between the looped attention with `sweeps` blocks, applied to
     /// every start of the run at once, and the classical steps of the run.
-    fn attention_difference(&self, looped: &LoopedRk, run: &Run, h: f64, sweeps: usize) -> f64 {
+    ///
+    /// # Errors
+    /// A tensor operation of the looped attention that fails.
+    fn attention_difference(
+        &self,
+        looped: &LoopedRk,
+        run: &Run,
+        h: f64,
+        sweeps: usize,
+    ) -> Result<f64, ExperimentError> {
         let times: Vec<f64> = (0..run.starts.len()).map(|i| i as f64 * h).collect();
         let flat: Vec<f64> = run.starts.iter().flatten().copied().collect();
-        let starts =
-            Tensor::from_vec(flat, (run.starts.len(), 4), &Device::Cpu).expect("a matrix");
+        let starts = Tensor::from_vec(flat, (run.starts.len(), 4), &Device::Cpu)
+            .context("the starts of the steps as a matrix")?;
         let out = looped
             .steps(&mut kepler_tokens, &times, &starts, h, sweeps)
             .and_then(|t| Ok(t.to_vec2::<f64>()?))
-            .expect("tensor shapes are consistent");
-        out.iter()
+            .with_context(|| format!("{sweeps} looped blocks at h = {h}"))?;
+        Ok(out
+            .iter()
             .zip(&run.ends)
             .map(|(a, b)| max_norm(&[a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3]]))
-            .fold(0.0, f64::max)
+            .fold(0.0, f64::max))
     }
 
     /// Run the experiment: `orders` (per stages and method), `table` (per stages, method and
     /// steps), `contraction` (per stages and steps, from the converged iteration) and `blocks`
     /// (per stages: the heads of the block's attention rows and the tableau read back from them).
-    pub fn run(&self) -> Vec<NamedTable> {
+    ///
+    /// # Errors
+    /// A block that cannot be compiled, a tableau that cannot be read back or unrolled, or a tensor operation that fails.
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let y0 = kepler_initial_value(self.spec.eccentricity);
         let period = 2.0 * std::f64::consts::PI;
         let (mut orders, mut table, mut blocks, mut contraction) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for &(s, ref gauss) in &self.stages {
-            let looped = LoopedRk::compile(gauss).expect("a tableau compiles");
+            let looped = LoopedRk::compile(gauss)
+                .with_context(|| format!("the looped block of the {s}-stage Gauss method"))?;
             let norm_a = gauss
                 .a()
                 .iter()
                 .map(|row| row.iter().map(|x| x.abs()).sum::<f64>())
                 .fold(0.0, f64::max);
             let counts = looped.head_counts();
-            let read_back = looped.tableau().expect("the weights form a tableau");
+            let read_back = looped
+                .tableau()
+                .with_context(|| format!("the tableau read back from the {s}-stage block"))?;
             let entries = |t: &Tableau| -> Vec<f64> {
                 t.a().iter().flatten().chain(t.b()).copied().collect()
             };
@@ -436,7 +452,9 @@ impl CheckedExpressivityLooped {
             for method in methods {
                 let (name, tableau_stages, predicted, tree_order) = match method {
                     Method::Picard(k) => {
-                        let unrolled = gauss.picard_tableau(k).expect("finite entries");
+                        let unrolled = gauss.picard_tableau(k).with_context(|| {
+                            format!("the {k}-sweep Picard tableau of the {s}-stage Gauss method")
+                        })?;
                         (
                             "picard",
                             unrolled.stages(),
@@ -481,14 +499,16 @@ impl CheckedExpressivityLooped {
                         ),
                     };
                     let error = run.error(&y0);
-                    let difference = error.map(|error| {
-                        most_sweeps = most_sweeps.max(sweeps);
-                        curve.push((h, error));
-                        smallest = Some(smallest.map_or(error, |m| m.min(error)));
-                        let difference = self.attention_difference(&looped, run, h, sweeps);
-                        largest_difference = largest_difference.max(difference);
-                        difference
-                    });
+                    let difference = error
+                        .map(|error| {
+                            most_sweeps = most_sweeps.max(sweeps);
+                            curve.push((h, error));
+                            smallest = Some(smallest.map_or(error, |m| m.min(error)));
+                            let difference = self.attention_difference(&looped, run, h, sweeps)?;
+                            largest_difference = largest_difference.max(difference);
+                            Ok::<_, ExperimentError>(difference)
+                        })
+                        .transpose()?;
                     if let Some(e) = sweep_error {
                         sweep_curve.push((h, e));
                     }
@@ -535,7 +555,7 @@ impl CheckedExpressivityLooped {
                 });
             }
         }
-        vec![
+        Ok(vec![
             NamedTable {
                 stem: "orders",
                 table: Table::from_rows(&orders),
@@ -552,7 +572,7 @@ impl CheckedExpressivityLooped {
                 stem: "blocks",
                 table: Table::from_rows(&blocks),
             },
-        ]
+        ])
     }
 }
 

@@ -24,7 +24,7 @@ use attnum_classical::weno::Weno5;
 use serde::{Deserialize, Serialize};
 
 use super::quadrature_rules::Family;
-use super::{FieldError, NamedTable};
+use super::{Context, ExperimentError, FieldError, NamedTable};
 use crate::checks;
 use attnum_results::Table;
 
@@ -412,7 +412,10 @@ impl ExpressivityMap {
 
 impl CheckedExpressivityMap {
     /// Run the experiment: `map` (one row per target), `witnesses` and `weno_ray`.
-    pub fn run(&self) -> Vec<NamedTable> {
+    ///
+    /// # Errors
+    /// A construction that cannot be built, read back or classified, a witness that cannot be computed, or a tensor operation that fails.
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let mut map = Vec::new();
         for (label, stencil) in &self.stencils {
             // The residual stream carries the centre weight; heads carry the rest.
@@ -422,8 +425,10 @@ impl CheckedExpressivityMap {
                 .zip(stencil.weights())
                 .map(|(o, w)| if *o == 0.0 { 0.0 } else { *w })
                 .collect();
-            let heads = SoftmaxHeads::compile(&off).expect("finite weights");
-            let mut built = effective_weights(&heads).expect("a linear module");
+            let heads = SoftmaxHeads::compile(&off)
+                .with_context(|| format!("the softmax heads of stencil {label}"))?;
+            let mut built = effective_weights(&heads)
+                .with_context(|| format!("the weights of the heads of stencil {label}"))?;
             for ((o, w), b) in stencil.offsets().iter().zip(stencil.weights()).zip(&mut built) {
                 if *o == 0.0 {
                     *b += w;
@@ -431,28 +436,39 @@ impl CheckedExpressivityMap {
             }
             let error = relative_difference(&built, stencil.weights());
             let order = classify_stencil(stencil.offsets(), &built)
-                .expect("a stencil")
+                .with_context(|| format!("the class of the weights built for stencil {label}"))?
                 .accuracy
                 .map(|a| a.order);
             map.push(MapRow::new(label.clone(), "stencil", Target::Stencil(stencil), error, order));
         }
         for (label, rule) in &self.rules {
-            let heads = SoftmaxHeads::compile(rule.weights()).expect("finite weights");
-            let built = effective_weights(&heads).expect("a linear module");
+            let heads = SoftmaxHeads::compile(rule.weights())
+                .with_context(|| format!("the softmax heads of rule {label}"))?;
+            let built = effective_weights(&heads)
+                .with_context(|| format!("the weights of the heads of rule {label}"))?;
             let error = relative_difference(&built, rule.weights());
-            let degree = classify_rule(rule.nodes(), &built).expect("a rule").degree;
+            let degree = classify_rule(rule.nodes(), &built)
+                .with_context(|| format!("the class of the weights built for rule {label}"))?
+                .degree;
             map.push(MapRow::new(label.clone(), "rule", Target::Rule(rule.weights()), error, degree));
         }
         for (name, tableau) in &self.methods {
-            let attention = RkAttention::compile(tableau).expect("an explicit tableau");
-            let read_back = attention.tableau().expect("a compiled tableau");
+            let attention = RkAttention::compile(tableau)
+                .with_context(|| format!("the stage attention of {name}"))?;
+            let read_back = attention
+                .tableau()
+                .with_context(|| format!("the tableau read back from the attention of {name}"))?;
             let error = relative_difference(&flat(&read_back), &flat(tableau));
             let order = classify_tableau(&read_back, 8).order;
             map.push(MapRow::new(name.clone(), "tableau", Target::Tableau(tableau), error, Some(order)));
         }
         for &(stages, ref tableau) in &self.collocation {
-            let attention = LoopedRk::compile(tableau).expect("a square tableau");
-            let read_back = attention.tableau().expect("a compiled tableau");
+            let attention = LoopedRk::compile(tableau).with_context(|| {
+                format!("the looped block of the {stages}-stage Gauss method")
+            })?;
+            let read_back = attention.tableau().with_context(|| {
+                format!("the tableau read back from the {stages}-stage looped block")
+            })?;
             let error = relative_difference(&flat(&read_back), &flat(tableau));
             let order = classify_tableau(&read_back, 2 * stages + 1).order;
             map.push(MapRow::new(
@@ -467,7 +483,7 @@ impl CheckedExpressivityMap {
             "weno5-js".into(),
             "weno",
             Target::Weno5,
-            self.weno_difference(),
+            self.weno_difference()?,
             None,
         ));
         let mut witnesses = Vec::new();
@@ -480,7 +496,7 @@ impl CheckedExpressivityMap {
                 witness.spread,
                 witness.seed,
             )
-            .expect("`check` made the window non-empty and the starts at least one");
+            .with_context(|| format!("the best residual head on a window of {window}"))?;
             witnesses.push(WitnessRow {
                 witness: "residual_head_error_constant",
                 parameter: window,
@@ -488,10 +504,11 @@ impl CheckedExpressivityMap {
                 bound: 0.5,
             });
         }
-        let central = Stencil::by_accuracy(StencilKind::Central, 1, 2).expect("a stencil");
+        let central = Stencil::by_accuracy(StencilKind::Central, 1, 2)
+            .context("the central first-derivative stencil of order 2")?;
         for &degree in &self.polynomial_keys.degrees {
             let residual = polynomial_key_residual(&central, self.polynomial_keys.points, degree)
-                .expect("`check` made the grid at least 8 points and the degree below it");
+                .with_context(|| format!("the residual of polynomial keys of degree {degree}"))?;
             witnesses.push(WitnessRow {
                 witness: "polynomial_key_residual",
                 parameter: degree,
@@ -507,7 +524,7 @@ impl CheckedExpressivityMap {
                 reconstruction: Weno5::jiang_shu().reconstruct(&[0.0, 0.0, 1.0, 0.0, t]),
             })
             .collect();
-        vec![
+        Ok(vec![
             NamedTable {
                 stem: "map",
                 table: Table::from_rows(&map),
@@ -520,15 +537,18 @@ impl CheckedExpressivityMap {
                 stem: "weno_ray",
                 table: Table::from_rows(&ray),
             },
-        ]
+        ])
     }
 
     /// The largest difference, relative to the data's scale, between WENO5 attention and the
     /// classical reconstruction on smooth, kinked and discontinuous periodic data.
-    fn weno_difference(&self) -> f64 {
+    ///
+    /// # Errors
+    /// WENO attention that cannot be built or evaluated, or a reconstruction that fails.
+    fn weno_difference(&self) -> Result<f64, ExperimentError> {
         let n = self.weno_points;
         let classical = Weno5::jiang_shu();
-        let attention = WenoAttention::compile(&classical).expect("constant coefficients");
+        let attention = WenoAttention::compile(&classical).context("WENO5 attention")?;
         let x: Vec<f64> = (0..n).map(|i| i as f64 / n as f64).collect();
         let grids: [Vec<f64>; 3] = [
             x.iter()
@@ -537,17 +557,18 @@ impl CheckedExpressivityMap {
             x.iter().map(|x| (x - 0.5).abs()).collect(),
             x.iter().map(|&x| if x < 0.3 { 1.0 } else { -0.5 }).collect(),
         ];
-        grids
-            .iter()
-            .map(|grid| {
-                let expected = classical.reconstruct_periodic(grid).expect("finite data");
-                let got = attention
-                    .reconstruct_periodic(&samples(grid).expect("a vector"))
-                    .and_then(|t| Ok(t.squeeze(0)?.to_vec1::<f64>()?))
-                    .expect("tensor shapes are consistent");
-                relative_difference(&got, &expected)
-            })
-            .fold(0.0, f64::max)
+        let mut largest = 0.0f64;
+        for grid in &grids {
+            let expected = classical
+                .reconstruct_periodic(grid)
+                .with_context(|| format!("the classical WENO5 reconstruction on {n} points"))?;
+            let got = samples(grid)
+                .and_then(|values| attention.reconstruct_periodic(&values))
+                .and_then(|t| Ok(t.squeeze(0)?.to_vec1::<f64>()?))
+                .with_context(|| format!("the WENO5 attention reconstruction on {n} points"))?;
+            largest = largest.max(relative_difference(&got, &expected));
+        }
+        Ok(largest)
     }
 }
 

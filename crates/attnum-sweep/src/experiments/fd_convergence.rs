@@ -24,7 +24,7 @@ use attnum_classical::fd::{Stencil, StencilKind};
 use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
-use super::{FieldError, NamedTable, log_log_slope};
+use super::{ExperimentError, FieldError, NamedTable, log_log_slope};
 use crate::checks;
 use crate::grid::LogGrid;
 use crate::testfn::TestFunction;
@@ -250,7 +250,7 @@ pub struct CheckedFdConvergence {
 impl CheckedFdConvergence {
 
     /// Run the sweep: the per-step table `table` and the per-curve summary `orders`.
-    pub fn run(&self) -> Vec<NamedTable> {
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let mut points = Vec::new();
         let mut orders = Vec::new();
         let steps = &self.steps;
@@ -321,7 +321,7 @@ impl CheckedFdConvergence {
                 }
             }
         }
-        vec![
+        Ok(vec![
             NamedTable {
                 stem: "table",
                 table: Table::from_rows(&points),
@@ -330,7 +330,7 @@ impl CheckedFdConvergence {
                 stem: "orders",
                 table: Table::from_rows(&orders),
             },
-        ]
+        ])
     }
 }
 

@@ -14,7 +14,7 @@ use attnum_classical::fd::{Stencil, StencilKind};
 use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
-use super::{FieldError, NamedTable};
+use super::{Context, ExperimentError, FieldError, NamedTable};
 use crate::checks::{self, Interval};
 use crate::grid::LinearGrid;
 
@@ -112,7 +112,10 @@ impl HardAttention {
 
 impl CheckedHardAttention {
     /// Run the experiment: one row per stencil, key set and sharpness.
-    pub fn run(&self) -> Vec<NamedTable> {
+    ///
+    /// # Errors
+    /// Heads that cannot be compiled or a tensor operation that fails.
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let mut rows = Vec::new();
         let (x0, h) = (self.point, self.step);
         for &(d, p, ref stencil) in &self.stencils {
@@ -138,15 +141,18 @@ impl CheckedHardAttention {
                         w * scale * neighbours
                     })
                     .sum();
-                let values = samples(&f).expect("a vector");
+                let values = samples(&f).context("the samples as a tensor")?;
                 for &beta_h2 in &self.sharpness {
+                    let what = || {
+                        format!("hard heads of central d={d} p={p} on the {keys_name} keys at βh² = {beta_h2}")
+                    };
                     let module =
                         HardMultiHeadAttention::compile(stencil, &keys, h, beta_h2 / (h * h))
-                            .expect("the keys hold the stencil's nodes, h and β are > 0");
+                            .with_context(what)?;
                     let out = module
                         .forward(&values)
                         .and_then(|t| t.to_vec1::<f64>())
-                        .expect("tensor shapes are consistent")[0];
+                        .with_context(what)?[0];
                     let error = (out - classical).abs();
                     let prediction = ((-beta_h2).exp() * leak).abs();
                     rows.push(HardRow {
@@ -162,9 +168,9 @@ impl CheckedHardAttention {
                 }
             }
         }
-        vec![NamedTable {
+        Ok(vec![NamedTable {
             stem: "table",
             table: Table::from_rows(&rows),
-        }]
+        }])
     }
 }

@@ -22,7 +22,7 @@ use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
-use super::{FieldError, NamedTable};
+use super::{Context, ExperimentError, FieldError, NamedTable};
 use crate::checks::{self, Interval};
 use crate::grid::{LinearGrid, LogGrid};
 
@@ -171,18 +171,31 @@ const RATIO_FLOOR: f64 = 1e-12;
 /// Half-width of the grids in units of `σ`: beyond it the Gaussian weights are below 1e-31.
 const HALF_WIDTH_SIGMAS: f64 = 12.0;
 
-fn tensor(values: &[f64]) -> Tensor {
-    Tensor::from_slice(values, values.len(), &Device::Cpu).expect("a vector")
+fn tensor(values: &[f64]) -> Result<Tensor, ExperimentError> {
+    Tensor::from_slice(values, values.len(), &Device::Cpu)
+        .with_context(|| format!("{} values as a vector", values.len()))
+}
+
+/// Gaussian-score attention of width `sigma` over `nodes`.
+fn kernel(nodes: &[f64], sigma: f64) -> Result<KernelAttention, ExperimentError> {
+    KernelAttention::new(nodes, sigma).with_context(|| {
+        format!("Gaussian-score attention with σ = {sigma} on {} nodes", nodes.len())
+    })
 }
 
 /// `m'(q)` in closed form for samples of `f` at `nodes`.
-fn derivative(nodes: &[f64], f: impl Fn(f64) -> f64, sigma: f64, q: f64) -> f64 {
-    let kernel = KernelAttention::new(nodes, sigma).expect("a checked spec makes grids of finite nodes and σ > 0");
+fn derivative(
+    nodes: &[f64],
+    f: impl Fn(f64) -> f64,
+    sigma: f64,
+    q: f64,
+) -> Result<f64, ExperimentError> {
     let values: Vec<f64> = nodes.iter().map(|&x| f(x)).collect();
-    kernel
-        .derivative(&tensor(&[q]), &tensor(&values))
+    let derivative = kernel(nodes, sigma)?
+        .derivative(&tensor(&[q])?, &tensor(&values)?)
         .and_then(|d| d.to_vec1::<f64>())
-        .expect("tensor shapes are consistent")[0]
+        .with_context(|| format!("m'({q}) with σ = {sigma} on {} nodes", nodes.len()))?;
+    Ok(derivative[0])
 }
 
 /// Nodes `q − offset·h + j h` covering `q ± HALF_WIDTH_SIGMAS σ`.
@@ -320,19 +333,21 @@ impl KernelAttentionSpec {
 impl CheckedKernelAttention {
 
     /// Run the experiment: tables `bias`, `aliasing`, `boundary`, `refinement` and `s1`.
-    pub fn run(&self) -> Vec<NamedTable> {
+    ///
+    /// # Errors
+    /// An attention that cannot be built or a tensor operation that fails.
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let spec = &self.0;
         let q = spec.query;
         let mut bias = Vec::new();
         for sigma in spec.bias.sigmas.values() {
             let h = sigma / spec.bias.nodes_per_sigma as f64;
             let nodes = grid_around(q, h, sigma, 0.25);
-            let d = derivative(&nodes, f64::sin, sigma, q);
-            let kernel = KernelAttention::new(&nodes, sigma).expect("a checked spec makes grids of finite nodes and σ > 0");
+            let d = derivative(&nodes, f64::sin, sigma, q)?;
             let values: Vec<f64> = nodes.iter().map(|x| x.sin()).collect();
-            let auto = kernel
-                .derivative_by_autograd(&[q], &tensor(&values))
-                .expect("tensor shapes are consistent")[0];
+            let auto = kernel(&nodes, sigma)?
+                .derivative_by_autograd(&[q], &tensor(&values)?)
+                .with_context(|| format!("m'({q}) by autograd with σ = {sigma}"))?[0];
             let model = (1.0 - (-sigma * sigma / 2.0).exp()) * q.cos().abs();
             bias.push(BiasRow {
                 sigma,
@@ -351,7 +366,7 @@ impl CheckedKernelAttention {
         for ratio in spec.aliasing.sigma_over_h.values() {
             let h = sigma / ratio;
             let nodes = grid_around(q, h, sigma, spec.aliasing.offset);
-            let d = derivative(&nodes, f64::sin, sigma, q);
+            let d = derivative(&nodes, f64::sin, sigma, q)?;
             let predicted = (poisson_derivative(sigma, h, q, nodes[0]) - limit).abs();
             let deviation = (d - limit).abs();
             aliasing.push(AliasingRow {
@@ -370,7 +385,7 @@ impl CheckedKernelAttention {
         let count = (HALF_WIDTH_SIGMAS * 2.0 * b.nodes_per_sigma as f64).ceil() as i64;
         let nodes: Vec<f64> = (-count..=0).map(|j| j as f64 * h).collect();
         for z in b.distances.values() {
-            let d = derivative(&nodes, |x| x, b.sigma, -z * b.sigma);
+            let d = derivative(&nodes, |x| x, b.sigma, -z * b.sigma)?;
             let predicted = boundary_error(z);
             boundary.push(BoundaryRow {
                 z,
@@ -386,7 +401,7 @@ impl CheckedKernelAttention {
         for ratio in spec.refinement.sigma_over_h.values() {
             let h = sigma / ratio;
             let nodes = grid_around(q, h, sigma, 0.25);
-            let d = derivative(&nodes, f64::sin, sigma, q);
+            let d = derivative(&nodes, f64::sin, sigma, q)?;
             refinement.push(RefinementRow {
                 sigma_over_h: ratio,
                 h,
@@ -395,7 +410,7 @@ impl CheckedKernelAttention {
             });
         }
 
-        vec![
+        Ok(vec![
             NamedTable {
                 stem: "bias",
                 table: Table::from_rows(&bias),
@@ -414,16 +429,19 @@ impl CheckedKernelAttention {
             },
             NamedTable {
                 stem: "s1",
-                table: Table::from_rows(&spec.s1.run()),
+                table: Table::from_rows(&spec.s1.run()?),
             },
-        ]
+        ])
     }
 }
 
 impl S1Part {
     /// One row per width and number of points: S1, the closed-form `m'`, and the terms of
     /// `m' − f' = f'(q)(V/σ² − 1) + c₂ Σ a_i (x_i − x̄)(x_i − q)²/σ²` (`V = Var_a(x)`).
-    fn run(&self) -> Vec<S1Row> {
+    ///
+    /// # Errors
+    /// An attention that cannot be built or a tensor operation that fails.
+    fn run(&self) -> Result<Vec<S1Row>, ExperimentError> {
         let [c0, c1, c2] = self.quadratic;
         let f = |x: f64| c0 + c1 * x + c2 * x * x;
         let q = self.query;
@@ -435,15 +453,15 @@ impl S1Part {
                 let nodes: Vec<f64> = (0..n)
                     .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
                     .collect();
-                let kernel = KernelAttention::new(&nodes, sigma).expect("a checked spec makes grids of finite nodes and σ > 0");
+                let attention = kernel(&nodes, sigma)?;
                 let values: Vec<f64> = nodes.iter().map(|&x| f(x)).collect();
-                let s1 = kernel
-                    .central_difference(q, self.step, &tensor(&values))
-                    .expect("tensor shapes are consistent");
-                let a = kernel
-                    .weights(&tensor(&[q]))
+                let s1 = attention
+                    .central_difference(q, self.step, &tensor(&values)?)
+                    .with_context(|| format!("S1 at {q} with σ = {sigma} on {n} points"))?;
+                let a = attention
+                    .weights(&tensor(&[q])?)
                     .and_then(|w| w.flatten_all()?.to_vec1::<f64>())
-                    .expect("tensor shapes are consistent");
+                    .with_context(|| format!("the weights at {q} with σ = {sigma} on {n} points"))?;
                 let mean: f64 = a.iter().zip(&nodes).map(|(a, x)| a * x).sum();
                 let variance: f64 = a
                     .iter()
@@ -462,13 +480,13 @@ impl S1Part {
                     points: n,
                     s1,
                     s1_error: s1 - exact,
-                    derivative: derivative(&nodes, f, sigma, q),
+                    derivative: derivative(&nodes, f, sigma, q)?,
                     variance_term: exact * (variance / (sigma * sigma) - 1.0),
                     skewness_term: skew,
                 });
             }
         }
-        rows
+        Ok(rows)
     }
 }
 

@@ -3,12 +3,20 @@
 //! To add an experiment: write a module here with a `deny_unknown_fields` spec struct whose
 //! `check` returns a checked value (the parameters parsed into the objects the run uses, or a
 //! [`FieldError`]; the shared checks are in [`crate::checks`]) and whose `run` on that checked value
-//! returns named tables (or an [`Output`] with trained weights), and register it with one line in `experiments!` below; the
+//! returns named tables (or an [`Output`] with trained weights) or an [`ExperimentError`] naming
+//! the failed computation, and register it with one line in `experiments!` below; the
 //! dispatch, [`ExperimentSpec::kind`] and [`KINDS`] follow. Tests check that every kind has a
 //! committed sweep file, a row in `docs/sweep-schema.md` and a case in the bad-input suite.
 
+use attnum_attention::AttentionError;
+use attnum_classical::conservation::ConservationError;
+use attnum_classical::fd::StencilError;
+use attnum_classical::quadrature::QuadratureError;
+use attnum_classical::rk::{FixedPointError, TableauError};
+use attnum_classical::weno::WenoError;
 use attnum_results::Table;
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 /// Declares the experiment modules and generates [`ExperimentSpec`] (one variant per kind, named
 /// by the sweep file's key under `experiment:`), its dispatch and [`KINDS`].
@@ -57,10 +65,11 @@ macro_rules! experiments {
             /// and any trained weights.
             ///
             /// # Errors
-            /// A refused parameter: the run never starts on an unchecked spec.
-            pub fn run(&self) -> Result<Output, FieldError> {
+            /// A refused parameter (the run never starts on an unchecked spec), or a library
+            /// call of the run that failed.
+            pub fn run(&self) -> Result<Output, ExperimentError> {
                 match self {
-                    $(Self::$variant(spec) => Ok(spec.check()?.run().into()),)*
+                    $(Self::$variant(spec) => spec.check()?.run().into_output(),)*
                 }
             }
         }
@@ -131,6 +140,134 @@ impl From<Vec<NamedTable>> for Output {
             tables,
             weights: None,
         }
+    }
+}
+
+/// What an experiment's `run` returns, made into the dispatch's `Result<Output, ExperimentError>`.
+///
+/// A run returns `Result<Vec<NamedTable>, ExperimentError>` or `Result<Output, ExperimentError>`.
+/// The infallible impls (`Vec<NamedTable>`, `Output`) only serve the `learned_*` modules, whose
+/// runs do not return a `Result` yet; they go once those return one.
+pub trait RunResult {
+    /// The run's output, or the error that stopped it.
+    ///
+    /// # Errors
+    /// The run's own error.
+    fn into_output(self) -> Result<Output, ExperimentError>;
+}
+
+impl<T: Into<Output>> RunResult for Result<T, ExperimentError> {
+    fn into_output(self) -> Result<Output, ExperimentError> {
+        self.map(Into::into)
+    }
+}
+
+impl RunResult for Vec<NamedTable> {
+    fn into_output(self) -> Result<Output, ExperimentError> {
+        Ok(self.into())
+    }
+}
+
+impl RunResult for Output {
+    fn into_output(self) -> Result<Output, ExperimentError> {
+        Ok(self)
+    }
+}
+
+/// Why an experiment produced no output: a refused parameter, or a library call of the run that
+/// failed, with what was being computed.
+#[derive(Debug, Error)]
+pub enum ExperimentError {
+    /// A refused parameter (its path below `experiment.KIND`).
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    /// A tensor operation failed.
+    #[error("{what}: tensor operation failed: {source}")]
+    Candle {
+        /// What was being computed.
+        what: String,
+        /// candle's error.
+        source: candle_core::Error,
+    },
+    /// An attention module could not be built or evaluated.
+    #[error("{what}: {source}")]
+    Attention {
+        /// What was being computed.
+        what: String,
+        /// The attention crate's error.
+        source: AttentionError,
+    },
+    /// A classical method refused its input (a stencil, a rule, a tableau, a WENO scheme, a
+    /// conservation law, an implicit step).
+    #[error("{what}: {source}")]
+    Classical {
+        /// What was being computed.
+        what: String,
+        /// The classical crate's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// A library error made into an [`ExperimentError`] once told what was being computed.
+pub trait LibraryError {
+    /// The experiment error for this error met while computing `what`.
+    fn computing(self, what: String) -> ExperimentError;
+}
+
+impl LibraryError for candle_core::Error {
+    fn computing(self, what: String) -> ExperimentError {
+        ExperimentError::Candle { what, source: self }
+    }
+}
+
+impl LibraryError for AttentionError {
+    fn computing(self, what: String) -> ExperimentError {
+        ExperimentError::Attention { what, source: self }
+    }
+}
+
+/// The errors of `attnum-classical` are [`ExperimentError::Classical`].
+macro_rules! classical_errors {
+    ($($error:ty),*) => {$(
+        impl LibraryError for $error {
+            fn computing(self, what: String) -> ExperimentError {
+                ExperimentError::Classical { what, source: Box::new(self) }
+            }
+        }
+    )*};
+}
+
+classical_errors!(
+    StencilError,
+    QuadratureError,
+    TableauError,
+    FixedPointError,
+    WenoError,
+    ConservationError
+);
+
+/// `.context("what")` on a library result: `?` then reports what was being computed.
+pub trait Context<T> {
+    /// The value, or the error as an [`ExperimentError`] naming `what`.
+    ///
+    /// # Errors
+    /// The library's error, with `what`.
+    fn context(self, what: impl Into<String>) -> Result<T, ExperimentError>;
+
+    /// [`Context::context`] with the description built only on an error.
+    ///
+    /// # Errors
+    /// The library's error, with `what()`.
+    fn with_context<S: Into<String>>(self, what: impl FnOnce() -> S) -> Result<T, ExperimentError>;
+}
+
+impl<T, E: LibraryError> Context<T> for Result<T, E> {
+    fn context(self, what: impl Into<String>) -> Result<T, ExperimentError> {
+        self.map_err(|e| e.computing(what.into()))
+    }
+
+    fn with_context<S: Into<String>>(self, what: impl FnOnce() -> S) -> Result<T, ExperimentError> {
+        self.map_err(|e| e.computing(what().into()))
     }
 }
 
@@ -218,7 +355,9 @@ mod tests {
             point: 0.5,
             step: 2.0,
         });
-        let error = spec.run().unwrap_err();
+        let Err(ExperimentError::Field(error)) = spec.run() else {
+            panic!("a refused step is a field error");
+        };
         assert_eq!(error.path, "step");
         assert_eq!(error.message, "must be in (0, 1], got 2");
         assert_eq!(spec.validate(), Err(error));

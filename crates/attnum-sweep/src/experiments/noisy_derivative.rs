@@ -25,7 +25,7 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
-use super::{FieldError, NamedTable};
+use super::{ExperimentError, FieldError, NamedTable};
 use crate::checks;
 use crate::grid::LogGrid;
 use crate::testfn::TestFunction;
@@ -202,7 +202,7 @@ impl NoisyDerivative {
 
 impl CheckedNoisyDerivative {
     /// Run the experiment: `table` (every point) and `best` (best step per method and noise).
-    pub fn run(&self) -> Vec<NamedTable> {
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let (spec, methods) = (&self.spec, &self.methods);
         let f = spec.function;
         let exact = f.derivative(1, spec.x0);
@@ -294,7 +294,7 @@ impl CheckedNoisyDerivative {
                 });
             }
         }
-        vec![
+        Ok(vec![
             NamedTable {
                 stem: "table",
                 table: Table::from_rows(&table),
@@ -303,6 +303,6 @@ impl CheckedNoisyDerivative {
                 stem: "best",
                 table: Table::from_rows(&best),
             },
-        ]
+        ])
     }
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
 use super::quadrature_rules::{Family, FamilyRules, check_families};
-use super::{FieldError, NamedTable};
+use super::{Context, ExperimentError, FieldError, NamedTable};
 
 /// A row of `table`: one rule compiled into heads, read back, and read as a Runge–Kutta method.
 #[derive(Serialize)]
@@ -121,24 +121,31 @@ impl QuadratureAttention {
 
 impl CheckedQuadratureAttention {
     /// Run the experiment: `table` (one row per family and size) and `summary` (per family).
-    pub fn run(&self) -> Vec<NamedTable> {
+    ///
+    /// # Errors
+    /// Heads that cannot be compiled or read, or a tableau that cannot be built from their weights.
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let (mut table, mut summary) = (Vec::new(), Vec::new());
         let exp_exact = 1f64.exp() - (-1f64).exp();
         for FamilyRules { family, rules } in &self.families {
             let family = *family;
             let mut two = Vec::new();
             for &(n, ref rule) in rules {
-                let heads = SoftmaxHeads::compile(rule.weights()).expect("finite weights");
-                let w = effective_weights(&heads).expect("tensor shapes are consistent");
+                let rule_name = || format!("the {n}-point {} rule", family.name());
+                let heads = SoftmaxHeads::compile(rule.weights())
+                    .with_context(|| format!("the softmax heads of {}", rule_name()))?;
+                let w = effective_weights(&heads)
+                    .with_context(|| format!("the weights of the heads of {}", rule_name()))?;
                 let residual = relative_distance(&w, rule.weights());
-                let class = classify_rule(rule.nodes(), &w).expect("one weight per node");
+                let class = classify_rule(rule.nodes(), &w)
+                    .with_context(|| format!("the class of the heads' weights of {}", rule_name()))?;
                 let value: f64 = w.iter().zip(rule.nodes()).map(|(w, x)| w * x.exp()).sum();
                 let tableau = Tableau::new(
                     vec![vec![0.0; n]; n],
                     w.iter().map(|w| w / 2.0).collect(),
                     rule.nodes().iter().map(|x| (x + 1.0) / 2.0).collect(),
                 )
-                .expect("a valid explicit tableau");
+                .with_context(|| format!("the tableau of the heads' weights of {}", rule_name()))?;
                 // The bushy trees of order k ≤ degree + 1 are the exactness conditions for
                 // degree k − 1 on [0, 1]: their largest residual checks the correspondence.
                 let bushy_order = class.degree.map_or(0, |d| d + 1);
@@ -179,7 +186,7 @@ impl CheckedQuadratureAttention {
                 two_head_sizes: ranges(&two),
             });
         }
-        vec![
+        Ok(vec![
             NamedTable {
                 stem: "table",
                 table: Table::from_rows(&table),
@@ -188,6 +195,6 @@ impl CheckedQuadratureAttention {
                 stem: "summary",
                 table: Table::from_rows(&summary),
             },
-        ]
+        ])
     }
 }

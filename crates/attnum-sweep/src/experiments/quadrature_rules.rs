@@ -13,7 +13,7 @@ use attnum_classical::quadrature::{self, NewtonCotes, Rule};
 use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
-use super::{FieldError, NamedTable};
+use super::{ExperimentError, FieldError, NamedTable};
 use crate::checks;
 
 /// A row of `table`: one rule of one family and size.
@@ -153,7 +153,7 @@ impl QuadratureRules {
 
 impl CheckedQuadratureRules {
     /// Run the experiment: one row per family and size.
-    pub fn run(&self) -> Vec<NamedTable> {
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let mut rows = Vec::new();
         let exp_exact = 1f64.exp() - (-1f64).exp();
         let runge_exact = 0.4 * 5f64.atan();
@@ -183,9 +183,9 @@ impl CheckedQuadratureRules {
                 });
             }
         }
-        vec![NamedTable {
+        Ok(vec![NamedTable {
             stem: "table",
             table: Table::from_rows(&rows),
-        }]
+        }])
     }
 }

@@ -18,7 +18,7 @@ use attnum_results::Table;
 use super::rk_convergence::{
     FinestSteps, kepler as kepler_slice, kepler_initial_value, check_kepler_runs, KeplerRuns,
 };
-use super::{FieldError, NamedTable};
+use super::{Context, ExperimentError, FieldError, NamedTable};
 
 /// A row of `methods`: one named method as attention.
 #[derive(Serialize)]
@@ -141,28 +141,35 @@ impl RkAttentionSpec {
 
 impl CheckedRkAttention {
     /// Run the experiment: `methods` (one row per method) and `table` (per method and step).
-    pub fn run(&self) -> Vec<NamedTable> {
+    ///
+    /// # Errors
+    /// Stage attention that cannot be compiled, read back or run.
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let runs = &self.runs;
         let y0 = kepler_initial_value(runs.eccentricity);
-        let y0_tensor = Tensor::new(&y0, &Device::Cpu).expect("a vector");
+        let y0_tensor =
+            Tensor::new(&y0, &Device::Cpu).context("the initial value as a vector")?;
         let period = 2.0 * std::f64::consts::PI;
         let (mut methods, mut table) = (Vec::new(), Vec::new());
         for m in &runs.methods {
             let name = m.name;
-            let attention = RkAttention::compile(&m.tableau).expect("named methods are explicit");
-            let read_back = attention.tableau().expect("the weights form a tableau");
+            let attention = RkAttention::compile(&m.tableau)
+                .with_context(|| format!("the stage attention of {name}"))?;
+            let read_back = attention
+                .tableau()
+                .with_context(|| format!("the tableau read back from the attention of {name}"))?;
             let class = classify_tableau(&read_back, self.max_tree_order);
-            let run = |steps: usize, h: f64| -> Vec<f64> {
+            let run = |steps: usize, h: f64| -> Result<Vec<f64>, ExperimentError> {
                 let y = if steps == 1 {
                     attention.step(&mut kepler, 0.0, &y0_tensor, h)
                 } else {
                     attention.integrate(&mut kepler, 0.0, &y0_tensor, period, steps)
                 };
                 y.and_then(|t| Ok(t.to_vec1::<f64>()?))
-                    .expect("tensor shapes are consistent")
+                    .with_context(|| format!("{steps} step(s) of {name} by attention"))
             };
             let h1 = 0.1;
-            let one = run(1, h1);
+            let one = run(1, h1)?;
             let classical_one = m.tableau.step(&mut kepler_slice, 0.0, &y0, h1);
             let step_residual = relative_distance(&one, &classical_one);
             let distance = |y: &[f64]| {
@@ -176,7 +183,7 @@ impl CheckedRkAttention {
             let mut difference = 0.0f64;
             for &n in &runs.steps {
                 let h = period / n as f64;
-                let error = distance(&run(n, h));
+                let error = distance(&run(n, h)?);
                 let classical =
                     distance(&m.tableau.integrate(&mut kepler_slice, 0.0, &y0, period, n));
                 curve.push((h, error));
@@ -198,7 +205,11 @@ impl CheckedRkAttention {
                 formal_order: m.order,
                 single_head: if attention.is_single_head() { "yes" } else { "no" },
                 two_head_rows: two_head_rows(&attention.head_counts()),
-                mask: masks(&attention.masks().expect("tensor shapes are consistent")),
+                mask: masks(
+                    &attention
+                        .masks()
+                        .with_context(|| format!("the masks of the attention of {name}"))?,
+                ),
                 tree_order: class.order,
                 step_residual,
                 observed_order: observed,
@@ -206,7 +217,7 @@ impl CheckedRkAttention {
                 max_error_difference: difference,
             });
         }
-        vec![
+        Ok(vec![
             NamedTable {
                 stem: "methods",
                 table: Table::from_rows(&methods),
@@ -215,6 +226,6 @@ impl CheckedRkAttention {
                 stem: "table",
                 table: Table::from_rows(&table),
             },
-        ]
+        ])
     }
 }

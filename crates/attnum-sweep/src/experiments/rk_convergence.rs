@@ -16,7 +16,7 @@ use attnum_classical::trees;
 use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
-use super::{FieldError, NamedTable, log_log_slope};
+use super::{ExperimentError, FieldError, NamedTable, log_log_slope};
 use crate::checks::{self, Interval};
 
 /// A row of `table`: one method with one number of steps per period.
@@ -184,7 +184,7 @@ impl RkConvergence {
 
 impl CheckedRkConvergence {
     /// Run the experiment: the per-step table `table` and the per-method table `orders`.
-    pub fn run(&self) -> Vec<NamedTable> {
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let runs = &self.0;
         let y0 = kepler_initial_value(runs.eccentricity);
         let period = 2.0 * std::f64::consts::PI;
@@ -225,7 +225,7 @@ impl CheckedRkConvergence {
                 smallest_error: smallest,
             });
         }
-        vec![
+        Ok(vec![
             NamedTable {
                 stem: "table",
                 table: Table::from_rows(&table),
@@ -234,6 +234,6 @@ impl CheckedRkConvergence {
                 stem: "orders",
                 table: Table::from_rows(&orders),
             },
-        ]
+        ])
     }
 }

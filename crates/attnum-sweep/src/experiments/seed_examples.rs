@@ -46,7 +46,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use attnum_results::Table;
 
-use super::{FieldError, NamedTable};
+use super::{Context, ExperimentError, FieldError, NamedTable};
 use crate::checks;
 
 /// A row of `trace`: one printed epoch of one example's rerun from one seed.
@@ -650,10 +650,9 @@ impl CheckedSeedExamples {
     /// Run the experiment: tables `trace`, `summary`, `start`, `printed`, `printed_start` and
     /// `transfer`.
     ///
-    /// # Panics
-    /// If a tensor operation fails (a bug, not a consequence of the parameters).
-    pub fn run(&self) -> Vec<NamedTable> {
-        const SHAPES: &str = "tensor shapes are consistent";
+    /// # Errors
+    /// A model that cannot be built or a tensor operation that fails.
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let (mut trace, mut summary) = (Vec::new(), Vec::new());
         let mut record = |name: &'static str, seed: u64, rerun: &Rerun, reachable: bool| {
             for &(epoch, output, loss) in &rerun.epochs {
@@ -716,7 +715,8 @@ impl CheckedSeedExamples {
                     example.width,
                     &mut ChaCha8Rng::seed_from_u64(seed),
                 );
-                let rerun = rerun_single(&example, &start).expect(SHAPES);
+                let rerun = rerun_single(&example, &start)
+                    .with_context(|| format!("{} trained from seed {seed}", example.name))?;
                 // The values are the trained positions: they can move to any target.
                 record(example.name, seed, &rerun, true);
             }
@@ -724,11 +724,13 @@ impl CheckedSeedExamples {
         let mut transfer_rows = Vec::new();
         for &seed in &self.spec.seeds {
             let (start, weights) = multihead_draw(&mut ChaCha8Rng::seed_from_u64(seed));
-            let (rerun, model) = rerun_multihead(&start, &weights, Stack::Dense).expect(SHAPES);
+            let (rerun, model) = rerun_multihead(&start, &weights, Stack::Dense)
+                .with_context(|| format!("S5 trained from seed {seed}"))?;
             record("S5", seed, &rerun, true);
             let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(1_000));
             for &x in &self.spec.transfer_points {
-                let output = transfer(&model, x, &mut rng).expect(SHAPES);
+                let output = transfer(&model, x, &mut rng)
+                    .with_context(|| format!("S5 of seed {seed} at x = {x}"))?;
                 transfer_rows.push(TransferRow {
                     example: "S5",
                     seed,
@@ -741,12 +743,13 @@ impl CheckedSeedExamples {
         }
         for &seed in &self.spec.seeds {
             let (start, weights) = multihead_draw(&mut ChaCha8Rng::seed_from_u64(seed));
-            let (rerun, _) = rerun_multihead(&start, &weights, Stack::Blocks).expect(SHAPES);
+            let (rerun, _) = rerun_multihead(&start, &weights, Stack::Blocks)
+                .with_context(|| format!("S6 trained from seed {seed}"))?;
             // A layer norm of one feature returns its offset 0.
             record("S6", seed, &rerun, false);
         }
-        let (start, printed_start) = self.start_tables();
-        vec![
+        let (start, printed_start) = self.start_tables()?;
+        Ok(vec![
             NamedTable {
                 stem: "trace",
                 table: Table::from_rows(&trace),
@@ -771,13 +774,16 @@ impl CheckedSeedExamples {
                 stem: "transfer",
                 table: Table::from_rows_with_header(&transfer_rows),
             },
-        ]
+        ])
     }
 
     /// `start`: the epoch-0 output over `start_draws` draws of each example's initialisation, and
     /// how many print as the conversation's epoch-0 output; `printed_start`: the code's trace, every
     /// epoch, from the first draw that does.
-    fn start_tables(&self) -> (Vec<StartRow>, Vec<PrintedStartRow>) {
+    ///
+    /// # Errors
+    /// A model that cannot be built or a tensor operation that fails.
+    fn start_tables(&self) -> Result<(Vec<StartRow>, Vec<PrintedStartRow>), ExperimentError> {
         let (mut start, mut printed_start) = (Vec::new(), Vec::new());
         for &(example, ref trace) in &self.traces {
             let Some(printed) = trace.lines.iter().find(|l| l.0 == 0).and_then(|l| l.2) else {
@@ -822,7 +828,8 @@ impl CheckedSeedExamples {
             let Some((index, d)) = first else {
                 continue;
             };
-            let rerun = train(example, &d).expect("tensor shapes are consistent");
+            let rerun = train(example, &d)
+                .with_context(|| format!("{example} trained from start draw {index}"))?;
             for &(epoch, output, loss) in &rerun.epochs {
                 let line = trace.lines.iter().find(|l| l.0 == epoch);
                 let (printed_output, printed_loss) = if epoch + 1 == EPOCHS {
@@ -841,7 +848,7 @@ impl CheckedSeedExamples {
                 });
             }
         }
-        (start, printed_start)
+        Ok((start, printed_start))
     }
 
     /// `printed`: every printed line with an output, the loss the printed output implies (an
