@@ -139,6 +139,29 @@ impl LinearAttention {
         Self::from_parts(keys, &basis.derivative_coefficients(deriv), deriv, h)
     }
 
+    /// Taylor keys of degree `degree` and the given query, output scale 1 (the step is folded
+    /// into the targets): the trainable linear attention of the learned-derivative baselines.
+    /// With `degree = n − 1` the keys span every weight vector, so the class holds every stencil.
+    ///
+    /// # Errors
+    /// Repeated offsets, or a query of length other than `degree + 1`.
+    pub fn taylor(offsets: &[f64], degree: usize, query: &[f64]) -> Result<Self> {
+        Stencil::on_offsets(0, offsets)?;
+        if query.len() != degree + 1 {
+            return Err(AttentionError::Invalid(format!(
+                "a degree-{degree} query has {} entries, got {}",
+                degree + 1,
+                query.len()
+            )));
+        }
+        Self::from_parts(
+            crate::token::taylor_features(offsets, degree),
+            query,
+            0,
+            1.0,
+        )
+    }
+
     /// Either construction by name.
     ///
     /// # Errors
@@ -158,7 +181,7 @@ impl LinearAttention {
 }
 
 /// Solve `a x = b` by Gaussian elimination with partial pivoting.
-fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Result<Vec<f64>> {
+pub(crate) fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Result<Vec<f64>> {
     let n = b.len();
     for k in 0..n {
         let pivot = (k..n)
@@ -166,7 +189,7 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Result<Vec<f64>> {
             .unwrap_or(k);
         if a[pivot][k] == 0.0 {
             return Err(AttentionError::Singular(format!(
-                "zero pivot in column {k} of the {n}×{n} Gram matrix"
+                "zero pivot in column {k} of the {n}×{n} system"
             )));
         }
         a.swap(k, pivot);
