@@ -117,6 +117,32 @@ pub trait AttentionMethod {
     fn parameters(&self) -> Vec<(String, &Var)>;
 }
 
+impl<M: AttentionMethod + ?Sized> AttentionMethod for Box<M> {
+    fn inputs(&self) -> usize {
+        (**self).inputs()
+    }
+
+    fn forward(&self, values: &Tensor) -> candle_core::Result<Tensor> {
+        (**self).forward(values)
+    }
+
+    fn forward_training(
+        &self,
+        values: &Tensor,
+        rng: &mut rand_chacha::ChaCha8Rng,
+    ) -> candle_core::Result<Tensor> {
+        (**self).forward_training(values, rng)
+    }
+
+    fn is_linear_in_values(&self) -> bool {
+        (**self).is_linear_in_values()
+    }
+
+    fn parameters(&self) -> Vec<(String, &Var)> {
+        (**self).parameters()
+    }
+}
+
 /// The device of every tensor here.
 pub const DEVICE: Device = Device::Cpu;
 

@@ -162,6 +162,33 @@ impl LinearAttention {
         )
     }
 
+    /// Moment keys and the given query, output scale 1: node `i`'s key is
+    /// `(F_0,i, F_1,i, …, F_{n−1},i)`, the weights at `o_i` of the interpolating stencils of the
+    /// derivatives `0 … n−1` (the rows of `Φ⁻ᵀ`), so that the weights `w = Σ_j c_j F_j` have the
+    /// Taylor moments `c`: the query *is* the moment vector, and the query `e_m` is the
+    /// interpolating stencil of derivative `m`. The same class as [`LinearAttention::taylor`] of
+    /// degree `n − 1` (every weight vector), in coordinates in which each query entry scales
+    /// like one power of `h`.
+    ///
+    /// # Errors
+    /// Repeated offsets, or a query of length other than `n`.
+    pub fn moment_keys(offsets: &[f64], query: &[f64]) -> Result<Self> {
+        let n = offsets.len();
+        if query.len() != n {
+            return Err(AttentionError::Invalid(format!(
+                "{n} offsets need a query of {n} moments, got {}",
+                query.len()
+            )));
+        }
+        let stencils = (0..n)
+            .map(|j| Stencil::on_offsets(j, offsets))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let keys = (0..n)
+            .map(|i| stencils.iter().map(|s| s.weights()[i]).collect())
+            .collect();
+        Self::from_parts(keys, query, 0, 1.0)
+    }
+
     /// Either construction by name.
     ///
     /// # Errors

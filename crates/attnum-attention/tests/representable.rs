@@ -108,6 +108,11 @@ fn linear_attention_and_the_mlp_reproduce_the_central_difference() {
             &taylor,
             &w,
         );
+        // Moment keys: the query is the moment vector e_m.
+        let mut moments = vec![0.0; n];
+        moments[m] = 1.0;
+        let keyed = LinearAttention::moment_keys(&offsets, &moments).unwrap();
+        assert_reproduces(&format!("moment-key linear attention, m = {m}"), &keyed, &w);
         let mlp = SampleMlp::representing(&w, 32).unwrap();
         assert_reproduces(&format!("MLP, m = {m}"), &mlp, &w);
     }
