@@ -73,6 +73,18 @@ bench:
     cargo bench -p attnum-classical --bench classical
     cargo bench -p attnum-attention --bench attention
 
+# A reviewer's check, without the Rust code: rebuild every learned derivative model from its
+# weights file and docs/models.md (Python with numpy and safetensors, pinned in
+# docs/reviewer/requirements.txt, in a virtual environment under target/) and reproduce each
+# reported stencil to 1e-12.
+reviewer:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    venv=target/reviewer-venv
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet -r docs/reviewer/requirements.txt
+    "$venv/bin/python" docs/reviewer/reproduce.py results
+
 # Formatting and lints, as CI runs them.
 lint:
     cargo fmt --all --check

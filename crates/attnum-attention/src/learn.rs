@@ -162,14 +162,31 @@ pub fn derivative_task(
     count: usize,
     rng: &mut ChaCha8Rng,
 ) -> Result<Dataset> {
+    let steps = vec![task.step; count];
+    derivative_task_steps(family, task, &steps, rng)
+}
+
+/// [`derivative_task`] with its own step per example (`task.step` is ignored): example `k` is
+/// sampled at `x₀ + o_i h_k` with the target `h_k^m f^{(m)}(x₀)`. The draws are those of
+/// [`derivative_task`] (a function, then `x₀`, per example; the noise last).
+///
+/// # Errors
+/// A tensor error.
+pub fn derivative_task_steps(
+    family: Family,
+    task: &DerivativeTask,
+    steps: &[f64],
+    rng: &mut ChaCha8Rng,
+) -> Result<Dataset> {
     let n = task.offsets.len();
+    let count = steps.len();
     let mut inputs = Vec::with_capacity(count * n);
     let mut targets = Vec::with_capacity(count);
-    for _ in 0..count {
+    for &step in steps {
         let f = family.draw(rng);
         let x0: f64 = rng.random_range(-std::f64::consts::PI..std::f64::consts::PI);
-        inputs.extend(task.offsets.iter().map(|o| f.value(x0 + o * task.step)));
-        targets.push(task.step.powi(task.order as i32) * f.derivative(task.order, x0));
+        inputs.extend(task.offsets.iter().map(|o| f.value(x0 + o * step)));
+        targets.push(step.powi(task.order as i32) * f.derivative(task.order, x0));
     }
     if task.noise > 0.0 {
         for (v, e) in inputs.iter_mut().zip(normal(rng, count * n, task.noise)) {
@@ -179,6 +196,110 @@ pub fn derivative_task(
     Ok(Dataset {
         inputs: Tensor::from_vec(inputs, (count, n), &DEVICE)?,
         targets: Tensor::from_vec(targets, count, &DEVICE)?,
+    })
+}
+
+/// `count` steps log-uniform in `[low, high]`: `h = low (high/low)^u`, `u` uniform in `[0, 1)`.
+pub fn log_uniform_steps(low: f64, high: f64, count: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
+    (0..count)
+        .map(|_| {
+            let u: f64 = rng.random();
+            low * (high / low).powf(u)
+        })
+        .collect()
+}
+
+/// A documented pseudo-random stream for test sets, so that a reader can regenerate them
+/// without this crate: SplitMix64 (Steele, Lea and Flood 2014) on a 64-bit state, uniform
+/// numbers `u = (x >> 11) · 2⁻⁵³ ∈ [0, 1)` and standard normal ones by Box–Muller,
+/// `z = √(−2 ln(1 − u₁)) cos(2π u₂)` (one normal per two uniforms).
+#[derive(Debug, Clone)]
+pub struct TestStream {
+    state: u64,
+}
+
+impl TestStream {
+    /// The stream of `seed` for purpose `stream`: the state starts at
+    /// `seed · 2³² + stream` (wrapping).
+    pub fn new(seed: u64, stream: u64) -> Self {
+        Self {
+            state: seed.wrapping_mul(1 << 32).wrapping_add(stream),
+        }
+    }
+
+    /// The next 64-bit output of SplitMix64.
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform number in `[0, 1)`.
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// A standard normal number (Box–Muller, cosine branch).
+    pub fn normal(&mut self) -> f64 {
+        let u1 = self.uniform();
+        let u2 = self.uniform();
+        (-2.0 * (1.0 - u1).ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+
+    /// A function of `family` and its point `x₀` uniform in `[−π, π)`, in the order: the
+    /// coefficients as [`Family::draw`] lays them out (trigonometric `a_1, b_1, a_2, b_2, …`;
+    /// polynomial `c_0 … c_D`; per bump `a` normal, `c = −π + 2π u`, `s = 0.5 + u`), then
+    /// `x₀ = −π + 2π u`.
+    pub fn draw(&mut self, family: Family) -> (Function, f64) {
+        use std::f64::consts::PI;
+        let coefficients = match family {
+            Family::Trigonometric { max_frequency } => {
+                (0..2 * max_frequency).map(|_| self.normal()).collect()
+            }
+            Family::Polynomial { degree } => (0..=degree).map(|_| self.normal()).collect(),
+            Family::Bumps { count } => (0..count)
+                .flat_map(|_| {
+                    let a = self.normal();
+                    let c = -PI + 2.0 * PI * self.uniform();
+                    let s = 0.5 + self.uniform();
+                    [a, c, s]
+                })
+                .collect(),
+        };
+        let x0 = -PI + 2.0 * PI * self.uniform();
+        (
+            Function {
+                family,
+                coefficients,
+            },
+            x0,
+        )
+    }
+}
+
+/// Clean samples and targets of given functions at their points, each at every step of
+/// `steps` in turn: `draws.len()` rows per step, the targets `h^m f^{(m)}(x₀)`.
+///
+/// # Errors
+/// A tensor error.
+pub fn derivative_samples(
+    draws: &[(Function, f64)],
+    offsets: &[f64],
+    order: usize,
+    step: f64,
+) -> Result<Dataset> {
+    let n = offsets.len();
+    let mut inputs = Vec::with_capacity(draws.len() * n);
+    let mut targets = Vec::with_capacity(draws.len());
+    for (f, x0) in draws {
+        inputs.extend(offsets.iter().map(|o| f.value(x0 + o * step)));
+        targets.push(step.powi(order as i32) * f.derivative(order, *x0));
+    }
+    Ok(Dataset {
+        inputs: Tensor::from_vec(inputs, (draws.len(), n), &DEVICE)?,
+        targets: Tensor::from_vec(targets, draws.len(), &DEVICE)?,
     })
 }
 
@@ -213,8 +334,25 @@ pub struct Epoch {
 /// # Errors
 /// A tensor error.
 pub fn mse(module: &dyn AttentionMethod, data: &Dataset) -> Result<f64> {
+    mse_weighted(module, data, None)
+}
+
+/// Mean of `weight_k (out_k − target_k)²` over a dataset (unit weights when `None`).
+///
+/// # Errors
+/// A tensor error.
+pub fn mse_weighted(
+    module: &dyn AttentionMethod,
+    data: &Dataset,
+    weights: Option<&Tensor>,
+) -> Result<f64> {
     let diff = (module.forward(&data.inputs)? - &data.targets)?;
-    Ok(diff.sqr()?.mean_all()?.to_scalar::<f64>()?)
+    let squares = diff.sqr()?;
+    let squares = match weights {
+        Some(w) => (squares * w)?,
+        None => squares,
+    };
+    Ok(squares.mean_all()?.to_scalar::<f64>()?)
 }
 
 /// Train `module` on `train` with early stopping on `validation`; the parameters with the best
@@ -227,6 +365,22 @@ pub fn train(
     module: &dyn AttentionMethod,
     train: &Dataset,
     validation: &Dataset,
+    settings: &TrainSettings,
+    dropout: &mut ChaCha8Rng,
+) -> Result<Vec<Epoch>> {
+    train_weighted(module, (train, None), (validation, None), settings, dropout)
+}
+
+/// [`train`] on the weighted loss `mean_k weight_k (out_k − target_k)²`, each dataset with its
+/// per-example weights (unit weights for `None`): with targets `h_k^m f^{(m)}` and weights
+/// `h_k^{−2m}` the loss is the mean squared error of the derivative itself.
+///
+/// # Errors
+/// As [`train`].
+pub fn train_weighted(
+    module: &dyn AttentionMethod,
+    (train, train_weights): (&Dataset, Option<&Tensor>),
+    (validation, validation_weights): (&Dataset, Option<&Tensor>),
     settings: &TrainSettings,
     dropout: &mut ChaCha8Rng,
 ) -> Result<Vec<Epoch>> {
@@ -255,10 +409,15 @@ pub fn train(
             * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
         optimizer.set_learning_rate(lr);
         let diff = (module.forward_training(&train.inputs, dropout)? - &train.targets)?;
-        let loss = diff.sqr()?.mean_all()?;
+        let squares = diff.sqr()?;
+        let squares = match train_weights {
+            Some(w) => (squares * w)?,
+            None => squares,
+        };
+        let loss = squares.mean_all()?;
         let train_loss = loss.to_scalar::<f64>()?;
         optimizer.backward_step(&loss)?;
-        let validation_loss = mse(module, validation)?;
+        let validation_loss = mse_weighted(module, validation, validation_weights)?;
         if !(train_loss.is_finite() && validation_loss.is_finite()) {
             return Err(AttentionError::Invalid(format!(
                 "the loss became non-finite at epoch {epoch}"
@@ -315,7 +474,19 @@ pub fn weights_safetensors(module: &dyn AttentionMethod) -> Result<Vec<u8>> {
         .into_iter()
         .map(|(name, var)| (name, var.as_tensor().clone()))
         .collect();
-    safetensors::tensor::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), None)
+    tensors_safetensors(&tensors, None)
+}
+
+/// Named tensors as a safetensors file with an optional metadata map (its `__metadata__`:
+/// string keys and values, e.g. a model card), deterministic: tensors and keys sorted by name.
+///
+/// # Errors
+/// A serialisation error.
+pub fn tensors_safetensors(
+    tensors: &[(String, Tensor)],
+    metadata: Option<std::collections::HashMap<String, String>>,
+) -> Result<Vec<u8>> {
+    safetensors::tensor::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), metadata)
         .map_err(|e| AttentionError::Invalid(format!("cannot serialise the weights: {e}")))
 }
 

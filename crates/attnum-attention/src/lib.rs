@@ -14,7 +14,10 @@
 //! * [`rk`]: an explicit Runge–Kutta step as causal attention over the stage derivatives;
 //! * [`looped`]: an implicit (collocation) Runge–Kutta step as a looped transformer: one block of
 //!   full attention over the stage tokens and `f`, applied `K` times with the same weights;
-//! * [`token`]: a head over `(position, value)` tokens, whose scores depend on the values;
+//! * [`token`]: heads over `(position, value)` tokens, whose scores depend on the values (one
+//!   head over raw offsets; several heads over Taylor position features with a value path linear
+//!   in the samples, which contain every stencil);
+//! * [`baseline`]: a ReLU network on the raw samples (a learned baseline that is not attention);
 //! * [`transformer`]: multi-head, multi-block transformers over the same tokens;
 //! * [`learn`]: function families, the derivative task, and reproducible training;
 //! * [`learned_rule`]: a quadrature head whose keys are trainable node positions;
@@ -44,6 +47,7 @@
 //! }
 //! ```
 
+pub mod baseline;
 pub mod classify;
 pub mod expressivity;
 pub mod extract;
@@ -112,6 +116,32 @@ pub trait AttentionMethod {
     fn is_linear_in_values(&self) -> bool;
     /// The trainable parameters, by name.
     fn parameters(&self) -> Vec<(String, &Var)>;
+}
+
+impl<M: AttentionMethod + ?Sized> AttentionMethod for Box<M> {
+    fn inputs(&self) -> usize {
+        (**self).inputs()
+    }
+
+    fn forward(&self, values: &Tensor) -> candle_core::Result<Tensor> {
+        (**self).forward(values)
+    }
+
+    fn forward_training(
+        &self,
+        values: &Tensor,
+        rng: &mut rand_chacha::ChaCha8Rng,
+    ) -> candle_core::Result<Tensor> {
+        (**self).forward_training(values, rng)
+    }
+
+    fn is_linear_in_values(&self) -> bool {
+        (**self).is_linear_in_values()
+    }
+
+    fn parameters(&self) -> Vec<(String, &Var)> {
+        (**self).parameters()
+    }
 }
 
 /// The device of every tensor here.

@@ -139,6 +139,56 @@ impl LinearAttention {
         Self::from_parts(keys, &basis.derivative_coefficients(deriv), deriv, h)
     }
 
+    /// Taylor keys of degree `degree` and the given query, output scale 1 (the step is folded
+    /// into the targets): the trainable linear attention of the learned-derivative baselines.
+    /// With `degree = n − 1` the keys span every weight vector, so the class holds every stencil.
+    ///
+    /// # Errors
+    /// Repeated offsets, or a query of length other than `degree + 1`.
+    pub fn taylor(offsets: &[f64], degree: usize, query: &[f64]) -> Result<Self> {
+        Stencil::on_offsets(0, offsets)?;
+        if query.len() != degree + 1 {
+            return Err(AttentionError::Invalid(format!(
+                "a degree-{degree} query has {} entries, got {}",
+                degree + 1,
+                query.len()
+            )));
+        }
+        Self::from_parts(
+            crate::token::taylor_features(offsets, degree),
+            query,
+            0,
+            1.0,
+        )
+    }
+
+    /// Moment keys and the given query, output scale 1: node `i`'s key is
+    /// `(F_0,i, F_1,i, …, F_{n−1},i)`, the weights at `o_i` of the interpolating stencils of the
+    /// derivatives `0 … n−1` (the rows of `Φ⁻ᵀ`), so that the weights `w = Σ_j c_j F_j` have the
+    /// Taylor moments `c`: the query *is* the moment vector, and the query `e_m` is the
+    /// interpolating stencil of derivative `m`. The same class as [`LinearAttention::taylor`] of
+    /// degree `n − 1` (every weight vector), in coordinates in which each query entry scales
+    /// like one power of `h`.
+    ///
+    /// # Errors
+    /// Repeated offsets, or a query of length other than `n`.
+    pub fn moment_keys(offsets: &[f64], query: &[f64]) -> Result<Self> {
+        let n = offsets.len();
+        if query.len() != n {
+            return Err(AttentionError::Invalid(format!(
+                "{n} offsets need a query of {n} moments, got {}",
+                query.len()
+            )));
+        }
+        let stencils = (0..n)
+            .map(|j| Stencil::on_offsets(j, offsets))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let keys = (0..n)
+            .map(|i| stencils.iter().map(|s| s.weights()[i]).collect())
+            .collect();
+        Self::from_parts(keys, query, 0, 1.0)
+    }
+
     /// Either construction by name.
     ///
     /// # Errors
@@ -158,7 +208,7 @@ impl LinearAttention {
 }
 
 /// Solve `a x = b` by Gaussian elimination with partial pivoting.
-fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Result<Vec<f64>> {
+pub(crate) fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Result<Vec<f64>> {
     let n = b.len();
     for k in 0..n {
         let pivot = (k..n)
@@ -166,7 +216,7 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Result<Vec<f64>> {
             .unwrap_or(k);
         if a[pivot][k] == 0.0 {
             return Err(AttentionError::Singular(format!(
-                "zero pivot in column {k} of the {n}×{n} Gram matrix"
+                "zero pivot in column {k} of the {n}×{n} system"
             )));
         }
         a.swap(k, pivot);

@@ -35,6 +35,39 @@ pub struct TransformerShape {
     pub dropout: f64,
 }
 
+/// How the position of a sample enters its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenPositions {
+    /// The raw offset: sample tokens `(1, o_i, f_i, 0)`, the query token `(1, 0, 0, 1)`.
+    #[default]
+    Offsets,
+    /// The Taylor features `φ(o) = (1, o, …, o^{n−1}/(n−1)!)` of the offset
+    /// ([`crate::token::taylor_features`]): sample tokens `(φ(o_i), f_i, 0)`, the query token
+    /// `(φ(0), 0, 1)`. On `n` distinct offsets these span every function of the position.
+    Taylor,
+}
+
+/// Which stream the attention's values are projected from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ValueStream {
+    /// From the LayerNorm of the residual stream, as the queries and keys (the standard
+    /// pre-normalised block): the value path saturates in the samples.
+    #[default]
+    Normalised,
+    /// From the residual stream itself, un-normalised: with scores that do not depend on the
+    /// samples, the attention's contribution is linear in them.
+    Raw,
+}
+
+/// Options of a [`TokenTransformer`] beyond its size; the default is the original model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TransformerOptions {
+    /// How positions enter the tokens.
+    pub positions: TokenPositions,
+    /// Where the values come from.
+    pub values: ValueStream,
+}
+
 /// LayerNorm over the last dimension with a trainable gain and bias.
 #[derive(Debug, Clone)]
 struct LayerNorm {
@@ -135,12 +168,14 @@ impl Block {
         })
     }
 
-    /// `x` `(batch, T, d)` through the block; dropout when `rng` is given.
+    /// `x` `(batch, T, d)` through the block; dropout when `rng` is given; the values from `x`
+    /// itself when `raw_values`, else from its LayerNorm.
     fn forward(
         &self,
         x: &Tensor,
         heads: usize,
         p: f64,
+        raw_values: bool,
         mut rng: Option<&mut ChaCha8Rng>,
     ) -> candle_core::Result<Tensor> {
         let (batch, tokens, width) = x.dims3()?;
@@ -149,12 +184,17 @@ impl Block {
         // (batch, heads, tokens, head width). Every product below is a broadcast product and a
         // sum over a short axis: a batch of thousands of 6×6 matrix products costs far more as
         // separate GEMM calls.
-        let split = |w: &Var| -> candle_core::Result<Tensor> {
-            project(&a, w)?
+        let split = |input: &Tensor, w: &Var| -> candle_core::Result<Tensor> {
+            project(input, w)?
                 .reshape((batch, tokens, heads, head_width))?
                 .transpose(1, 2)
         };
-        let (q, k, v) = (split(&self.query)?, split(&self.key)?, split(&self.value)?);
+        let value_input = if raw_values { x } else { &a };
+        let (q, k, v) = (
+            split(&a, &self.query)?,
+            split(&a, &self.key)?,
+            split(value_input, &self.value)?,
+        );
         let scores = (q.contiguous()?.matmul(&k.transpose(2, 3)?.contiguous()?)?
             / (head_width as f64).sqrt())?;
         let attention = candle_nn::ops::softmax(&scores, D::Minus1)?;
@@ -203,12 +243,14 @@ impl Block {
 /// A transformer over the tokens of samples at fixed offsets, answering at offset 0.
 #[derive(Debug, Clone)]
 pub struct TokenTransformer {
+    /// The position features of the sample tokens, `(n, features − 2)`.
     offsets: Tensor,
     query_token: Tensor,
     embedding: Var,
     blocks: Vec<Block>,
     readout: Var,
     shape: TransformerShape,
+    options: TransformerOptions,
 }
 
 impl TokenTransformer {
@@ -219,6 +261,20 @@ impl TokenTransformer {
     /// [`AttentionError::Invalid`] for a width that is not a positive multiple of the heads, no
     /// block, or a dropout probability outside `[0, 1)`.
     pub fn new(offsets: &[f64], shape: TransformerShape, rng: &mut ChaCha8Rng) -> Result<Self> {
+        Self::with_options(offsets, shape, TransformerOptions::default(), rng)
+    }
+
+    /// [`TokenTransformer::new`] with the given options (the embedding has one row per token
+    /// feature: 4 for [`TokenPositions::Offsets`], `n + 2` for [`TokenPositions::Taylor`]).
+    ///
+    /// # Errors
+    /// As [`TokenTransformer::new`].
+    pub fn with_options(
+        offsets: &[f64],
+        shape: TransformerShape,
+        options: TransformerOptions,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Self> {
         if shape.heads == 0 || shape.width == 0 || !shape.width.is_multiple_of(shape.heads) {
             return Err(AttentionError::Invalid(format!(
                 "the width {} must be a positive multiple of the heads {}",
@@ -234,7 +290,11 @@ impl TokenTransformer {
                 shape.dropout
             )));
         }
-        let embedding = matrix(rng, 4, shape.width)?;
+        let features = match options.positions {
+            TokenPositions::Offsets => 4,
+            TokenPositions::Taylor => offsets.len() + 2,
+        };
+        let embedding = matrix(rng, features, shape.width)?;
         let blocks = (0..shape.blocks)
             .map(|_| Block::new(rng, shape.width))
             .collect::<candle_core::Result<_>>()?;
@@ -243,19 +303,41 @@ impl TokenTransformer {
             shape.width,
             &DEVICE,
         )?;
+        let query_token: Vec<f64> = match options.positions {
+            TokenPositions::Offsets => vec![1.0, 0.0, 0.0, 1.0],
+            // (φ(0), 0, 1) = (1, 0, …, 0, 0, 1).
+            TokenPositions::Taylor => {
+                let mut token = vec![0.0; features];
+                token[0] = 1.0;
+                token[features - 1] = 1.0;
+                token
+            }
+        };
+        let position_features = match options.positions {
+            TokenPositions::Offsets => offsets.iter().flat_map(|&o| [1.0, o]).collect::<Vec<f64>>(),
+            TokenPositions::Taylor => {
+                crate::token::taylor_features(offsets, offsets.len() - 1).concat()
+            }
+        };
         Ok(Self {
-            offsets: Tensor::from_slice(offsets, offsets.len(), &DEVICE)?,
-            query_token: Tensor::from_slice(&[1.0, 0.0, 0.0, 1.0], (1, 1, 4), &DEVICE)?,
+            offsets: Tensor::from_vec(position_features, (offsets.len(), features - 2), &DEVICE)?,
+            query_token: Tensor::from_vec(query_token, (1, 1, features), &DEVICE)?,
             embedding,
             blocks,
             readout,
             shape,
+            options,
         })
     }
 
     /// The size of the model.
     pub fn shape(&self) -> TransformerShape {
         self.shape
+    }
+
+    /// The model's options.
+    pub fn options(&self) -> TransformerOptions {
+        self.options
     }
 
     /// The number of trainable scalars.
@@ -272,14 +354,26 @@ impl TokenTransformer {
         mut rng: Option<&mut ChaCha8Rng>,
     ) -> candle_core::Result<Tensor> {
         let (batch, n) = values.dims2()?;
-        let offsets = self.offsets.unsqueeze(0)?.broadcast_as((batch, n))?;
-        let one = offsets.ones_like()?;
-        let samples = Tensor::stack(&[&one, &offsets, values, &offsets.zeros_like()?], 2)?;
-        let query = self.query_token.broadcast_as((batch, 1, 4))?;
+        // The position features of every sample token, (batch, n, features − 2).
+        let (_, positions) = self.offsets.dims2()?;
+        let position = self
+            .offsets
+            .unsqueeze(0)?
+            .broadcast_as((batch, n, positions))?;
+        let flag = values.zeros_like()?.unsqueeze(2)?;
+        let samples = Tensor::cat(&[&position, &values.unsqueeze(2)?, &flag], 2)?;
+        let query = self.query_token.broadcast_as((batch, 1, positions + 2))?;
         let tokens = Tensor::cat(&[&samples, &query], 1)?;
         let mut x = project(&tokens, &self.embedding)?;
+        let raw_values = self.options.values == ValueStream::Raw;
         for block in &self.blocks {
-            x = block.forward(&x, self.shape.heads, self.shape.dropout, rng.as_deref_mut())?;
+            x = block.forward(
+                &x,
+                self.shape.heads,
+                self.shape.dropout,
+                raw_values,
+                rng.as_deref_mut(),
+            )?;
         }
         x.narrow(1, n, 1)?
             .squeeze(1)?
@@ -290,7 +384,7 @@ impl TokenTransformer {
 
 impl AttentionMethod for TokenTransformer {
     fn inputs(&self) -> usize {
-        self.offsets.dims1().unwrap_or(0)
+        self.offsets.dim(0).unwrap_or(0)
     }
 
     fn forward(&self, values: &Tensor) -> candle_core::Result<Tensor> {
@@ -316,5 +410,111 @@ impl AttentionMethod for TokenTransformer {
         }
         all.push(("readout".to_owned(), &self.readout));
         all
+    }
+}
+
+impl TokenTransformer {
+    /// A weight setting with which the transformer applies the linear stencil `weights` exactly
+    /// (up to rounding) — the class of [`TokenPositions::Taylor`] with [`ValueStream::Raw`] and at
+    /// least two heads contains every stencil on the offsets, the central difference included.
+    ///
+    /// The construction (width `d ≥ n + 3`; coordinates `0..n` for the nodes, `n` for the query,
+    /// `d − 1` for the value): the embedding maps `φ(o_i)` to the unit vector `e_i`, the query
+    /// token to `e_n`, and the value feature to `f_i·𝟙` — a multiple of the all-ones vector,
+    /// which every LayerNorm removes, so the normalised stream, and with it every score, does
+    /// not depend on the samples. In block 0, heads 0 and 1 score the tokens with the logits of
+    /// two softmax heads whose difference is `weights` ([`crate::token`]'s signed heads; the
+    /// query token a slot of weight 0), read the value `A_h x_{j,d−1} = A_h f_j` from the raw
+    /// stream, and the output projection adds `±` that to every coordinate of the query's
+    /// stream: `x_q ← e_n + (w·f) 𝟙`. Every feed-forward layer, every further head and every
+    /// further block adds 0, and the read-out `(𝟙 − e_n)/(d − 1)` returns `w·f`.
+    ///
+    /// # Errors
+    /// [`AttentionError::Invalid`] for fewer than two heads, a width below `n + 3`, no offset or
+    /// a weight vector of the wrong length; [`AttentionError::Singular`] for repeated offsets.
+    pub fn representing(offsets: &[f64], shape: TransformerShape, weights: &[f64]) -> Result<Self> {
+        let n = offsets.len();
+        let d = shape.width;
+        if shape.heads < 2 || d < n + 3 || n == 0 || weights.len() != n {
+            return Err(AttentionError::Invalid(format!(
+                "the construction needs two heads, width ≥ n + 3 and one weight per offset, got \
+                 {} heads, width {d}, {} weights for {n} offsets",
+                shape.heads,
+                weights.len()
+            )));
+        }
+        let options = TransformerOptions {
+            positions: TokenPositions::Taylor,
+            values: ValueStream::Raw,
+        };
+        let model = Self::with_options(
+            offsets,
+            shape,
+            options,
+            &mut <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0),
+        )?;
+        let phi = crate::token::taylor_features(offsets, n - 1);
+        // Φ⁻¹, column by column.
+        let mut inverse = vec![vec![0.0; n]; n];
+        for j in 0..n {
+            let mut unit = vec![0.0; n];
+            unit[j] = 1.0;
+            let column = crate::token::solve_square(phi.clone(), unit)?;
+            for (row, x) in inverse.iter_mut().zip(column) {
+                row[j] = x;
+            }
+        }
+        let set = |var: &Var, values: Vec<f64>| -> Result<()> {
+            let shape = var.as_tensor().shape().clone();
+            var.set(&Tensor::from_vec(values, shape, &DEVICE)?)?;
+            Ok(())
+        };
+        let features = n + 2;
+        let mut embedding = vec![0.0; features * d];
+        for k in 0..n {
+            embedding[k * d..k * d + n].copy_from_slice(&inverse[k]);
+        }
+        embedding[n * d..(n + 1) * d].fill(1.0);
+        for c in 0..d {
+            embedding[(n + 1) * d + c] = f64::from(u8::from(c == n)) - embedding[c];
+        }
+        set(&model.embedding, embedding)?;
+        // The LayerNorm scale of a unit vector over d coordinates.
+        let s = ((1.0 - 1.0 / d as f64) / d as f64 + LayerNorm::EPSILON).sqrt();
+        let head_width = d / shape.heads;
+        for (index, block) in model.blocks.iter().enumerate() {
+            let (mut query, mut key, mut value, mut output) = (
+                vec![0.0; d * d],
+                vec![0.0; d * d],
+                vec![0.0; d * d],
+                vec![0.0; d * d],
+            );
+            if index == 0 {
+                let heads = crate::token::signed_heads(weights, n + 1, 0.25);
+                for (h, (logits, scale)) in heads.into_iter().enumerate() {
+                    let column = h * head_width;
+                    let mean = logits.iter().sum::<f64>() / logits.len() as f64;
+                    query[n * d + column] = s * (head_width as f64).sqrt();
+                    query[(d - 1) * d + column] = -s * (head_width as f64).sqrt();
+                    for (j, l) in logits.iter().enumerate() {
+                        key[j * d + column] = s * (l - mean);
+                    }
+                    value[(d - 1) * d + column] = scale;
+                    let sign = if h == 0 { 1.0 } else { -1.0 };
+                    output[column * d..(column + 1) * d].fill(sign);
+                }
+            }
+            set(&block.query, query)?;
+            set(&block.key, key)?;
+            set(&block.value, value)?;
+            set(&block.output, output)?;
+            set(&block.back, vec![0.0; 2 * d * d])?;
+            set(&block.back_bias, vec![0.0; d])?;
+        }
+        let readout = (0..d)
+            .map(|c| if c == n { 0.0 } else { 1.0 / (d - 1) as f64 })
+            .collect();
+        set(&model.readout, readout)?;
+        Ok(model)
     }
 }

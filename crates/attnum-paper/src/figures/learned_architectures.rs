@@ -1,83 +1,73 @@
-//! Figure `learned_architectures`: transformers meta-trained for the first derivative — (a) the
-//! validation loss during training for each architecture, (b) the RMS error of `f'(x₀)` against
-//! the step, with the central difference on the same nodes (dashed).
+//! Figure `learned_architectures`: transformers after scale-aware training — the RMS error of
+//! `f^{(m)}(x₀)` against the step for each architecture, with the token heads and the
+//! least-squares stencil trained on the same data (sweep `learned_derivative`), each the geometric
+//! mean over the seeds, and the central difference (dashed): (a) `m = 1`, (b) `m = 2`.
 
+use super::learned_derivative::{error_panel, method_label, number, step_curves};
 use super::{Canvas, Drawn, Sources};
 use crate::results::Curve;
 
-/// The canvas of the shared two-panel training figure.
+/// The canvas of the shared two-panel figure.
 pub(super) const SIZE: (u32, u32) = super::learned_derivative::SIZE;
 
-/// Rows of the first derivative only.
-fn first_derivative(t: &attnum_results::Table, r: usize) -> bool {
-    t.cell(r, "derivative").and_then(attnum_results::Cell::as_f64) == Some(1.0)
-}
-
 pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
-    let columns = [
-        "model.transformer.heads",
-        "model.transformer.blocks",
-        "model.transformer.dropout",
-    ];
-    let curves = sources.curves(
-        "learned_architectures/curve",
-        &columns,
-        ("epoch", "validation_loss"),
-        first_derivative,
-    )?;
-    let steps = sources.curves(
-        "learned_architectures/steps",
-        &columns,
-        ("h", "learned_rms_error"),
-        first_derivative,
-    )?;
-    let first = |t: &attnum_results::Table, r: usize| {
-        first_derivative(t, r)
-            && t.cell(r, "model.transformer.heads")
-                .and_then(attnum_results::Cell::as_f64)
-                == Some(1.0)
-    };
-    let central = sources.curves(
-        "learned_architectures/steps",
-        &[],
-        ("h", "central_rms_error"),
-        first,
-    )?;
-    // "heads, blocks, dropout" → "H heads, B blocks[, dropout p]".
-    let label = |key: &str| {
-        let parts: Vec<&str> = key.split(", ").collect();
-        let plural = |n: &str, word: &str| {
-            if n == "1" {
-                format!("1 {word}")
-            } else {
-                format!("{n} {word}s")
+    let mut panels = Vec::new();
+    for derivative in [1.0, 2.0] {
+        let mut shown: Vec<Curve> = Vec::new();
+        for (heads, blocks) in [(2.0, 1.0), (4.0, 1.0), (2.0, 2.0)] {
+            let keep = move |t: &attnum_results::Table, r: usize| {
+                number(t, r, "model.transformer.heads") == Some(heads)
+                    && number(t, r, "model.transformer.blocks") == Some(blocks)
+                    && super::learned_derivative::text(t, r, "method") == "model"
+            };
+            for (_, points) in step_curves(
+                sources,
+                "learned_architectures/steps",
+                derivative,
+                0.5,
+                &keep,
+            )? {
+                let plural = |n: f64, word: &str| {
+                    if n == 1.0 {
+                        format!("1 {word}")
+                    } else {
+                        format!("{n} {word}s")
+                    }
+                };
+                shown.push((
+                    format!("transformer, {}, {}", plural(heads, "head"), plural(blocks, "block")),
+                    points,
+                ));
             }
-        };
-        let mut text = format!(
-            "{}, {}",
-            plural(parts[0], "head"),
-            plural(parts[1], "block")
-        );
-        if parts
-            .get(2)
-            .is_some_and(|p| p.parse::<f64>().is_ok_and(|x| x > 0.0))
-        {
-            text.push_str(&format!(", dropout {}", parts[2]));
         }
-        text
-    };
-    let relabel =
-        |set: Vec<Curve>| -> Vec<Curve> { set.into_iter().map(|(k, p)| (label(&k), p)).collect() };
-    let central = central
-        .into_iter()
-        .next()
-        .map(|(_, p)| p)
-        .unwrap_or_default();
-    super::learned_derivative::training_figure(
-        root,
-        &relabel(curves),
-        &relabel(steps),
-        &central,
-        200.0,
-    )
+        let baselines = step_curves(
+            sources,
+            "learned_derivative/steps",
+            derivative,
+            0.5,
+            &|_, _| true,
+        )?;
+        for method in ["model", "least_squares"] {
+            if let Some((_, p)) = baselines.iter().find(|(m, _)| m == method) {
+                shown.push((method_label(method), p.clone()));
+            }
+        }
+        let central = baselines
+            .iter()
+            .find(|(m, _)| m == "central")
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default();
+        panels.push((shown, central));
+    }
+    {
+        let areas = root.split_evenly((1, 2));
+        let captions = ["(a) first derivative", "(b) second derivative"];
+        let titles = ["RMS error of f'(x0)", "RMS error of f''(x0)"];
+        for (((area, caption), title), (curves, central)) in
+            areas.iter().zip(captions).zip(titles).zip(&panels)
+        {
+            error_panel(root, area, caption, curves, central, (-12, 4), title)?;
+        }
+    }
+    Ok(())
 }

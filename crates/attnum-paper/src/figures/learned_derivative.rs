@@ -1,6 +1,8 @@
-//! Figure `learned_derivative`: a single token head meta-trained to differentiate — (a) its
-//! validation loss during training for each seed, (b) the RMS error of `f'(x₀)` against the step
-//! for each seed, with the central difference on the same nodes (dashed).
+//! Figure `learned_derivative`: the RMS error of `f'(x₀)` against the step `h` for the token
+//! heads and the baselines trained on the same data (linear attention, the ReLU network), the
+//! least-squares stencil and the degree-2 Savitzky–Golay filter, each the geometric mean over the
+//! seeds on the shared test set, with the central difference (dashed) — (a) after scale-aware
+//! training (`h` log-uniform per example), (b) after training at a fixed `h`.
 
 use plotters::prelude::*;
 
@@ -8,72 +10,147 @@ use super::{Canvas, Drawn, Sources};
 use crate::plot;
 use crate::results::Curve;
 
-pub(super) const SIZE: (u32, u32) = (1000, 440);
+pub(super) const SIZE: (u32, u32) = (1000, 460);
 
-pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
-    let curves = sources.curves(
-        "learned_derivative/curve",
-        &["seed"],
-        ("epoch", "validation_loss"),
-        |_, _| true,
-    )?;
-    let learned = sources.curves(
-        "learned_derivative/steps",
-        &["seed"],
-        ("h", "learned_rms_error"),
-        |_, _| true,
-    )?;
-    let central = sources.curves(
-        "learned_derivative/steps",
-        &[],
-        ("h", "central_rms_error"),
-        |t, r| t.cell(r, "seed").and_then(attnum_results::Cell::as_f64) == Some(1.0),
-    )?;
-    let label = |seed: &str| format!("seed {seed}");
-    let curves: Vec<Curve> = curves.iter().map(|(s, p)| (label(s), p.clone())).collect();
-    let learned: Vec<Curve> = learned.iter().map(|(s, p)| (label(s), p.clone())).collect();
-    let central = central
-        .into_iter()
-        .next()
-        .map(|(_, p)| p)
-        .unwrap_or_default();
-    training_figure(root, &curves, &learned, &central, 1000.0)
+/// A number cell.
+pub(super) fn number(t: &attnum_results::Table, r: usize, c: &str) -> Option<f64> {
+    t.cell(r, c).and_then(attnum_results::Cell::as_f64)
 }
 
-/// The two-panel figure of a trained derivative: (a) the validation loss of each labelled run
-/// (ticks every `tick_step` epochs), with the legend; (b) its RMS error of `f'(x₀)` against the
-/// step in the same colours, with the central difference (dashed). `steps` has the labels of
-/// `curves`.
-pub(super) fn training_figure(
-    root: &Canvas<'_>,
+/// A text cell.
+pub(super) fn text(t: &attnum_results::Table, r: usize, c: &str) -> String {
+    t.cell(r, c).map(ToString::to_string).unwrap_or_default()
+}
+
+/// The points of a curve that holds every seed's points, reduced to one point per `x`: the
+/// geometric mean of the `y` (all positive), sorted by `x`.
+pub(super) fn geometric_mean_over_seeds(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut by_x: Vec<(f64, Vec<f64>)> = Vec::new();
+    for &(x, y) in points {
+        match by_x.iter_mut().find(|(v, _)| *v == x) {
+            Some((_, ys)) => ys.push(y.ln()),
+            None => by_x.push((x, vec![y.ln()])),
+        }
+    }
+    by_x.sort_by(|a, b| a.0.total_cmp(&b.0));
+    by_x.into_iter()
+        .map(|(x, ys)| (x, (ys.iter().sum::<f64>() / ys.len() as f64).exp()))
+        .collect()
+}
+
+/// The arithmetic mean over the seeds of signed points, one per `x`, sorted by `x`.
+pub(super) fn mean_over_seeds(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut by_x: Vec<(f64, Vec<f64>)> = Vec::new();
+    for &(x, y) in points {
+        match by_x.iter_mut().find(|(v, _)| *v == x) {
+            Some((_, ys)) => ys.push(y),
+            None => by_x.push((x, vec![y])),
+        }
+    }
+    by_x.sort_by(|a, b| a.0.total_cmp(&b.0));
+    by_x.into_iter()
+        .map(|(x, ys)| (x, ys.iter().sum::<f64>() / ys.len() as f64))
+        .collect()
+}
+
+/// The paper's name of a method of the tables.
+pub(super) fn method_label(method: &str) -> String {
+    match method {
+        "model" => "token heads".into(),
+        "linear_attention" => "linear attention".into(),
+        "mlp" => "ReLU network".into(),
+        "least_squares" => "least-squares stencil".into(),
+        "central" => "central difference".into(),
+        "savitzky_golay" => "Savitzky–Golay, degree 2".into(),
+        other => other.into(),
+    }
+}
+
+/// One log–log panel of error curves against `h` with the dashed central difference.
+pub(super) fn error_panel<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
     curves: &[Curve],
-    steps: &[Curve],
     central: &[(f64, f64)],
-    tick_step: f64,
-) -> Drawn {
-    {
-        let panels = root.split_evenly((1, 2));
-        plot::draw_loss_panel(
-            root,
-            &panels[0],
-            "(a) validation loss",
-            curves,
-            (tick_step, (-6, 0, 1), "MSE of h f'(x0)"),
-        )?;
-        let mut chart =
-            plot::log_log_chart(&panels[1], "(b) error against the step", (-2, 0), (-8, 1))?;
-        plot::draw_theory_curves(&mut chart, &[("central difference", central, 7)])?;
-        let indexed: Vec<(usize, Vec<(f64, f64)>)> = steps
+    (y_low, y_high): (i32, i32),
+    y_title: &str,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let mut chart = plot::log_log_chart(area, caption, (-3, 0), (y_low, y_high))?;
+    plot::draw_theory_curves(&mut chart, &[("central difference", central, 7)])?;
+    let shown: Vec<(&str, &[(f64, f64)])> = curves
+        .iter()
+        .map(|(l, p)| (l.as_str(), p.as_slice()))
+        .collect();
+    plot::draw_labelled_curves(&mut chart, &shown, SeriesLabelPosition::LowerRight)?;
+    plot::draw_decade_axes(root, &chart, (-3, 0, 1), (y_low, y_high, 2))?;
+    plot::draw_axis_titles(root, &chart, Some("h"), Some(y_title))
+}
+
+/// The curves of `SWEEP/steps` for `derivative` and training steps up to `to`, one per method
+/// (classical methods excepted unless `classical`), reduced over the seeds.
+pub(super) fn step_curves(
+    sources: &Sources<'_>,
+    table: &str,
+    derivative: f64,
+    to: f64,
+    keep: &dyn Fn(&attnum_results::Table, usize) -> bool,
+) -> crate::error::Result<Vec<Curve>> {
+    let curves = sources.curves(table, &["method"], ("h", "rms_error"), |t, r| {
+        number(t, r, "derivative") == Some(derivative)
+            && number(t, r, "training_steps.to") == Some(to)
+            && keep(t, r)
+    })?;
+    Ok(curves
+        .into_iter()
+        .map(|(method, points)| (method, geometric_mean_over_seeds(&points)))
+        .collect())
+}
+
+pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
+    let order = [
+        "model",
+        "linear_attention",
+        "mlp",
+        "least_squares",
+        "savitzky_golay",
+    ];
+    let mut panels = Vec::new();
+    for to in [0.5, 0.1] {
+        let curves = step_curves(sources, "learned_derivative/steps", 1.0, to, &|_, _| true)?;
+        let central = curves
             .iter()
-            .map(|(label, p)| {
-                let index = curves.iter().position(|(c, _)| c == label).unwrap_or(0);
-                (index, p.clone())
+            .find(|(m, _)| m == "central")
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default();
+        let shown: Vec<Curve> = order
+            .iter()
+            .filter_map(|m| {
+                curves
+                    .iter()
+                    .find(|(k, _)| k == m)
+                    .map(|(_, p)| (method_label(m), p.clone()))
             })
             .collect();
-        plot::draw_indexed_curves(&mut chart, &indexed)?;
-        plot::draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
-        plot::draw_decade_axes(root, &chart, (-2, 0, 1), (-8, 0, 2))?;
-        plot::draw_axis_titles(root, &chart, Some("h"), Some("RMS error of f'(x0)"))?;
+        panels.push((shown, central));
+    }
+    {
+        let areas = root.split_evenly((1, 2));
+        let captions = [
+            "(a) h log-uniform in [0.005, 0.5]",
+            "(b) fixed h = 0.1",
+        ];
+        for ((area, caption), (curves, central)) in areas.iter().zip(captions).zip(&panels) {
+            error_panel(
+                root,
+                area,
+                caption,
+                curves,
+                central,
+                (-12, 2),
+                "RMS error of f'(x0)",
+            )?;
+        }
     }
     Ok(())
 }

@@ -1,14 +1,13 @@
-//! Figure `learned_stencils`: the effective stencils (mean Jacobians over held-out functions) of
-//! trained models next to the five-point central difference (dashed) — (a) for the first
-//! derivative: the single head (seed 1) and three transformers; (b) for the second derivative:
-//! three transformers.
+//! Figure `learned_stencils`: the effective stencils (Jacobians averaged over the test functions,
+//! then over the seeds) after scale-aware training — token heads, linear attention, the
+//! least-squares stencil and a transformer (2 heads, 1 block) — next to the five-point central
+//! difference (dashed): (a) for `h f'(x₀)`, (b) for `h² f''(x₀)`.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{Canvas, Drawn, Sources};
 use crate::plot;
-use crate::results::Curve;
 
 pub(super) const SIZE: (u32, u32) = (1000, 440);
 
@@ -65,54 +64,44 @@ fn panel<DB: DrawingBackend>(
 }
 
 pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
-    let number = |t: &attnum_results::Table, r: usize, c: &str| {
-        t.cell(r, c).and_then(attnum_results::Cell::as_f64)
-    };
-    let transformer = |derivative: f64, heads: f64, blocks: f64| {
-        move |t: &attnum_results::Table, r: usize| {
-            number(t, r, "derivative") == Some(derivative)
-                && number(t, r, "model.transformer.heads") == Some(heads)
-                && number(t, r, "model.transformer.blocks") == Some(blocks)
-                && number(t, r, "model.transformer.dropout") == Some(0.0)
-        }
-    };
-    let first = |curves: Vec<Curve>| {
-        curves
-            .into_iter()
-            .next()
-            .map(|(_, p)| p)
-            .unwrap_or_default()
-    };
-    let stencil = |keep: &dyn Fn(&attnum_results::Table, usize) -> bool, column: &str| {
-        sources
-            .signed_curves(
-                "learned_architectures/stencil",
-                &[],
-                ("offset", column),
-                keep,
-            )
-            .map(first)
+    use super::learned_derivative::{mean_over_seeds, method_label, number, text};
+    let scale_aware = |t: &attnum_results::Table, r: usize, derivative: f64| {
+        number(t, r, "derivative") == Some(derivative)
+            && number(t, r, "training_steps.to") == Some(0.5)
     };
     let mut panels: Vec<(Labelled, Vec<(f64, f64)>)> = Vec::new();
     for derivative in [1.0, 2.0] {
         let mut learned: Labelled = Vec::new();
-        if derivative == 1.0 {
-            let head = sources.signed_curves(
-                "learned_derivative/stencil",
-                &[],
-                ("offset", "learned_weight"),
-                |t, r| number(t, r, "seed") == Some(1.0),
-            )?;
-            learned.push(("one head (seed 1)".into(), first(head)));
+        let stencils = sources.signed_curves(
+            "learned_derivative/stencil",
+            &["method"],
+            ("offset", "weight"),
+            |t, r| scale_aware(t, r, derivative),
+        )?;
+        for method in ["model", "linear_attention", "least_squares"] {
+            if let Some((_, p)) = stencils.iter().find(|(m, _)| m == method) {
+                learned.push((method_label(method), mean_over_seeds(p)));
+            }
         }
-        for (heads, blocks) in [(1.0, 1.0), (8.0, 1.0), (2.0, 4.0)] {
-            let keep = transformer(derivative, heads, blocks);
-            learned.push((
-                format!("transformer, {heads} heads, {blocks} blocks"),
-                stencil(&keep, "learned_weight")?,
-            ));
+        let transformer = sources.signed_curves(
+            "learned_architectures/stencil",
+            &[],
+            ("offset", "weight"),
+            |t, r| {
+                scale_aware(t, r, derivative)
+                    && text(t, r, "method") == "model"
+                    && number(t, r, "model.transformer.heads") == Some(2.0)
+                    && number(t, r, "model.transformer.blocks") == Some(1.0)
+            },
+        )?;
+        for (_, p) in transformer {
+            learned.push(("transformer, 2 heads, 1 block".into(), mean_over_seeds(&p)));
         }
-        let central = stencil(&transformer(derivative, 1.0, 1.0), "central_weight")?;
+        let central = stencils
+            .iter()
+            .find(|(m, _)| m == "central")
+            .map(|(_, p)| mean_over_seeds(p))
+            .unwrap_or_default();
         panels.push((learned, central));
     }
     {

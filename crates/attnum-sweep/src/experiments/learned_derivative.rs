@@ -1,37 +1,69 @@
-//! Experiment `learned_derivative`: an attention model over `(position, value)` tokens — one
-//! head, or a transformer of several heads and blocks — meta-trained to output
-//! `h^m f^{(m)}(x₀)` (`m` = 1 or 2) from samples of random trigonometric polynomials, and what it
-//! learns.
+//! Experiment `learned_derivative`: attention meta-trained to output `h^m f^{(m)}(x₀)` (`m` = 1
+//! or 2) from samples `f(x₀ + o_i h)` of random trigonometric polynomials, against baselines
+//! trained on the same data with the same budget and against the classical stencils.
 //!
-//! Per point: the loss curve (`curve`); the test error on held-out functions of the training
-//! family, on cubic polynomials and on Gaussian bumps next to the central difference on the same
-//! nodes (`summary`); the learned method's effective stencil — the Jacobian of the trained model
-//! with respect to the samples, averaged over the test functions — with its Taylor moments,
-//! order and nearest classical stencil, and the spread of the Jacobian over the test functions
-//! (zero for a linear method) and its relative distance to the degree-2 Savitzky–Golay weights on
-//! the same nodes (`summary`, `stencil`); the error against the step `h` of the
-//! trained model and of the central difference (`steps`): whether the learned method has an
-//! order; and, for each evaluation noise level, the error of the trained model, the central
-//! difference, the degree-2 Savitzky–Golay filter and (for `m = 1`) the derivative of kernel
-//! attention with `σ = 2h`, all on the same noisy samples (`noise`). The trained weights are the
-//! point's safetensors file.
+//! **Models.** Every learned model contains the classical stencil in its class (the weight
+//! settings are `TokenHeads::representing`, `TokenTransformer::representing`,
+//! `SampleMlp::representing` and the Taylor-key query of linear attention; the tests in
+//! `attnum-attention/tests/representable.rs` reproduce the central difference to 1e-12): offsets in
+//! units of `h`, the output read as `h^m f^{(m)}`, and a value path linear in the samples. The
+//! point's model is `token_heads` (several heads over Taylor position features) or a
+//! `transformer` (Taylor position features, values from the un-normalised residual stream). With
+//! `baselines`, the same seeds also train linear attention over Taylor keys and a ReLU network on
+//! the samples (same data, settings and epochs), and fit the least-squares linear stencil on the
+//! same training set with the same loss (linear attention's keys are the moment keys of
+//! `LinearAttention::moment_keys`: its query is the Taylor moment vector); the central difference and the degree-2
+//! Savitzky–Golay filter on the same offsets are evaluated beside them. Every trained output is
+//! multiplied by the fixed scale `c`, the RMS of the training targets.
+//!
+//! **Training.** Each training example has its own step: `h` log-uniform in
+//! `[training_steps.from, training_steps.to]` (scale-aware training) or fixed where the two are
+//! equal (the control). The loss is the mean squared error of the derivative itself,
+//! `mean_k (out_k − h_k^m f_k^{(m)})² / h_k^{2m}`. Data, steps, initialisations and dropout come
+//! from independent ChaCha streams of the seed: `(seed, 0)` the model's initialisation, `1`/`2` the
+//! training/validation functions, `6`/`7` their steps, `5` dropout, `8`/`9` the initialisations of
+//! linear attention and the MLP.
+//!
+//! **Evaluation.** One test set per point, shared by every seed and method: `sizes[2]` functions of
+//! each family — the training family, trigonometric of twice the frequency, cubic polynomials, sums
+//! of three Gaussian bumps — with their points `x₀`, from the documented SplitMix64 stream
+//! `TestStream(test_seed, k)` (family `k` = 0…3), and one standard normal noise vector per test
+//! sample from `TestStream(test_seed, 10)`; a noise level `σ` adds `σ z` to the same clean samples.
+//! So every method, seed, step and noise level is compared on the same functions and draws.
+//!
+//! Tables: `curve` (loss curves), `errors` (RMS error of `f^{(m)}(x₀)` per family at
+//! `evaluation_step`), `steps` (RMS error against `h` on the training family's test functions),
+//! `noise` (RMS error against the noise level at `evaluation_step`), `stencil` (the effective
+//! stencil: the Jacobian with respect to the samples averaged over the training family's test
+//! functions at `evaluation_step`, and its per-offset standard deviation over them), `summary`
+//! (per method and seed: parameters, `c`, moments, classification, the observed order with its
+//! fit window), `statistics` (mean and 95% t-interval over seeds of each metric) and `paired`
+//! (the model's error over each other method's, per seed on the same test set: geometric mean and
+//! 95% interval). The weights file holds every trained model of the point and a model card
+//! (`docs/models.md`).
 
+use std::collections::{BTreeMap, HashMap};
+
+use attnum_attention::baseline::SampleMlp;
 use attnum_attention::classify::{classify_stencil, relative_distance};
 use attnum_attention::extract::jacobian_rows;
-use attnum_attention::kernel::KernelAttention;
 use attnum_attention::learn::{
-    Dataset, DerivativeTask, Family, ScaledOutput, derivative_task, generator, mse, normal,
-    target_scale, train, weights_safetensors,
+    Dataset, DerivativeTask, Epoch, Family, Function, ScaledOutput, TestStream, derivative_samples,
+    derivative_task_steps, generator, log_uniform_steps, normal, target_scale,
+    tensors_safetensors, train_weighted,
 };
-use attnum_attention::token::TokenAttentionHead;
-use attnum_attention::transformer::{TokenTransformer, TransformerShape};
+use attnum_attention::linear::LinearAttention;
+use attnum_attention::token::TokenHeads;
+use attnum_attention::transformer::{
+    TokenPositions, TokenTransformer, TransformerOptions, TransformerShape, ValueStream,
+};
 use attnum_attention::{AttentionMethod, DEVICE};
-use attnum_classical::analysis;
+use attnum_classical::analysis::{self, UNIT_ROUNDOFF};
 use attnum_classical::fd::Stencil;
 use attnum_classical::savitzky_golay::savitzky_golay;
+use attnum_results::{Cell, Table};
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
-use attnum_results::{Cell, Table};
 
 use super::{FieldError, NamedTable, Output, log_log_slope};
 use crate::checks::{self, Interval};
@@ -41,50 +73,97 @@ use crate::training::Training;
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LearnedDerivative {
-    /// The model trained (`model: { token_head: {...} }` or `model: { transformer: {...} }`).
+    /// The model trained (`model: { token_heads: {...} }` or `model: { transformer: {...} }`).
     #[serde(with = "serde_yaml::with::singleton_map")]
     pub model: Model,
     /// The derivative asked for: 1 or 2.
     pub derivative: usize,
     /// Sample offsets in units of `h` (distinct; the query sits at offset 0).
     pub offsets: Vec<f64>,
-    /// The step `h` of training.
-    pub step: f64,
+    /// The steps of the training examples: log-uniform in `[from, to]`, fixed where equal.
+    pub training_steps: StepRange,
     /// Standard deviation of the noise on the training samples.
     #[serde(default)]
     pub noise: f64,
-    /// Highest frequency of the trigonometric training family (1 to 10).
+    /// Highest frequency `K` of the trigonometric training family (1 to 5; the held-out family
+    /// has `2K`).
     pub max_frequency: usize,
-    /// Training, validation and test set sizes.
+    /// Training, validation and test set sizes (the test size per family).
     pub sizes: [usize; 3],
-    /// Optimiser settings.
+    /// Optimiser settings, shared by the model and the trained baselines.
     pub training: Training,
-    /// Steps at which the trained model is evaluated (the `steps` table).
+    /// The baselines trained and fitted beside the model (none when absent).
+    #[serde(default)]
+    pub baselines: Option<Baselines>,
+    /// The step of the `errors`, `noise` and `stencil` tables.
+    pub evaluation_step: f64,
+    /// Steps at which every method is evaluated (the `steps` table).
     pub evaluation_steps: Vec<f64>,
-    /// Noise levels at which the trained model and the classical methods are compared (the
-    /// `noise` table; none when empty).
+    /// Noise levels at which every method is evaluated (the `noise` table).
     #[serde(default)]
     pub evaluation_noise: Vec<f64>,
-    /// Seed of initialisation, data and dropout.
-    pub seed: u64,
+    /// How the observed order is fitted to the error against `h`.
+    pub fit: FitRule,
+    /// Training seeds (each trains every model once).
+    pub seeds: Vec<u64>,
+    /// Seed of the test set (shared by all seeds and methods).
+    pub test_seed: u64,
 }
 
-/// The model: a single token head, or a transformer.
+/// A range of training steps.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepRange {
+    /// Smallest step.
+    pub from: f64,
+    /// Largest step (equal to `from` for fixed-step training).
+    pub to: f64,
+}
+
+/// The trained baselines.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baselines {
+    /// Hidden units of the ReLU network (2 to 256).
+    pub mlp_width: usize,
+    /// Standard deviation of the initial query of linear attention.
+    pub init_scale: f64,
+}
+
+/// How the observed order is fitted: the least-squares slope of `log error` against `log h` over
+/// the `window_decades` decades of smallest steps among those whose error exceeds
+/// `roundoff_margin` times the rounding estimate `u Σ|w_i| F / h^m` (`F` the RMS sample); null
+/// with fewer than `min_points` such steps.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FitRule {
+    /// Width of the window in decades of `h`.
+    pub window_decades: f64,
+    /// Fewest steps in the window.
+    pub min_points: usize,
+    /// Factor over the rounding estimate below which a step is left out.
+    pub roundoff_margin: f64,
+}
+
+/// The model: heads over tokens, or a transformer.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Model {
-    /// One softmax head over the tokens `(1, o_i, f_i)` ([`TokenAttentionHead`]).
-    TokenHead {
-        /// Width `d` of the query and key projections (1 to 16).
+    /// Softmax heads over the tokens `(φ(o_i), f_i)` ([`TokenHeads`]).
+    TokenHeads {
+        /// Heads (2 to 16).
+        heads: usize,
+        /// Width `d` of each head's query and key (1 to 16).
         width: usize,
         /// Standard deviation of the initial weights.
         init_scale: f64,
     },
-    /// Blocks of multi-head attention and feed-forward layers ([`TokenTransformer`]).
+    /// Blocks of multi-head attention and feed-forward layers over Taylor position features,
+    /// values from the raw stream ([`TokenTransformer`]).
     Transformer {
-        /// Model width (1 to 64, a multiple of `heads`).
+        /// Model width (at least `n + 3`, at most 64, a multiple of `heads`).
         width: usize,
-        /// Heads per block (1 to 16).
+        /// Heads per block (2 to 16).
         heads: usize,
         /// Blocks (1 to 8).
         blocks: usize,
@@ -94,7 +173,7 @@ pub enum Model {
 }
 
 impl Model {
-    fn validate(&self) -> Result<(), FieldError> {
+    fn validate(&self, n: usize) -> Result<(), FieldError> {
         let range = |field: &str, v: usize, r: std::ops::RangeInclusive<usize>| {
             if r.contains(&v) {
                 Ok(())
@@ -106,14 +185,18 @@ impl Model {
             }
         };
         match *self {
-            Self::TokenHead { width, init_scale } => {
-                range("token_head.width", width, 1..=16)?;
-                if !(init_scale.is_finite() && init_scale > 0.0 && init_scale <= 10.0) {
-                    return Err(FieldError::new(
-                        "model.token_head.init_scale",
-                        format!("must be in (0, 10], got {init_scale}"),
-                    ));
-                }
+            Self::TokenHeads {
+                heads,
+                width,
+                init_scale,
+            } => {
+                range("token_heads.heads", heads, 2..=16)?;
+                range("token_heads.width", width, 1..=16)?;
+                checks::in_interval(
+                    "model.token_heads.init_scale",
+                    init_scale,
+                    Interval::open_closed(0.0, 10.0),
+                )?;
             }
             Self::Transformer {
                 width,
@@ -121,8 +204,8 @@ impl Model {
                 blocks,
                 dropout,
             } => {
-                range("transformer.heads", heads, 1..=16)?;
-                range("transformer.width", width, 1..=64)?;
+                range("transformer.heads", heads, 2..=16)?;
+                range("transformer.width", width, n + 3..=64)?;
                 range("transformer.blocks", blocks, 1..=8)?;
                 if !width.is_multiple_of(heads) {
                     return Err(FieldError::new(
@@ -130,41 +213,42 @@ impl Model {
                         format!("must be a multiple of the heads ({heads}), got {width}"),
                     ));
                 }
-                if !(0.0..=0.5).contains(&dropout) {
-                    return Err(FieldError::new(
-                        "model.transformer.dropout",
-                        format!("must be in [0, 0.5], got {dropout}"),
-                    ));
-                }
+                checks::in_interval(
+                    "model.transformer.dropout",
+                    dropout,
+                    Interval::closed(0.0, 0.5),
+                )?;
             }
         }
         Ok(())
     }
 
-    /// The model with its initial weights drawn from `seed`'s initialisation stream and its
-    /// output multiplied by `scale`.
-    fn build(&self, offsets: &[f64], seed: u64, scale: f64) -> Box<dyn AttentionMethod> {
+    /// The model with its initial weights drawn from `seed`'s initialisation stream.
+    fn build(&self, offsets: &[f64], seed: u64) -> Box<dyn AttentionMethod> {
         let mut init = generator(seed, 0);
+        let n = offsets.len();
         match *self {
-            Self::TokenHead { width, init_scale } => Box::new(ScaledOutput {
-                scale,
-                inner: TokenAttentionHead::new(
-                    offsets,
-                    0.0,
-                    &normal(&mut init, 3 * width, init_scale),
-                    &normal(&mut init, 3 * width, init_scale),
-                    &normal(&mut init, 3, init_scale),
+            Self::TokenHeads {
+                heads,
+                width,
+                init_scale,
+            } => {
+                let qk = (n + 1) * heads * width;
+                let w_query = normal(&mut init, qk, init_scale);
+                let w_key = normal(&mut init, qk, init_scale);
+                let w_value = normal(&mut init, (n + 1) * heads, init_scale);
+                Box::new(
+                    TokenHeads::new(offsets, heads, width, &w_query, &w_key, &w_value)
+                        .expect("`check` bounded the heads and widths"),
                 )
-                .expect("`check` bounded the widths, heads and blocks, and the offsets are distinct"),
-            }),
+            }
             Self::Transformer {
                 width,
                 heads,
                 blocks,
                 dropout,
-            } => Box::new(ScaledOutput {
-                scale,
-                inner: TokenTransformer::new(
+            } => Box::new(
+                TokenTransformer::with_options(
                     offsets,
                     TransformerShape {
                         width,
@@ -172,29 +256,16 @@ impl Model {
                         blocks,
                         dropout,
                     },
+                    TransformerOptions {
+                        positions: TokenPositions::Taylor,
+                        values: ValueStream::Raw,
+                    },
                     &mut init,
                 )
-                .expect("`check` bounded the widths, heads and blocks, and the offsets are distinct"),
-            }),
+                .expect("`check` bounded the widths, heads and blocks"),
+            ),
         }
     }
-}
-
-/// Root mean square of `(Σ_i w_i v_i − target) / h^m` over a dataset: the error in the
-/// derivative itself of the linear method `w` (stencil weights in units of `h`).
-fn linear_rms(weights: &[f64], data: &Dataset, scale: f64) -> f64 {
-    let w = Tensor::from_slice(weights, (weights.len(), 1), &DEVICE).expect("a vector");
-    let out = data
-        .inputs
-        .matmul(&w)
-        .and_then(|t| t.squeeze(1))
-        .expect("shapes");
-    let mse = (out - &data.targets)
-        .and_then(|t| t.sqr())
-        .and_then(|t| t.mean_all())
-        .and_then(|t| t.to_scalar::<f64>())
-        .expect("shapes");
-    mse.sqrt() / scale
 }
 
 /// A checked `learned_derivative` experiment: the classical stencils on its offsets built.
@@ -205,6 +276,8 @@ pub struct CheckedLearnedDerivative {
     central: Stencil,
     /// The degree-2 Savitzky–Golay filter on the offsets.
     smoothing: Stencil,
+    /// The interpolating stencils of derivatives `0 … n−1` (the least-squares basis).
+    basis: Vec<Stencil>,
 }
 
 impl LearnedDerivative {
@@ -214,35 +287,45 @@ impl LearnedDerivative {
     /// # Errors
     /// The first refused parameter.
     pub fn check(&self) -> Result<CheckedLearnedDerivative, FieldError> {
-        self.model.validate()?;
         if !(1..=2).contains(&self.derivative) {
             return Err(FieldError::new(
                 "derivative",
                 format!("must be 1 or 2, got {}", self.derivative),
             ));
         }
-        let central = Stencil::on_offsets(self.derivative, &self.offsets)
-            .map_err(|e| FieldError::new("offsets", e.to_string()))?;
-        if self.offsets.len() < 3 {
+        if !(3..=9).contains(&self.offsets.len()) {
             return Err(FieldError::new(
                 "offsets",
-                "needs at least three offsets (the degree-2 Savitzky–Golay reference)",
+                "needs 3 to 9 offsets (the degree-2 Savitzky–Golay reference)",
             ));
+        }
+        self.model.validate(self.offsets.len())?;
+        let central = Stencil::on_offsets(self.derivative, &self.offsets)
+            .map_err(|e| FieldError::new("offsets", e.to_string()))?;
+        if !self.offsets.contains(&0.0) {
+            return Err(FieldError::new("offsets", "must contain the offset 0"));
         }
         let smoothing = savitzky_golay(self.derivative, 2, &self.offsets)
             .map_err(|e| FieldError::new("offsets", e.to_string()))?;
-        let positive = |field: &str, v: f64, max: f64| {
-            checks::in_interval(field, v, Interval::open_closed(0.0, max))
-        };
-        positive("step", self.step, 1.0)?;
+        let basis = (0..self.offsets.len())
+            .map(|j| Stencil::on_offsets(j, &self.offsets))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| FieldError::new("offsets", e.to_string()))?;
+        let step = |field: &str, v: f64| checks::in_interval(field, v, Interval::open_closed(0.0, 1.0));
+        step("training_steps.from", self.training_steps.from)?;
+        step("training_steps.to", self.training_steps.to)?;
+        if self.training_steps.to < self.training_steps.from {
+            return Err(FieldError::new("training_steps.to", "must be ≥ from"));
+        }
+        step("evaluation_step", self.evaluation_step)?;
         let noise = |field: &str, v: f64| checks::in_interval(field, v, Interval::closed(0.0, 1.0));
         noise("noise", self.noise)?;
         checks::each("evaluation_noise", &self.evaluation_noise, |&v| noise("", v))?;
         self.training.validate()?;
-        if !(1..=10).contains(&self.max_frequency) {
+        if !(1..=5).contains(&self.max_frequency) {
             return Err(FieldError::new(
                 "max_frequency",
-                format!("must be in 1..=10, got {}", self.max_frequency),
+                format!("must be in 1..=5, got {}", self.max_frequency),
             ));
         }
         for (i, &n) in self.sizes.iter().enumerate() {
@@ -253,224 +336,631 @@ impl LearnedDerivative {
                 ));
             }
         }
+        if let Some(b) = self.baselines {
+            if !(2..=256).contains(&b.mlp_width) {
+                return Err(FieldError::new(
+                    "baselines.mlp_width",
+                    format!("must be in 2..=256, got {}", b.mlp_width),
+                ));
+            }
+            checks::in_interval(
+                "baselines.init_scale",
+                b.init_scale,
+                Interval::open_closed(0.0, 10.0),
+            )?;
+        }
         if self.evaluation_steps.len() < 2 {
             return Err(FieldError::new("evaluation_steps", "needs at least two steps"));
         }
-        checks::each("evaluation_steps", &self.evaluation_steps, |&h| {
-            positive("", h, 1.0)
-        })?;
+        checks::each("evaluation_steps", &self.evaluation_steps, |&h| step("", h))?;
+        checks::in_interval(
+            "fit.window_decades",
+            self.fit.window_decades,
+            Interval::open_closed(0.0, 10.0),
+        )?;
+        checks::in_interval(
+            "fit.roundoff_margin",
+            self.fit.roundoff_margin,
+            Interval::closed(1.0, 1e6),
+        )?;
+        if self.fit.min_points < 2 {
+            return Err(FieldError::new("fit.min_points", "must be at least 2"));
+        }
+        if !(2..=20).contains(&self.seeds.len()) {
+            return Err(FieldError::new("seeds", "needs 2 to 20 seeds (for an interval)"));
+        }
         Ok(CheckedLearnedDerivative {
             spec: self.clone(),
             central,
             smoothing,
+            basis,
         })
     }
 }
 
-impl CheckedLearnedDerivative {
+/// The test families: the training family, twice its frequency, cubic polynomials, bumps.
+fn test_families(max_frequency: usize) -> [(&'static str, Family); 4] {
+    [
+        ("trigonometric", Family::Trigonometric { max_frequency }),
+        (
+            "trigonometric_2k",
+            Family::Trigonometric {
+                max_frequency: 2 * max_frequency,
+            },
+        ),
+        ("cubic", Family::Polynomial { degree: 3 }),
+        ("bumps", Family::Bumps { count: 3 }),
+    ]
+}
 
-    /// Run the experiment: tables `curve`, `summary`, `stencil`, `steps` and `noise`, and the
-    /// trained weights.
+/// The test set of a point: clean functions per family and one noise vector.
+struct TestSet {
+    /// Per family: its name and its functions with their points.
+    families: Vec<(&'static str, Vec<(Function, f64)>)>,
+    /// Standard normal noise, one per sample of the training family's test set `(count, n)`.
+    noise: Tensor,
+}
+
+/// A method evaluated: a trained module, or linear weights (in units of `h`).
+enum Method {
+    Trained(Box<dyn AttentionMethod>),
+    Linear(Vec<f64>),
+}
+
+impl Method {
+    /// Outputs on a dataset's inputs.
+    fn outputs(&self, inputs: &Tensor) -> Tensor {
+        match self {
+            Self::Trained(m) => m.forward(inputs).expect("shapes"),
+            Self::Linear(w) => {
+                let w = Tensor::from_slice(w, (w.len(), 1), &DEVICE).expect("a vector");
+                inputs
+                    .matmul(&w)
+                    .and_then(|t| t.squeeze(1))
+                    .expect("shapes")
+            }
+        }
+    }
+
+    /// RMS error of the derivative `f^{(m)}` on `inputs` against `targets` (both in units of
+    /// `h^m`).
+    fn rms(&self, inputs: &Tensor, targets: &Tensor, scale: f64) -> f64 {
+        let mse = (self.outputs(inputs) - targets)
+            .and_then(|t| t.sqr())
+            .and_then(|t| t.mean_all())
+            .and_then(|t| t.to_scalar::<f64>())
+            .expect("shapes");
+        mse.sqrt() / scale
+    }
+
+    /// Mean Jacobian over the rows of `inputs` and its per-offset standard deviation.
+    fn stencil(&self, inputs: &Tensor) -> (Vec<f64>, Vec<f64>) {
+        match self {
+            Self::Linear(w) => (w.clone(), vec![0.0; w.len()]),
+            Self::Trained(m) => {
+                let rows = jacobian_rows(m.as_ref(), inputs).expect("shapes");
+                let n = rows[0].len();
+                let count = rows.len() as f64;
+                let mean: Vec<f64> = (0..n)
+                    .map(|i| rows.iter().map(|j| j[i]).sum::<f64>() / count)
+                    .collect();
+                let std = (0..n)
+                    .map(|i| {
+                        (rows.iter().map(|j| (j[i] - mean[i]).powi(2)).sum::<f64>() / count).sqrt()
+                    })
+                    .collect();
+                (mean, std)
+            }
+        }
+    }
+}
+
+/// Least squares `min ‖A x − b‖₂` by Householder QR with the columns scaled to unit norm.
+#[allow(clippy::needless_range_loop)] // the reflections index rows and columns alike
+fn least_squares(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
+    let (rows, cols) = (a.len(), a[0].len());
+    let norms: Vec<f64> = (0..cols)
+        .map(|j| a.iter().map(|r| r[j] * r[j]).sum::<f64>().sqrt().max(f64::MIN_POSITIVE))
+        .collect();
+    for r in &mut a {
+        for (x, s) in r.iter_mut().zip(&norms) {
+            *x /= s;
+        }
+    }
+    for k in 0..cols {
+        let norm = (k..rows).map(|i| a[i][k] * a[i][k]).sum::<f64>().sqrt();
+        if norm == 0.0 {
+            continue;
+        }
+        let alpha = if a[k][k] > 0.0 { -norm } else { norm };
+        let mut v: Vec<f64> = (k..rows).map(|i| a[i][k]).collect();
+        v[0] -= alpha;
+        let vv: f64 = v.iter().map(|x| x * x).sum();
+        if vv == 0.0 {
+            continue;
+        }
+        for j in k..cols {
+            let dot: f64 = (k..rows).map(|i| v[i - k] * a[i][j]).sum();
+            let f = 2.0 * dot / vv;
+            for i in k..rows {
+                a[i][j] -= f * v[i - k];
+            }
+        }
+        let dot: f64 = (k..rows).map(|i| v[i - k] * b[i]).sum();
+        let f = 2.0 * dot / vv;
+        for i in k..rows {
+            b[i] -= f * v[i - k];
+        }
+    }
+    let mut x = vec![0.0; cols];
+    for i in (0..cols).rev() {
+        let acc: f64 = (i + 1..cols).map(|j| a[i][j] * x[j]).sum();
+        x[i] = (b[i] - acc) / a[i][i];
+    }
+    x.iter().zip(&norms).map(|(x, s)| x / s).collect()
+}
+
+/// Two-sided 95% quantile of Student's t with `df` degrees of freedom.
+fn t_quantile(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060,
+        2.056, 2.052, 2.048, 2.045, 2.042,
+    ];
+    TABLE.get(df.max(1) - 1).copied().unwrap_or(1.960)
+}
+
+/// Mean and 95% t-interval of a sample.
+fn interval(values: &[f64]) -> (f64, f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    let half = t_quantile(values.len() - 1) * (var / n).sqrt();
+    (mean, mean - half, mean + half)
+}
+
+/// A method of one seed: its name, the method, and for a trained one its parameter count and
+/// loss curve.
+type Evaluated<'a> = (&'a str, Method, Option<(usize, Vec<Epoch>)>);
+
+/// What one method measured for one seed.
+#[derive(Default)]
+struct Measured {
+    /// Scalar metrics by name (`rms_FAMILY`, `rms_noise_LEVEL`, moments, the order …).
+    metrics: BTreeMap<String, f64>,
+}
+
+impl CheckedLearnedDerivative {
+    /// The point's test set.
+    fn test_set(&self) -> TestSet {
+        let spec = &self.spec;
+        let count = spec.sizes[2];
+        let families = test_families(spec.max_frequency)
+            .into_iter()
+            .zip(0u64..)
+            .map(|((name, family), k)| {
+                let mut stream = TestStream::new(spec.test_seed, k);
+                (name, (0..count).map(|_| stream.draw(family)).collect())
+            })
+            .collect();
+        let mut stream = TestStream::new(spec.test_seed, 10);
+        let n = spec.offsets.len();
+        let z: Vec<f64> = (0..count * n).map(|_| stream.normal()).collect();
+        TestSet {
+            families,
+            noise: Tensor::from_vec(z, (count, n), &DEVICE).expect("shapes"),
+        }
+    }
+
+    /// Training and validation data of one seed, with their loss weights `h^{−2m}` and steps.
+    fn data(&self, seed: u64, count: usize, stream: u64) -> (Dataset, Tensor) {
+        let spec = &self.spec;
+        let range = spec.training_steps;
+        let steps = if range.from == range.to {
+            vec![range.from; count]
+        } else {
+            log_uniform_steps(range.from, range.to, count, &mut generator(seed, stream + 5))
+        };
+        let task = DerivativeTask {
+            offsets: spec.offsets.clone(),
+            step: range.from,
+            order: spec.derivative,
+            noise: spec.noise,
+        };
+        let data = derivative_task_steps(
+            Family::Trigonometric {
+                max_frequency: spec.max_frequency,
+            },
+            &task,
+            &steps,
+            &mut generator(seed, stream),
+        )
+        .expect("tensor shapes are consistent");
+        let weights: Vec<f64> = steps
+            .iter()
+            .map(|h| h.powi(-2 * spec.derivative as i32))
+            .collect();
+        let weights = Tensor::from_vec(weights, count, &DEVICE).expect("a vector");
+        (data, weights)
+    }
+
+    /// The least-squares linear stencil on the training data, with the training loss: solved for
+    /// its moments `μ` in the basis of the interpolating stencils `F_j` (whose features
+    /// `F_j · f ≈ h^j f^{(j)}` are far better conditioned than the samples), `w = Σ μ_j F_j`.
+    fn least_squares_stencil(&self, data: &Dataset, weights: &Tensor) -> Vec<f64> {
+        let inputs: Vec<Vec<f64>> = data.inputs.to_vec2().expect("a matrix");
+        let targets: Vec<f64> = data.targets.to_vec1().expect("a vector");
+        let weights: Vec<f64> = weights.to_vec1().expect("a vector");
+        let mut rows = Vec::with_capacity(inputs.len());
+        let mut rhs = Vec::with_capacity(inputs.len());
+        for ((f, t), w) in inputs.iter().zip(&targets).zip(&weights) {
+            let s = w.sqrt();
+            rows.push(
+                self.basis
+                    .iter()
+                    .map(|b| s * b.weights().iter().zip(f).map(|(a, x)| a * x).sum::<f64>())
+                    .collect(),
+            );
+            rhs.push(s * t);
+        }
+        let mu = least_squares(rows, rhs);
+        let n = self.spec.offsets.len();
+        (0..n)
+            .map(|i| {
+                self.basis
+                    .iter()
+                    .zip(&mu)
+                    .map(|(b, m)| m * b.weights()[i])
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// Run the experiment: the tables of the module documentation and the weights file.
     ///
     /// # Panics
     /// If training diverges (reported as a failed point by the engine).
+    #[allow(clippy::too_many_lines)]
     pub fn run(&self) -> Output {
-        let (spec, central, smoothing) = (&self.spec, &self.central, &self.smoothing);
+        let spec = &self.spec;
         let n = spec.offsets.len();
         let m = spec.derivative;
-        let trig = Family::Trigonometric {
-            max_frequency: spec.max_frequency,
+        let power = |h: f64| h.powi(m as i32);
+        let h0 = spec.evaluation_step;
+        let test = self.test_set();
+        let trig = &test.families[0].1;
+        let sample = |draws: &[(Function, f64)], h: f64| {
+            derivative_samples(draws, &spec.offsets, m, h).expect("shapes")
         };
-        let task = |family, h, noise, count, stream| {
-            let task = DerivativeTask {
-                offsets: spec.offsets.clone(),
-                step: h,
-                order: m,
-                noise,
-            };
-            derivative_task(family, &task, count, &mut generator(spec.seed, stream))
-                .expect("tensor shapes are consistent")
-        };
-        let [train_size, validation_size, test_size] = spec.sizes;
-        let h = spec.step;
-        let training = task(trig, h, spec.noise, train_size, 1);
-        let validation = task(trig, h, spec.noise, validation_size, 2);
-        // The model answers in units of the training targets' size (h^m times a derivative).
-        let model = spec.model.build(
-            &spec.offsets,
-            spec.seed,
-            target_scale(&training).expect("a dataset"),
-        );
-        let curve_points = train(
-            model.as_ref(),
-            &training,
-            &validation,
-            &spec.training.settings(),
-            &mut generator(spec.seed, 5),
-        )
-        .unwrap_or_else(|e| panic!("training failed: {e}"));
-
-        // Errors in the derivative itself: the targets and outputs are h^m f^(m).
-        let scale = |h: f64| h.powi(m as i32);
-        let learned_rms =
-            |data: &Dataset, h: f64| mse(model.as_ref(), data).expect("shapes").sqrt() / scale(h);
-        let held_out: Vec<(Family, Dataset)> = [
-            trig,
-            Family::Polynomial { degree: 3 },
-            Family::Bumps { count: 3 },
-        ]
-        .into_iter()
-        .zip(3..)
-        .map(|(family, stream)| (family, task(family, h, 0.0, test_size, stream)))
-        .collect();
-        let test = &held_out[0].1;
-
-        // The effective stencil: the Jacobian averaged over the test functions, and its spread.
-        let jacobians = jacobian_rows(model.as_ref(), &test.inputs).expect("shapes");
-        let count = jacobians.len() as f64;
-        let mean: Vec<f64> = (0..n)
-            .map(|i| jacobians.iter().map(|j| j[i]).sum::<f64>() / count)
+        let at_step: Vec<(&str, Dataset)> = test
+            .families
+            .iter()
+            .map(|(name, draws)| (*name, sample(draws, h0)))
             .collect();
-        let spreads: Vec<f64> = (0..n)
-            .map(|i| {
-                let var = jacobians
-                    .iter()
-                    .map(|j| (j[i] - mean[i]).powi(2))
-                    .sum::<f64>()
-                    / count;
-                var.sqrt()
+        let clean = &at_step[0].1;
+        let along_h: Vec<(f64, Dataset)> = spec
+            .evaluation_steps
+            .iter()
+            .map(|&h| (h, sample(trig, h)))
+            .collect();
+        let noisy: Vec<(f64, Tensor)> = spec
+            .evaluation_noise
+            .iter()
+            .map(|&level| {
+                (
+                    level,
+                    (&clean.inputs + (&test.noise * level).expect("shapes")).expect("shapes"),
+                )
             })
             .collect();
-        let spread = spreads.iter().copied().fold(0.0f64, f64::max);
-        let class = classify_stencil(&spec.offsets, &mean).expect("`check` built a stencil on these nodes");
-        // The least-squares (Savitzky–Golay, degree 2) weights on the same nodes: the smoothing
-        // filter the learned stencils are compared with.
-        let smoothing_distance = relative_distance(&mean, smoothing.weights());
-        let moments = analysis::moments(
-            &Stencil::from_weights(m, &spec.offsets, &mean)
-                .expect("`check` built a stencil on these nodes, and the Jacobian has one weight per node"),
-            4,
-        );
+        // The RMS sample of the training family's test set at each step (the rounding estimate).
+        let rms_sample: Vec<f64> = along_h
+            .iter()
+            .map(|(_, d)| {
+                d.inputs
+                    .sqr()
+                    .and_then(|t| t.mean_all())
+                    .and_then(|t| t.to_scalar::<f64>())
+                    .expect("shapes")
+                    .sqrt()
+            })
+            .collect();
 
-        let mut stencil = Table::new(&[
-            "offset",
-            "learned_weight",
-            "jacobian_spread",
-            "central_weight",
+        let mut curve = Table::new(&[
+            "seed",
+            "method",
+            "epoch",
+            "train_loss",
+            "validation_loss",
+            "learning_rate",
         ]);
-        for i in 0..n {
-            stencil.push_row(vec![
-                spec.offsets[i].into(),
-                mean[i].into(),
-                spreads[i].into(),
-                central.weights()[i].into(),
-            ]);
-        }
-
-        let mut steps = Table::new(&["h", "learned_rms_error", "central_rms_error"]);
-        let mut learned_curve = Vec::new();
-        for (k, &step) in spec.evaluation_steps.iter().enumerate() {
-            let data = task(trig, step, 0.0, test_size, 10 + k as u64);
-            let learned = learned_rms(&data, step);
-            learned_curve.push((step, learned));
-            steps.push_row(vec![
-                step.into(),
-                learned.into(),
-                linear_rms(central.weights(), &data, scale(step)).into(),
-            ]);
-        }
-        let learned_slope = log_log_slope(&learned_curve);
-
-        let mut noise = Table::new(&["evaluation_noise", "method", "rms_error"]);
-        let kernel = (m == 1).then(|| {
-            KernelAttention::new(&spec.offsets, 2.0)
-                .and_then(|k| {
-                    Ok(k.derivative_weights(&Tensor::new(&[0.0f64], &DEVICE)?)?
-                        .flatten_all()?
-                        .to_vec1::<f64>()?)
-                })
-                .expect("finite nodes")
-        });
-        for (k, &level) in spec.evaluation_noise.iter().enumerate() {
-            let data = task(trig, h, level, test_size, 30 + k as u64);
-            let mut row = |method: &str, error: f64| {
-                noise.push_row(vec![level.into(), method.into(), error.into()]);
-            };
-            row("learned", learned_rms(&data, h));
-            row("central", linear_rms(central.weights(), &data, scale(h)));
-            row(
-                "savitzky_golay_2",
-                linear_rms(smoothing.weights(), &data, scale(h)),
-            );
-            if let Some(w) = &kernel {
-                row("kernel_sigma_2h", linear_rms(w, &data, scale(h)));
-            }
-        }
-
+        let mut errors = Table::new(&["seed", "method", "family", "rms_error"]);
+        let mut steps = Table::new(&["seed", "method", "h", "rms_error"]);
+        let mut noise = Table::new(&["seed", "method", "evaluation_noise", "rms_error"]);
+        let mut stencil = Table::new(&["seed", "method", "offset", "weight", "jacobian_std"]);
         let mut summary = Table::new(&[
+            "seed",
+            "method",
+            "step_distribution",
             "parameters",
+            "output_scale",
             "train_epochs",
             "best_validation_mse",
-            "test_rms_error",
-            "cubic_rms_error",
-            "bumps_rms_error",
-            "central_test_rms_error",
-            "central_cubic_rms_error",
-            "central_bumps_rms_error",
             "moment_0",
             "moment_1",
             "moment_2",
             "moment_3",
+            "moment_4",
             "classified_derivative",
             "order",
             "nearest",
             "nearest_distance",
+            "central_distance",
             "savitzky_golay_distance",
-            "jacobian_spread",
-            "learned_slope_in_h",
+            "jacobian_std_max",
+            "observed_order",
+            "fit_h_min",
+            "fit_h_max",
+            "fit_points",
         ]);
-        let best = curve_points
-            .iter()
-            .map(|e| e.validation_loss)
-            .fold(f64::INFINITY, f64::min);
-        let parameters: usize = model
-            .parameters()
-            .iter()
-            .map(|(_, v)| v.as_tensor().elem_count())
-            .sum();
-        let mut row: Vec<Cell> = vec![parameters.into(), curve_points.len().into(), best.into()];
-        row.extend(
-            held_out
-                .iter()
-                .map(|(_, data)| Cell::from(learned_rms(data, h))),
-        );
-        row.extend(
-            held_out
-                .iter()
-                .map(|(_, data)| Cell::from(linear_rms(central.weights(), data, scale(h)))),
-        );
-        row.extend(moments[..4].iter().map(|&x| Cell::from(x)));
-        row.extend([
-            class.deriv.map_or(Cell::Null, Cell::from),
-            class.accuracy.map_or(Cell::Null, |a| Cell::from(a.order)),
-            class
-                .nearest
-                .as_ref()
-                .map_or(Cell::Null, |c| c.name.clone().into()),
-            class.nearest.as_ref().map(|c| c.distance).into(),
-            smoothing_distance.into(),
-            spread.into(),
-            learned_slope.into(),
+        let distribution = if spec.training_steps.from == spec.training_steps.to {
+            "fixed"
+        } else {
+            "log_uniform"
+        };
+        let mut measured: BTreeMap<String, Vec<Measured>> = BTreeMap::new();
+        let mut tensors: Vec<(String, Tensor)> = Vec::new();
+        let mut scales: BTreeMap<String, f64> = BTreeMap::new();
+
+        for &seed in &spec.seeds {
+            let (training, training_weights) = self.data(seed, spec.sizes[0], 1);
+            let (validation, validation_weights) = self.data(seed, spec.sizes[1], 2);
+            let c = target_scale(&training).expect("a dataset");
+            scales.insert(format!("seed{seed}"), c);
+            let settings = spec.training.settings();
+            let mut methods: Vec<Evaluated<'_>> = Vec::new();
+            let mut trained = |name: &'static str, inner: Box<dyn AttentionMethod>| {
+                let model = ScaledOutput { inner, scale: c };
+                let curve_points = train_weighted(
+                    &model,
+                    (&training, Some(&training_weights)),
+                    (&validation, Some(&validation_weights)),
+                    &settings,
+                    &mut generator(seed, 5),
+                )
+                .unwrap_or_else(|e| panic!("training {name} (seed {seed}) failed: {e}"));
+                let parameters: usize = model
+                    .parameters()
+                    .iter()
+                    .map(|(_, v)| v.as_tensor().elem_count())
+                    .sum();
+                for (param, var) in model.parameters() {
+                    tensors.push((
+                        format!("seed{seed}/{name}/{param}"),
+                        var.as_tensor().copy().expect("a copy"),
+                    ));
+                }
+                (
+                    name,
+                    Method::Trained(Box::new(model)),
+                    Some((parameters, curve_points)),
+                )
+            };
+            methods.push(trained("model", spec.model.build(&spec.offsets, seed)));
+            if let Some(b) = spec.baselines {
+                let query = normal(&mut generator(seed, 8), n, b.init_scale);
+                let linear = LinearAttention::moment_keys(&spec.offsets, &query)
+                    .expect("`check` built stencils on these offsets");
+                methods.push(trained("linear_attention", Box::new(linear)));
+                let mlp = SampleMlp::new(n, b.mlp_width, &mut generator(seed, 9))
+                    .expect("`check` bounded the width");
+                methods.push(trained("mlp", Box::new(mlp)));
+                let ls = self.least_squares_stencil(&training, &training_weights);
+                tensors.push((
+                    format!("seed{seed}/least_squares/weights"),
+                    Tensor::from_slice(&ls, n, &DEVICE).expect("a vector"),
+                ));
+                methods.push(("least_squares", Method::Linear(ls), None));
+            }
+            methods.push((
+                "central",
+                Method::Linear(self.central.weights().to_vec()),
+                None,
+            ));
+            methods.push((
+                "savitzky_golay",
+                Method::Linear(self.smoothing.weights().to_vec()),
+                None,
+            ));
+
+            for (name, method, training_record) in &methods {
+                let mut metrics = Measured::default();
+                let key = |s: &str| Cell::from(s.to_owned());
+                if let Some((_, points)) = training_record {
+                    for e in points
+                        .iter()
+                        .filter(|e| e.epoch % spec.training.record_every == 0)
+                    {
+                        curve.push_row(vec![
+                            Cell::from(seed as usize),
+                            key(name),
+                            e.epoch.into(),
+                            e.train_loss.into(),
+                            e.validation_loss.into(),
+                            e.learning_rate.into(),
+                        ]);
+                    }
+                }
+                for (family, data) in &at_step {
+                    let e = method.rms(&data.inputs, &data.targets, power(h0));
+                    errors.push_row(vec![Cell::from(seed as usize), key(name), key(family), e.into()]);
+                    metrics.metrics.insert(format!("rms_{family}"), e);
+                }
+                let (weights, std) = method.stencil(&clean.inputs);
+                for i in 0..n {
+                    stencil.push_row(vec![
+                        Cell::from(seed as usize),
+                        key(name),
+                        spec.offsets[i].into(),
+                        weights[i].into(),
+                        std[i].into(),
+                    ]);
+                }
+                let mut curve_h = Vec::new();
+                for ((h, data), f) in along_h.iter().zip(&rms_sample) {
+                    let e = method.rms(&data.inputs, &data.targets, power(*h));
+                    steps.push_row(vec![Cell::from(seed as usize), key(name), (*h).into(), e.into()]);
+                    let rounding =
+                        UNIT_ROUNDOFF * weights.iter().map(|w| w.abs()).sum::<f64>() * f / power(*h);
+                    curve_h.push((*h, e, rounding));
+                }
+                for (level, inputs) in &noisy {
+                    let e = method.rms(inputs, &clean.targets, power(h0));
+                    noise.push_row(vec![Cell::from(seed as usize), key(name), (*level).into(), e.into()]);
+                    metrics.metrics.insert(format!("rms_noise_{level:e}"), e);
+                }
+                let fit = fit_order(&curve_h, &spec.fit);
+                let moments = analysis::moments(
+                    &Stencil::from_weights(m, &spec.offsets, &weights)
+                        .expect("one weight per offset"),
+                    5,
+                );
+                let class = classify_stencil(&spec.offsets, &weights)
+                    .expect("`check` built a stencil on these nodes");
+                let std_max = std.iter().copied().fold(0.0f64, f64::max);
+                let central_distance = relative_distance(&weights, self.central.weights());
+                let sg_distance = relative_distance(&weights, self.smoothing.weights());
+                for (k, moment) in moments.iter().enumerate() {
+                    metrics.metrics.insert(format!("moment_{k}"), *moment);
+                }
+                metrics.metrics.insert("jacobian_std_max".into(), std_max);
+                metrics
+                    .metrics
+                    .insert("central_distance".into(), central_distance);
+                metrics
+                    .metrics
+                    .insert("savitzky_golay_distance".into(), sg_distance);
+                if let Some(f) = fit {
+                    metrics.metrics.insert("observed_order".into(), f.0);
+                }
+                let (parameters, epochs, best, scale) = match training_record {
+                    Some((p, points)) => (
+                        Cell::from(*p),
+                        Cell::from(points.len()),
+                        Cell::from(
+                            points
+                                .iter()
+                                .map(|e| e.validation_loss)
+                                .fold(f64::INFINITY, f64::min),
+                        ),
+                        Cell::from(c),
+                    ),
+                    None => (Cell::Null, Cell::Null, Cell::Null, Cell::Null),
+                };
+                let mut row = vec![
+                    Cell::from(seed as usize),
+                    key(name),
+                    key(distribution),
+                    parameters,
+                    scale,
+                    epochs,
+                    best,
+                ];
+                row.extend(moments.iter().map(|&x| Cell::from(x)));
+                row.extend([
+                    class.deriv.map_or(Cell::Null, Cell::from),
+                    class.accuracy.map_or(Cell::Null, |a| Cell::from(a.order)),
+                    class
+                        .nearest
+                        .as_ref()
+                        .map_or(Cell::Null, |c| c.name.clone().into()),
+                    class.nearest.as_ref().map(|c| c.distance).into(),
+                    central_distance.into(),
+                    sg_distance.into(),
+                    std_max.into(),
+                    fit.map(|f| f.0).into(),
+                    fit.map(|f| f.1).into(),
+                    fit.map(|f| f.2).into(),
+                    fit.map_or(Cell::Null, |f| Cell::from(f.3)),
+                ]);
+                summary.push_row(row);
+                measured.entry((*name).to_owned()).or_default().push(metrics);
+            }
+        }
+
+        let mut statistics = Table::new(&["method", "metric", "count", "mean", "ci_low", "ci_high"]);
+        for (method, runs) in &measured {
+            let names: Vec<&String> = runs[0].metrics.keys().collect();
+            for metric in names {
+                let values: Vec<f64> = runs
+                    .iter()
+                    .filter_map(|r| r.metrics.get(metric).copied())
+                    .collect();
+                if values.is_empty() {
+                    continue;
+                }
+                let (mean, low, high) = interval(&values);
+                statistics.push_row(vec![
+                    method.clone().into(),
+                    metric.clone().into(),
+                    values.len().into(),
+                    mean.into(),
+                    low.into(),
+                    high.into(),
+                ]);
+            }
+        }
+        // The model's error over each other method's, per seed on the same test set.
+        let mut paired = Table::new(&[
+            "method",
+            "metric",
+            "ratio_geometric_mean",
+            "ratio_low",
+            "ratio_high",
+            "model_better",
         ]);
-        summary.push_row(row);
+        let model_runs = &measured["model"];
+        for (method, runs) in measured.iter().filter(|(k, _)| k.as_str() != "model") {
+            for metric in model_runs[0]
+                .metrics
+                .keys()
+                .filter(|k| k.starts_with("rms_"))
+            {
+                let logs: Vec<f64> = model_runs
+                    .iter()
+                    .zip(runs)
+                    .map(|(a, b)| (a.metrics[metric] / b.metrics[metric]).ln())
+                    .collect();
+                let better = logs.iter().filter(|l| **l < 0.0).count();
+                let (mean, low, high) = interval(&logs);
+                paired.push_row(vec![
+                    method.clone().into(),
+                    metric.clone().into(),
+                    mean.exp().into(),
+                    low.exp().into(),
+                    high.exp().into(),
+                    better.into(),
+                ]);
+            }
+        }
+
+        let card = self.model_card(&scales);
+        let mut metadata = HashMap::new();
+        metadata.insert("model_card".to_owned(), card);
+        tensors.sort_by(|a, b| a.0.cmp(&b.0));
+        let weights = tensors_safetensors(&tensors, Some(metadata)).expect("tensors serialise");
         let mut tables = vec![
             NamedTable {
                 stem: "curve",
-                table: spec.training.curve_table(&curve_points),
+                table: curve,
             },
             NamedTable {
                 stem: "summary",
                 table: summary,
+            },
+            NamedTable {
+                stem: "errors",
+                table: errors,
             },
             NamedTable {
                 stem: "stencil",
@@ -479,6 +969,14 @@ impl CheckedLearnedDerivative {
             NamedTable {
                 stem: "steps",
                 table: steps,
+            },
+            NamedTable {
+                stem: "statistics",
+                table: statistics,
+            },
+            NamedTable {
+                stem: "paired",
+                table: paired,
             },
         ];
         if !spec.evaluation_noise.is_empty() {
@@ -489,8 +987,162 @@ impl CheckedLearnedDerivative {
         }
         Output {
             tables,
-            weights: Some(weights_safetensors(model.as_ref()).expect("tensors serialise")),
+            weights: Some(weights),
         }
+    }
+
+    /// The model card stored in the weights file's metadata (key `model_card`, JSON): everything
+    /// a reader needs, with `docs/models.md`, to rebuild each model and its test set.
+    fn model_card(&self, scales: &BTreeMap<String, f64>) -> String {
+        let spec = &self.spec;
+        let n = spec.offsets.len();
+        let model = match spec.model {
+            Model::TokenHeads {
+                heads,
+                width,
+                init_scale,
+            } => serde_json::json!({
+                "architecture": "token_heads",
+                "heads": heads,
+                "head_width": width,
+                "init_scale": init_scale,
+                "tensors": {
+                    "w_query": [n + 1, heads * width],
+                    "w_key": [n + 1, heads * width],
+                    "w_value": [n + 1, heads],
+                },
+                "tokens": "sample i: (phi(o_i), f_i), phi(o) = (1, o, o^2/2!, ..., o^(n-1)/(n-1)!); query: (phi(0), 0) = e_0, not a key",
+                "forward": "s[h,i] = <e_0 W_q[:, h*d:(h+1)*d], z_i W_k[:, h*d:(h+1)*d]> / sqrt(d); p[h] = softmax_i(s[h]); g = sum_h sum_i p[h,i] (z_i . W_v[:, h]); out = c g",
+            }),
+            Model::Transformer {
+                width,
+                heads,
+                blocks,
+                dropout,
+            } => serde_json::json!({
+                "architecture": "transformer",
+                "width": width,
+                "heads": heads,
+                "blocks": blocks,
+                "dropout_in_training": dropout,
+                "positions": "taylor",
+                "value_stream": "raw",
+                "tokens": "sample i: (phi(o_i), f_i, 0), phi(o) = (1, o, o^2/2!, ..., o^(n-1)/(n-1)!); query token last: (phi(0), 0, 1) = (1, 0, ..., 0, 0, 1); no mask",
+                "conventions": "row vectors, x W; heads are contiguous column slices of width d/H; scores q.k / sqrt(d/H); no biases on the query, key, value and output projections; pre-normalised blocks x += MHA(LN x) with values from x itself (raw stream), x += W2 GELU(W1 LN x + b1) + b2 (hidden 2d); LayerNorm over the last axis, biased variance, eps 1e-5, gain and bias; GELU tanh form x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); no final LayerNorm; out = c (x_query . readout)",
+            }),
+        };
+        serde_json::json!({
+            "format": "attnum learned-derivative models; the forward passes are specified in docs/models.md",
+            "derivative": spec.derivative,
+            "offsets": spec.offsets,
+            "output": "out = c g(samples) approximates h^m f^(m)(x0); the estimate of f^(m)(x0) is out / h^m",
+            "output_scale_c": scales,
+            "tensor_names": "SEED/METHOD/PARAMETER, SEED = seed<k>; METHOD = model, linear_attention, mlp, least_squares",
+            "model": model,
+            "linear_attention": {
+                "tensors": {"query": [n]},
+                "keys": "node i: (F_0[i], ..., F_{n-1}[i]), F_j the interpolating (Fornberg) weights of derivative j on the offsets, so that the query is the vector of Taylor moments of the weights",
+                "forward": "out = c sum_i (key_i . query) f_i",
+            },
+            "mlp": {
+                "width": spec.baselines.map(|b| b.mlp_width),
+                "tensors": {"hidden": [n, "width"], "hidden_bias": ["width"], "out": ["width"], "out_bias": [1]},
+                "forward": "out = c (ReLU(f hidden + hidden_bias) . out + out_bias), f the row of samples",
+            },
+            "least_squares": "weights: the stencil w, out = sum_i w_i f_i (no scale)",
+            "training_family": {
+                "family": "trigonometric",
+                "max_frequency": spec.max_frequency,
+                "distribution": "f(x) = sum_{k=1}^{K} (a_k cos kx + b_k sin kx)/k, a_k, b_k iid N(0, 1), no constant term; x0 uniform in [-pi, pi); samples f(x0 + o_i h), plus iid N(0, noise^2) noise; target h^m f^(m)(x0)",
+                "noise": spec.noise,
+                "steps": {
+                    "distribution": if spec.training_steps.from == spec.training_steps.to {"fixed"} else {"log_uniform: h = from (to/from)^u, u uniform in [0, 1), one per example"},
+                    "from": spec.training_steps.from,
+                    "to": spec.training_steps.to,
+                },
+                "loss": "mean_k (out_k - h_k^m f_k^(m)(x0))^2 / h_k^(2m) (the mean squared error of the derivative)",
+            },
+            "sizes": {"train": spec.sizes[0], "validation": spec.sizes[1], "test_per_family": spec.sizes[2]},
+            "training": {
+                "optimiser": "AdamW (beta 0.9, 0.999, eps 1e-8), full batch, learning rate cosine from lr to lr/100 over the epochs, early stopping on the validation loss with the best parameters restored",
+                "epochs": spec.training.epochs,
+                "learning_rate": spec.training.learning_rate,
+                "weight_decay": spec.training.weight_decay,
+                "patience": spec.training.patience,
+            },
+            "seeds": spec.seeds,
+            "streams": "ChaCha8 (rand_chacha) seeded by seed, stream: 0 model init, 1/2 training/validation functions, 6/7 their steps, 5 dropout, 8 linear-attention init, 9 MLP init",
+            "test_set": {
+                "seed": spec.test_seed,
+                "generator": "TestStream(seed, k): SplitMix64 with state seed * 2^32 + k; u = (x >> 11) 2^-53; normal = sqrt(-2 ln(1 - u1)) cos(2 pi u2)",
+                "families": "k = 0: trigonometric K, 1: trigonometric 2K, 2: cubic polynomial sum_{j=0}^{3} c_j x^j, 3: three bumps a exp(-(x - c)^2 / (2 s^2)), a normal, c = -pi + 2 pi u, s = 0.5 + u; per function its coefficients in order, then x0 = -pi + 2 pi u",
+                "noise": "stream k = 10: one normal per sample of the trigonometric test set, row by row",
+                "evaluation_step": spec.evaluation_step,
+                "reported_stencil": "the Jacobian d out / d f_i averaged over the trigonometric (k = 0) test functions at the evaluation step",
+            },
+        })
+        .to_string()
     }
 }
 
+/// The observed order of a curve `(h, error, rounding estimate)`: slope, window bounds, points.
+fn fit_order(curve: &[(f64, f64, f64)], rule: &FitRule) -> Option<(f64, f64, f64, usize)> {
+    let truncation: Vec<(f64, f64)> = curve
+        .iter()
+        .filter(|(_, e, r)| *e > rule.roundoff_margin * r && *e > 0.0)
+        .map(|&(h, e, _)| (h, e))
+        .collect();
+    let smallest = truncation.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    let top = smallest * 10f64.powf(rule.window_decades) * (1.0 + 1e-9);
+    let window: Vec<(f64, f64)> = truncation.into_iter().filter(|p| p.0 <= top).collect();
+    if window.len() < rule.min_points {
+        return None;
+    }
+    let h_max = window.iter().map(|p| p.0).fold(0.0, f64::max);
+    Some((log_log_slope(&window), smallest, h_max, window.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn least_squares_recovers_an_exact_fit() {
+        let a = vec![
+            vec![1.0, 0.0],
+            vec![1.0, 1e-3],
+            vec![1.0, 2e-3],
+            vec![1.0, 3e-3],
+        ];
+        let b: Vec<f64> = a.iter().map(|r| 2.0 * r[0] - 5.0 * r[1]).collect();
+        let x = least_squares(a, b);
+        assert!((x[0] - 2.0).abs() < 1e-12 && (x[1] + 5.0).abs() < 1e-9, "{x:?}");
+    }
+
+    #[test]
+    fn the_interval_of_five_values_uses_t_with_four_degrees() {
+        let (mean, low, high) = interval(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(mean, 3.0);
+        let half = 2.776 * (2.5f64 / 5.0).sqrt();
+        assert!((high - mean - half).abs() < 1e-12 && (mean - low - half).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_fit_window_is_the_smallest_decade_above_rounding() {
+        // Error h² above 1e-9, rounding 1e-12/h: the window is [1e-3, 1e-2].
+        let curve: Vec<(f64, f64, f64)> = (0..12)
+            .map(|k| {
+                let h = 0.1 * 0.5f64.powi(k);
+                (h, h * h, 1e-14 / h)
+            })
+            .collect();
+        let rule = FitRule {
+            window_decades: 1.0,
+            min_points: 3,
+            roundoff_margin: 10.0,
+        };
+        let (slope, low, high, points) = fit_order(&curve, &rule).unwrap();
+        assert!((slope - 2.0).abs() < 1e-12);
+        assert!(low < high && points >= 3);
+    }
+}
