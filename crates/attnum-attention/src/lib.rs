@@ -47,6 +47,7 @@
 pub mod classify;
 pub mod expressivity;
 pub mod extract;
+mod fused;
 pub mod hard;
 pub mod heads;
 pub mod keras;
