@@ -19,6 +19,7 @@ validation batch of 512, with no gradient.
 
     python torch_step.py --threads 1 [--steps 60] [--warmup 10] [--shapes 2x1,8x1,2x4]
     python torch_step.py --check DIR   # DIR/HxB.json from the candle example's --dump
+    python torch_step.py --table OUT.csv CSV...   # join candle and torch timings into one table
 
 prints `implementation,threads,heads,blocks,steps,median_ms,min_ms` (CSV with a header), or with
 --check, that the weights, batch, outputs and one step written by the candle side are reproduced
@@ -242,6 +243,44 @@ def check(directory):
               f"(largest relative difference {worst:.1e})", file=sys.stderr)
 
 
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()
+
+
+def table(out, inputs):
+    """One row per thread count and shape: the median step of candle and of torch (same machine,
+    same run), their ratio candle / torch, and the fastest steps."""
+    import csv
+    rows = {}
+    for path in inputs:
+        with open(path) as f:
+            for r in csv.DictReader(f):
+                key = (int(r["threads"]), int(r["heads"]), int(r["blocks"]))
+                rows.setdefault(key, {})[r["implementation"]] = r
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    with open(out, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["cpu", "threads", "heads", "blocks", "steps", "candle_ms", "torch_ms", "ratio",
+                    "candle_min_ms", "torch_min_ms", "torch_version"])
+        for (threads, heads, blocks), r in sorted(rows.items()):
+            if set(r) != {"candle", "torch"}:
+                raise SystemExit(f"{threads} threads, {heads}x{blocks}: needs a candle and a torch row")
+            c, t = r["candle"], r["torch"]
+            ratio = float(c["median_ms"]) / float(t["median_ms"])
+            w.writerow([cpu_model(), threads, heads, blocks, min(int(c["steps"]), int(t["steps"])),
+                        c["median_ms"], t["median_ms"], f"{ratio:.4f}", c["min_ms"], t["min_ms"],
+                        torch.__version__.split("+")[0]])
+    print(f"wrote {out}", file=sys.stderr)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=1)
@@ -249,7 +288,12 @@ def main():
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--shapes", default="2x1,8x1,2x4")
     parser.add_argument("--check", metavar="DIR")
+    parser.add_argument("--table", metavar="OUT")
+    parser.add_argument("inputs", nargs="*", help="timing CSVs for --table")
     args = parser.parse_args()
+    if args.table:
+        table(args.table, args.inputs)
+        return
     torch.set_num_threads(args.threads)
     if args.check:
         check(args.check)

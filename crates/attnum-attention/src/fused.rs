@@ -711,3 +711,149 @@ pub(crate) fn residual_bias(x: &Tensor, y: &Tensor, bias: &Tensor) -> candle_cor
     x.contiguous()?
         .apply_op3(&y.contiguous()?, bias, ResidualBiasOp)
 }
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{D, Var};
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::learn::normal;
+
+    fn random(shape: &[usize], seed: u64) -> Var {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let values = normal(&mut rng, shape.iter().product(), 1.0);
+        Var::from_tensor(&Tensor::from_vec(values, shape, &DEVICE).unwrap()).unwrap()
+    }
+
+    fn flat(t: &Tensor) -> Vec<f64> {
+        t.flatten_all().unwrap().to_vec1().unwrap()
+    }
+
+    /// The largest difference relative to the largest entry of `b`.
+    fn relative(a: &Tensor, b: &Tensor) -> f64 {
+        let (a, b) = (flat(a), flat(b));
+        assert_eq!(a.len(), b.len());
+        let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        a.iter().zip(&b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs())) / scale
+    }
+
+    /// The fused value and gradients (of `Σ w ⊙ f(args)` for fixed random `w`) against those of
+    /// the composite of candle primitives.
+    fn agree(
+        args: &[&Var],
+        fused: impl Fn(&[&Tensor]) -> candle_core::Result<Tensor>,
+        composite: impl Fn(&[&Tensor]) -> candle_core::Result<Tensor>,
+    ) {
+        let tensors: Vec<&Tensor> = args.iter().map(|v| v.as_tensor()).collect();
+        let (a, b) = (fused(&tensors).unwrap(), composite(&tensors).unwrap());
+        assert!(relative(&a, &b) < 1e-14, "values: {}", relative(&a, &b));
+        let w = random(a.dims(), 99);
+        let ga = (a * w.as_tensor())
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let gb = (b * w.as_tensor())
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        for (i, t) in tensors.iter().enumerate() {
+            let (x, y) = (ga.get(t).unwrap(), gb.get(t).unwrap());
+            assert!(relative(x, y) < 1e-13, "gradient {i}: {}", relative(x, y));
+        }
+    }
+
+    #[test]
+    fn exp_is_within_two_units_in_the_last_place() {
+        let mut worst = 0.0f64;
+        for i in 0..=200_000 {
+            let x = -708.0 + 1417.0 * f64::from(i) / 200_000.0;
+            let (a, b) = (exp(x), x.exp());
+            worst = worst.max(((a - b) / b).abs());
+        }
+        for x in [0.0, 1e-300, -1e-17, 0.5 * std::f64::consts::LN_2, 1.0, -1.0] {
+            worst = worst.max(((exp(x) - x.exp()) / x.exp()).abs());
+        }
+        assert!(worst <= 2.0 * f64::EPSILON, "{worst:e}");
+        assert_eq!(exp(-1000.0), 0.0);
+        assert_eq!(exp(1000.0), f64::INFINITY);
+        assert!(exp(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn layer_norm_is_the_composite() {
+        let (x, gain, bias) = (random(&[7, 3, 8], 1), random(&[8], 2), random(&[8], 3));
+        agree(
+            &[&x, &gain, &bias],
+            |t| layer_norm(t[0], t[1], t[2], 1e-5),
+            |t| {
+                let centred = t[0].broadcast_sub(&t[0].mean_keepdim(D::Minus1)?)?;
+                let variance = centred.sqr()?.mean_keepdim(D::Minus1)?;
+                centred
+                    .broadcast_div(&(variance + 1e-5)?.sqrt()?)?
+                    .broadcast_mul(t[1])?
+                    .broadcast_add(t[2])
+            },
+        );
+    }
+
+    #[test]
+    fn attention_is_the_composite_for_every_head_count() {
+        for (width, heads) in [(16, 1), (16, 2), (16, 8), (8, 4), (6, 3)] {
+            let qkv = random(&[5, 4, 3 * width], width as u64 + heads as u64);
+            agree(
+                &[&qkv],
+                |t| attention(t[0], heads),
+                |t| {
+                    let (batch, tokens, _) = t[0].dims3()?;
+                    let split = |i: usize| {
+                        t[0].narrow(2, i * width, width)?
+                            .reshape((batch, tokens, heads, width / heads))?
+                            .transpose(1, 2)?
+                            .contiguous()
+                    };
+                    let (q, k, v) = (split(0)?, split(1)?, split(2)?);
+                    let scores =
+                        (q.matmul(&k.t()?.contiguous()?)? / ((width / heads) as f64).sqrt())?;
+                    candle_nn::ops::softmax(&scores, D::Minus1)?
+                        .matmul(&v)?
+                        .transpose(1, 2)?
+                        .reshape((batch, tokens, width))
+                },
+            );
+        }
+    }
+
+    #[test]
+    fn bias_gelu_is_the_tanh_form() {
+        let (x, bias) = (random(&[6, 5, 12], 4), random(&[12], 5));
+        let x = Var::from_tensor(&(x.as_tensor() * 3.0).unwrap()).unwrap();
+        agree(
+            &[&x, &bias],
+            |t| bias_gelu(t[0], t[1]),
+            |t| {
+                let u = t[0].broadcast_add(t[1])?;
+                let inner = ((&u + (u.sqr()? * &u)? * GELU_CUBIC)? * GELU_SCALE)?;
+                (&u * 0.5)? * (inner.tanh()? + 1.0)?
+            },
+        );
+    }
+
+    #[test]
+    fn residual_bias_adds() {
+        let (x, y, bias) = (
+            random(&[4, 3, 5], 6),
+            random(&[4, 3, 5], 7),
+            random(&[5], 8),
+        );
+        agree(
+            &[&x, &y, &bias],
+            |t| residual_bias(t[0], t[1], t[2]),
+            |t| (t[0] + t[1])?.broadcast_add(t[2]),
+        );
+    }
+}
