@@ -9,6 +9,9 @@
 //! up to rounding: the same formulas, the sums in a different order.
 //!
 //! Every kernel expects `F64` tensors on the CPU; a non-contiguous input is made contiguous first.
+//! The attention, the heaviest kernel, splits the batch over candle's threads
+//! (`CANDLE_NUM_THREADS`, one in the sweeps); every row is computed alike, so the thread count
+//! changes no result.
 
 use std::sync::Mutex;
 
@@ -16,7 +19,27 @@ use candle_core::{
     CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Storage, Tensor, bail,
 };
 
+use rayon::prelude::*;
+
 use crate::DEVICE;
+
+/// The threads a kernel may use: `CANDLE_NUM_THREADS` when set (as for candle's elementwise
+/// pool), else candle's default.
+fn threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::env::var("CANDLE_NUM_THREADS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(candle_core::utils::get_num_threads)
+    })
+}
+
+/// Rows of the batch per parallel task: all of them on one thread, else an even share.
+fn rows_per_task(batch: usize) -> usize {
+    batch.div_ceil(threads()).max(1)
+}
 
 /// The contiguous `f64` values of a CPU storage.
 fn values<'a>(
@@ -394,13 +417,25 @@ fn attention_forward(
     out: &mut [f64],
 ) {
     let heads = width / head_width;
-    let mut scratch = vec![0.0; 2 * heads];
-    for ((x, p), o) in qkv
-        .chunks_exact(tokens * 3 * width)
-        .zip(weights.chunks_exact_mut(tokens * tokens * heads))
-        .zip(out.chunks_exact_mut(tokens * width))
-    {
-        attention_row(width, head_width, tokens, x, p, o, &mut scratch);
+    let batch = qkv.len() / (tokens * 3 * width);
+    let rows = rows_per_task(batch);
+    let task = |((qkv, weights), out): ((&[f64], &mut [f64]), &mut [f64])| {
+        let mut scratch = vec![0.0; 2 * heads];
+        for ((x, p), o) in qkv
+            .chunks_exact(tokens * 3 * width)
+            .zip(weights.chunks_exact_mut(tokens * tokens * heads))
+            .zip(out.chunks_exact_mut(tokens * width))
+        {
+            attention_row(width, head_width, tokens, x, p, o, &mut scratch);
+        }
+    };
+    if rows >= batch {
+        task(((qkv, weights), out));
+    } else {
+        qkv.par_chunks(rows * tokens * 3 * width)
+            .zip(weights.par_chunks_mut(rows * tokens * tokens * heads))
+            .zip(out.par_chunks_mut(rows * tokens * width))
+            .for_each(task);
     }
 }
 
@@ -416,14 +451,28 @@ fn attention_backward(
     dqkv: &mut [f64],
 ) {
     let heads = width / head_width;
-    let mut scratch = vec![0.0; heads + tokens * heads];
-    for (((x, p), d_o), dx) in qkv
-        .chunks_exact(tokens * 3 * width)
-        .zip(weights.chunks_exact(tokens * tokens * heads))
-        .zip(dout.chunks_exact(tokens * width))
-        .zip(dqkv.chunks_exact_mut(tokens * 3 * width))
-    {
-        attention_row_backward(width, head_width, tokens, x, p, d_o, dx, &mut scratch);
+    let batch = qkv.len() / (tokens * 3 * width);
+    let rows = rows_per_task(batch);
+    type Task<'a> = (((&'a [f64], &'a [f64]), &'a [f64]), &'a mut [f64]);
+    let task = |(((qkv, weights), dout), dqkv): Task<'_>| {
+        let mut scratch = vec![0.0; heads + tokens * heads];
+        for (((x, p), d_o), dx) in qkv
+            .chunks_exact(tokens * 3 * width)
+            .zip(weights.chunks_exact(tokens * tokens * heads))
+            .zip(dout.chunks_exact(tokens * width))
+            .zip(dqkv.chunks_exact_mut(tokens * 3 * width))
+        {
+            attention_row_backward(width, head_width, tokens, x, p, d_o, dx, &mut scratch);
+        }
+    };
+    if rows >= batch {
+        task((((qkv, weights), dout), dqkv));
+    } else {
+        qkv.par_chunks(rows * tokens * 3 * width)
+            .zip(weights.par_chunks(rows * tokens * tokens * heads))
+            .zip(dout.par_chunks(rows * tokens * width))
+            .zip(dqkv.par_chunks_mut(rows * tokens * 3 * width))
+            .for_each(task);
     }
 }
 
@@ -735,7 +784,10 @@ mod tests {
         let (a, b) = (flat(a), flat(b));
         assert_eq!(a.len(), b.len());
         let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        a.iter().zip(&b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs())) / scale
+        a.iter()
+            .zip(&b)
+            .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+            / scale
     }
 
     /// The fused value and gradients (of `Σ w ⊙ f(args)` for fixed random `w`) against those of
