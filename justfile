@@ -85,6 +85,27 @@ reviewer:
     "$venv/bin/pip" install --quiet -r docs/reviewer/requirements.txt
     "$venv/bin/python" docs/reviewer/reproduce.py results
 
+# One training step of the learned transformer in candle (the example `training_step` of
+# attnum-attention) and in PyTorch (bench/training_step/torch_step.py), at one and at two threads:
+# first a check that both compute the same model and step, then the timings, joined into
+# results/training_step/peers.csv for the compute appendix. Not run by CI; PYTHON must have
+# bench/training_step/requirements.txt installed.
+bench-peers PYTHON="python3":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --release --quiet -p attnum-attention --example training_step
+    step=target/release/examples/training_step
+    scratch=$(mktemp -d)
+    trap 'rm -rf "$scratch"' EXIT
+    "$step" --dump "$scratch/dump"
+    {{PYTHON}} bench/training_step/torch_step.py --check "$scratch/dump"
+    for threads in 1 2; do
+        CANDLE_NUM_THREADS=$threads RAYON_NUM_THREADS=$threads "$step" > "$scratch/candle-$threads.csv"
+        {{PYTHON}} bench/training_step/torch_step.py --threads "$threads" > "$scratch/torch-$threads.csv"
+    done
+    {{PYTHON}} bench/training_step/torch_step.py --table results/training_step/peers.csv "$scratch"/*.csv
+    cat results/training_step/peers.csv
+
 # Formatting and lints, as CI runs them.
 lint:
     cargo fmt --all --check

@@ -355,6 +355,94 @@ pub fn mse_weighted(
     Ok(squares.mean_all()?.to_scalar::<f64>()?)
 }
 
+/// One epoch of [`train`] at a time: the module's parameters and their AdamW state, for a caller
+/// that drives (or times) the steps itself.
+pub struct Trainer<'m> {
+    module: &'m dyn AttentionMethod,
+    vars: Vec<Var>,
+    optimizer: AdamW,
+    settings: TrainSettings,
+}
+
+impl std::fmt::Debug for Trainer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer")
+            .field("parameters", &self.vars.len())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'m> Trainer<'m> {
+    /// AdamW over every parameter of `module` (weight decay and initial learning rate from
+    /// `settings`, the other constants candle's defaults).
+    ///
+    /// # Errors
+    /// A tensor error.
+    pub fn new(module: &'m dyn AttentionMethod, settings: &TrainSettings) -> Result<Self> {
+        let vars: Vec<Var> = module
+            .parameters()
+            .into_iter()
+            .map(|(_, v)| v.clone())
+            .collect();
+        let optimizer = AdamW::new(
+            vars.clone(),
+            ParamsAdamW {
+                lr: settings.learning_rate,
+                weight_decay: settings.weight_decay,
+                ..ParamsAdamW::default()
+            },
+        )?;
+        Ok(Self {
+            module,
+            vars,
+            optimizer,
+            settings: *settings,
+        })
+    }
+
+    /// The parameters, in the order of [`AttentionMethod::parameters`].
+    pub fn vars(&self) -> &[Var] {
+        &self.vars
+    }
+
+    /// Epoch `epoch`: the learning rate of the cosine schedule, the training forward pass on
+    /// all of `train` (dropout masks from `dropout`), its (weighted) mean squared error, the backward pass
+    /// and the AdamW update, then the validation loss (one evaluation forward pass).
+    ///
+    /// # Errors
+    /// A tensor error (a non-finite loss is returned, not an error).
+    pub fn step(
+        &mut self,
+        epoch: usize,
+        (train, train_weights): (&Dataset, Option<&Tensor>),
+        (validation, validation_weights): (&Dataset, Option<&Tensor>),
+        dropout: &mut ChaCha8Rng,
+    ) -> Result<Epoch> {
+        let settings = &self.settings;
+        let progress = epoch as f64 / settings.epochs.max(1) as f64;
+        let lr = settings.learning_rate
+            * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
+        self.optimizer.set_learning_rate(lr);
+        let diff = (self.module.forward_training(&train.inputs, dropout)? - &train.targets)?;
+        let squares = diff.sqr()?;
+        let squares = match train_weights {
+            Some(w) => (squares * w)?,
+            None => squares,
+        };
+        let loss = squares.mean_all()?;
+        let train_loss = loss.to_scalar::<f64>()?;
+        self.optimizer.backward_step(&loss)?;
+        let validation_loss = mse_weighted(self.module, validation, validation_weights)?;
+        Ok(Epoch {
+            epoch,
+            train_loss,
+            validation_loss,
+            learning_rate: lr,
+        })
+    }
+}
+
 /// Train `module` on `train` with early stopping on `validation`; the parameters with the best
 /// validation loss are restored. `dropout` draws the masks of a module that uses dropout in
 /// training. Returns the loss curve.
@@ -379,67 +467,34 @@ pub fn train(
 /// As [`train`].
 pub fn train_weighted(
     module: &dyn AttentionMethod,
-    (train, train_weights): (&Dataset, Option<&Tensor>),
-    (validation, validation_weights): (&Dataset, Option<&Tensor>),
+    train: (&Dataset, Option<&Tensor>),
+    validation: (&Dataset, Option<&Tensor>),
     settings: &TrainSettings,
     dropout: &mut ChaCha8Rng,
 ) -> Result<Vec<Epoch>> {
-    let vars: Vec<Var> = module
-        .parameters()
-        .into_iter()
-        .map(|(_, v)| v.clone())
-        .collect();
-    let mut optimizer = AdamW::new(
-        vars.clone(),
-        ParamsAdamW {
-            lr: settings.learning_rate,
-            weight_decay: settings.weight_decay,
-            ..ParamsAdamW::default()
-        },
-    )?;
+    let mut trainer = Trainer::new(module, settings)?;
+    let snapshot = |vars: &[Var]| -> candle_core::Result<Vec<Tensor>> {
+        vars.iter().map(|v| v.as_tensor().copy()).collect()
+    };
     let mut best = (f64::INFINITY, 0usize);
-    let mut best_values: Vec<Tensor> = vars
-        .iter()
-        .map(|v| v.as_tensor().copy())
-        .collect::<candle_core::Result<_>>()?;
+    let mut best_values = snapshot(trainer.vars())?;
     let mut curve = Vec::new();
     for epoch in 0..settings.epochs {
-        let progress = epoch as f64 / settings.epochs.max(1) as f64;
-        let lr = settings.learning_rate
-            * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
-        optimizer.set_learning_rate(lr);
-        let diff = (module.forward_training(&train.inputs, dropout)? - &train.targets)?;
-        let squares = diff.sqr()?;
-        let squares = match train_weights {
-            Some(w) => (squares * w)?,
-            None => squares,
-        };
-        let loss = squares.mean_all()?;
-        let train_loss = loss.to_scalar::<f64>()?;
-        optimizer.backward_step(&loss)?;
-        let validation_loss = mse_weighted(module, validation, validation_weights)?;
-        if !(train_loss.is_finite() && validation_loss.is_finite()) {
+        let record = trainer.step(epoch, train, validation, dropout)?;
+        if !(record.train_loss.is_finite() && record.validation_loss.is_finite()) {
             return Err(AttentionError::Invalid(format!(
                 "the loss became non-finite at epoch {epoch}"
             )));
         }
-        curve.push(Epoch {
-            epoch,
-            train_loss,
-            validation_loss,
-            learning_rate: lr,
-        });
-        if validation_loss < best.0 {
-            best = (validation_loss, epoch);
-            best_values = vars
-                .iter()
-                .map(|v| v.as_tensor().copy())
-                .collect::<candle_core::Result<_>>()?;
+        curve.push(record);
+        if record.validation_loss < best.0 {
+            best = (record.validation_loss, epoch);
+            best_values = snapshot(trainer.vars())?;
         } else if epoch - best.1 >= settings.patience {
             break;
         }
     }
-    for (var, value) in vars.iter().zip(&best_values) {
+    for (var, value) in trainer.vars().iter().zip(&best_values) {
         var.set(value)?;
     }
     Ok(curve)

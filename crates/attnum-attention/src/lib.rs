@@ -51,6 +51,7 @@ pub mod baseline;
 pub mod classify;
 pub mod expressivity;
 pub mod extract;
+mod fused;
 pub mod hard;
 pub mod heads;
 pub mod keras;

@@ -15,10 +15,11 @@
 //! LayerNorm: it would make the output invariant to the scale of the query's state, while a
 //! derivative scales with the function.
 
-use candle_core::{D, Tensor, Var};
+use candle_core::{Tensor, Var};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
+use crate::fused;
 use crate::learn::normal;
 use crate::{AttentionError, AttentionMethod, DEVICE, Result};
 
@@ -85,15 +86,14 @@ impl LayerNorm {
         })
     }
 
-    /// `(x − mean) / √(var + ε) · gain + bias` over the last dimension.
+    /// `(x − mean) / √(var + ε) · gain + bias` over the last dimension (one fused kernel).
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let mean = x.mean_keepdim(D::Minus1)?;
-        let centred = x.broadcast_sub(&mean)?;
-        let variance = centred.sqr()?.mean_keepdim(D::Minus1)?;
-        let normalised = centred.broadcast_div(&(variance + Self::EPSILON)?.sqrt()?)?;
-        normalised
-            .broadcast_mul(self.gain.as_tensor())?
-            .broadcast_add(self.bias.as_tensor())
+        fused::layer_norm(
+            x,
+            self.gain.as_tensor(),
+            self.bias.as_tensor(),
+            Self::EPSILON,
+        )
     }
 }
 
@@ -122,19 +122,17 @@ fn zeros(width: usize) -> candle_core::Result<Var> {
     Var::from_tensor(&Tensor::zeros(width, candle_core::DType::F64, &DEVICE)?)
 }
 
-/// GELU (tanh form) `x/2 · (1 + tanh(√(2/π) (x + 0.044715 x³)))` from primitives: candle's
-/// own `gelu` differentiates with six-digit constants, so its Jacobians would be off by ~1e-7.
-fn gelu(x: &Tensor) -> candle_core::Result<Tensor> {
-    let inner = ((x + (x.sqr()? * x)? * 0.044715)? * (2.0 / std::f64::consts::PI).sqrt())?;
-    (x * 0.5)? * (inner.tanh()? + 1.0)?
-}
-
 /// `x` `(batch, tokens, k)` times `w` `(k, m)`, as one matrix product.
 fn project(x: &Tensor, w: &Var) -> candle_core::Result<Tensor> {
+    project_tensor(x, w.as_tensor())
+}
+
+/// [`project`] for a matrix that is not a parameter itself.
+fn project_tensor(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
     let (batch, tokens, k) = x.dims3()?;
-    let m = w.as_tensor().dim(1)?;
+    let m = w.dim(1)?;
     x.reshape((batch * tokens, k))?
-        .matmul(w.as_tensor())?
+        .matmul(w)?
         .reshape((batch, tokens, m))
 }
 
@@ -178,30 +176,32 @@ impl Block {
         raw_values: bool,
         mut rng: Option<&mut ChaCha8Rng>,
     ) -> candle_core::Result<Tensor> {
-        let (batch, tokens, width) = x.dims3()?;
-        let head_width = width / heads;
         let a = self.attention_norm.forward(x)?;
-        // (batch, heads, tokens, head width). Every product below is a broadcast product and a
-        // sum over a short axis: a batch of thousands of 6×6 matrix products costs far more as
-        // separate GEMM calls.
-        let split = |input: &Tensor, w: &Var| -> candle_core::Result<Tensor> {
-            project(input, w)?
-                .reshape((batch, tokens, heads, head_width))?
-                .transpose(1, 2)
+        // The three projections as one product with [W_q | W_k | W_v] (with a raw value
+        // stream, the values project the block's input instead of its normalised copy), then
+        // all heads of all rows in one kernel (a batch of thousands of 6×6 products costs far
+        // more as separate GEMM calls).
+        let projected = if raw_values {
+            Tensor::cat(
+                &[
+                    project(&a, &self.query)?,
+                    project(&a, &self.key)?,
+                    project(x, &self.value)?,
+                ],
+                2,
+            )?
+        } else {
+            let projections = Tensor::cat(
+                &[
+                    self.query.as_tensor(),
+                    self.key.as_tensor(),
+                    self.value.as_tensor(),
+                ],
+                1,
+            )?;
+            project_tensor(&a, &projections)?
         };
-        let value_input = if raw_values { x } else { &a };
-        let (q, k, v) = (
-            split(&a, &self.query)?,
-            split(&a, &self.key)?,
-            split(value_input, &self.value)?,
-        );
-        let scores = (q.contiguous()?.matmul(&k.transpose(2, 3)?.contiguous()?)?
-            / (head_width as f64).sqrt())?;
-        let attention = candle_nn::ops::softmax(&scores, D::Minus1)?;
-        let mixed = attention
-            .matmul(&v.contiguous()?)?
-            .transpose(1, 2)?
-            .reshape((batch, tokens, width))?;
+        let mixed = fused::attention(&projected, heads)?;
         let mixed = project(&mixed, &self.output)?;
         let mixed = match rng.as_deref_mut() {
             Some(r) if p > 0.0 => dropout(&mixed, p, r)?,
@@ -209,14 +209,19 @@ impl Block {
         };
         let x = (x + mixed)?;
         let b = self.feed_forward_norm.forward(&x)?;
-        let hidden = project(&b, &self.hidden)?.broadcast_add(self.hidden_bias.as_tensor())?;
-        let hidden = gelu(&hidden)?;
-        let back = project(&hidden, &self.back)?.broadcast_add(self.back_bias.as_tensor())?;
-        let back = match rng {
-            Some(r) if p > 0.0 => dropout(&back, p, r)?,
-            _ => back,
-        };
-        x + back
+        let hidden = fused::bias_gelu(&project(&b, &self.hidden)?, self.hidden_bias.as_tensor())?;
+        match rng {
+            Some(r) if p > 0.0 => {
+                let back =
+                    project(&hidden, &self.back)?.broadcast_add(self.back_bias.as_tensor())?;
+                x + dropout(&back, p, r)?
+            }
+            _ => fused::residual_bias(
+                &x,
+                &project(&hidden, &self.back)?,
+                self.back_bias.as_tensor(),
+            ),
+        }
     }
 
     fn parameters(&self, index: usize) -> Vec<(String, &Var)> {
