@@ -424,9 +424,9 @@ const ATTENTION_CORPUS: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "learned_derivative",
-        "model: { token_head:",
         "model: { token_heads:",
-        "unknown variant `token_heads`",
+        "model: { token_head:",
+        "unknown variant `token_head`",
     ),
     (
         "learned_quadrature",
