@@ -334,7 +334,10 @@ fn quadrature_heads_and_runge_kutta_rows() {
 #[test]
 fn no_trained_derivative_model_and_not_the_least_squares_stencil_has_an_order() {
     let t = table(run("learned_derivative"), "summary");
-    assert!(t.height() >= 4 * 5 * 6, "two derivatives, two step ranges, five seeds, six methods");
+    assert!(
+        t.height() >= 4 * 5 * 6,
+        "two derivatives, two step ranges, five seeds, six methods"
+    );
     for r in 0..t.height() {
         let method = text(&t, r, "method");
         let order = num(&t, r, "observed_order").expect("every method has a fit window");
@@ -346,7 +349,10 @@ fn no_trained_derivative_model_and_not_the_least_squares_stencil_has_an_order() 
             // Trained models and the optimum of the training loss: no positive order, and the
             // optimum is not the central difference.
             _ => {
-                assert!(order < 0.5, "row {r}: {method} of f^({m}) has order {order}");
+                assert!(
+                    order < 0.5,
+                    "row {r}: {method} of f^({m}) has order {order}"
+                );
                 if method == "least_squares" {
                     let distance = num(&t, r, "central_distance").unwrap();
                     assert!(distance > 1e-3, "row {r}: least squares is the stencil");

@@ -252,7 +252,9 @@ fn learned_sweep(test_seeds: &str) -> String {
     ] {
         assert!(text.contains(part), "`{part}` is in the committed file");
     }
-    let fixed = &text[..text.find("\nvary:").expect("the committed file varies points")];
+    let fixed = &text[..text
+        .find("\nvary:")
+        .expect("the committed file varies points")];
     format!(
         "{}\nvary:\n  grid:\n    test_seed: [{test_seeds}]\n",
         fixed
