@@ -55,6 +55,8 @@ pub enum Condition {
     Float(f64),
     /// A string.
     Text(String),
+    /// Any of several values (`stages: [2, 3, 4]`).
+    AnyOf(Vec<Condition>),
 }
 
 impl Condition {
@@ -65,6 +67,7 @@ impl Condition {
             (Self::Float(a), Cell::Float(b)) => a == b,
             (Self::Float(a), Cell::Int(b)) => *a == *b as f64,
             (Self::Text(a), Cell::Text(b)) => a == b,
+            (Self::AnyOf(values), cell) => values.iter().any(|v| v.matches(cell)),
             _ => false,
         }
     }
@@ -363,5 +366,12 @@ mod tests {
         assert!(Format::Int.render(4.5).is_err());
         assert_eq!(Format::Sci(3).render(1.0).unwrap(), r"\ensuremath{1.00}");
         assert!(Format::Sci(3).render(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn a_list_in_where_matches_any_of_its_values() {
+        let c: Condition = serde_yaml::from_str("[2, 3]").unwrap();
+        assert!(c.matches(&Cell::Int(3)) && c.matches(&Cell::Float(2.0)));
+        assert!(!c.matches(&Cell::Int(1)) && !c.matches(&Cell::Text("2".into())));
     }
 }
