@@ -46,6 +46,10 @@ enum Command {
         /// Render into paper/build/ but do not run LaTeX.
         #[arg(long)]
         no_pdf: bool,
+        /// Render the committed results as they are, without rerunning stale sweeps (for drafting
+        /// prose while code changes; each stale sweep is named on stderr).
+        #[arg(long)]
+        keep_stale: bool,
     },
     /// Recompute sweeps and compare them with the committed results, column by column, with the
     /// tolerances their files declare; check every artifact against its manifest hash, every CSV
@@ -247,7 +251,9 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Verify { tier, names } => verify(&open_workspace(root)?, tier, names),
-        Command::Paper { no_pdf } => paper(&open_workspace(root)?, no_pdf),
+        Command::Paper { no_pdf, keep_stale } => {
+            paper(&open_workspace(root)?, no_pdf, keep_stale)
+        }
         Command::Why { names } => why(&open_workspace(root)?, names),
         Command::Lit { command } => literature::run(&open_workspace(root)?, command),
     }
@@ -455,7 +461,7 @@ fn print_checks(report: &Report) {
     }
 }
 
-fn paper(workspace: &Workspace, no_pdf: bool) -> Result<()> {
+fn paper(workspace: &Workspace, no_pdf: bool, keep_stale: bool) -> Result<()> {
     // Every file is checked first; the points of a sweep are expanded only if it must rerun.
     let sweeps = workspace
         .sweep_names()?
@@ -463,6 +469,13 @@ fn paper(workspace: &Workspace, no_pdf: bool) -> Result<()> {
         .map(|n| workspace.open(n))
         .collect::<Result<Vec<_>, _>>()?;
     for sweep in &sweeps {
+        if keep_stale {
+            let status = workspace.freshness(sweep)?;
+            if status != Freshness::UpToDate {
+                eprintln!("{}: {status}, rendered as committed", sweep.spec.name);
+            }
+            continue;
+        }
         run_sweep(
             workspace,
             sweep,
