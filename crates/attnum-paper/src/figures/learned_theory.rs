@@ -37,8 +37,7 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
             sources.curves(key, &["defect"], ("kh", "value"), keep("fixed"))?,
             "one step h",
         );
-        let predicted =
-            sources.curves(key, &["defect"], ("kh", "prediction"), keep("fixed"))?;
+        let predicted = sources.curves(key, &["defect"], ("kh", "prediction"), keep("fixed"))?;
         measured.extend(label(
             sources.curves(key, &["defect"], ("kh", "value"), keep("log_uniform"))?,
             &format!("h log-uniform in [h/{ratio}, h]"),

@@ -82,7 +82,10 @@ impl LearnedTheory {
                 .enumerate()
                 .all(|(i, &o)| o == i as f64 - r);
         if !symmetric {
-            return Err(FieldError::new("offsets", "must be -r, ..., r (symmetric, unit spacing)"));
+            return Err(FieldError::new(
+                "offsets",
+                "must be -r, ..., r (symmetric, unit spacing)",
+            ));
         }
         if !(1..=5).contains(&self.max_frequency) {
             return Err(FieldError::new(
@@ -107,18 +110,26 @@ impl LearnedTheory {
         checks::each("steps", &steps, |&h| {
             checks::in_interval("", h, Interval::open_closed(0.0, 1.0))
         })?;
-        checks::in_interval("step_ratio", self.step_ratio, Interval::open_closed(1.0, 1e6))?;
+        checks::in_interval(
+            "step_ratio",
+            self.step_ratio,
+            Interval::open_closed(1.0, 1e6),
+        )?;
         checks::each("noise", &self.noise, |&s| {
             checks::in_interval("", s, Interval::closed(0.0, 1.0))
         })?;
         checks::count_in("nodes", self.nodes, 8, 512)?;
         let t = self.training;
-        let step = |field: &str, h: f64| checks::in_interval(field, h, Interval::open_closed(0.0, 1.0));
+        let step =
+            |field: &str, h: f64| checks::in_interval(field, h, Interval::open_closed(0.0, 1.0));
         step("training.fixed_step", t.fixed_step)?;
         step("training.log_uniform[0]", t.log_uniform[0])?;
         step("training.log_uniform[1]", t.log_uniform[1])?;
         if t.log_uniform[1] <= t.log_uniform[0] {
-            return Err(FieldError::new("training.log_uniform[1]", "must exceed log_uniform[0]"));
+            return Err(FieldError::new(
+                "training.log_uniform[1]",
+                "must exceed log_uniform[0]",
+            ));
         }
         step("training.evaluation_step", t.evaluation_step)?;
         Ok(CheckedLearnedTheory {
@@ -215,8 +226,9 @@ impl CheckedLearnedTheory {
         steps: StepDistribution,
         noise: f64,
     ) -> Result<KrigingStencil, ExperimentError> {
-        kriging_stencil(self.family, &self.spec.offsets, m, steps, noise)
-            .with_context(|| format!("the kriging stencil of derivative {m} for {steps:?}, σ = {noise}"))
+        kriging_stencil(self.family, &self.spec.offsets, m, steps, noise).with_context(|| {
+            format!("the kriging stencil of derivative {m} for {steps:?}, σ = {noise}")
+        })
     }
 
     /// The moment defects `δ_0 … δ_4` of a stencil (zero beyond its length).
@@ -343,7 +355,15 @@ impl CheckedLearnedTheory {
                     for (x, y) in d.iter_mut().zip(&s.defects) {
                         *x = *y;
                     }
-                    risk.push(RiskRow::new(m, distribution, "kriging", noise, h0, rms(&s.weights), d));
+                    risk.push(RiskRow::new(
+                        m,
+                        distribution,
+                        "kriging",
+                        noise,
+                        h0,
+                        rms(&s.weights),
+                        d,
+                    ));
                 }
                 for (method, w) in [
                     ("central", central.weights()),
