@@ -231,7 +231,7 @@ impl CheckedLearnedTheory {
         })
     }
 
-    /// The moment defects `δ_0 … δ_4` of a stencil (zero beyond its length).
+    /// The moment defects `D_0 … D_4` of a stencil, summed from its weights.
     fn defects_of(&self, m: usize, weights: &[f64]) -> [f64; 5] {
         let mut out = [0.0; 5];
         for (j, d) in out.iter_mut().enumerate() {
