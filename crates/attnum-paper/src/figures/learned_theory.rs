@@ -1,4 +1,4 @@
-//! Figure `learned_theory`: the moment defects `|δ_j|` of the kriging stencil (the population
+//! Figure `learned_theory`: the moment defects `|D_j|` of the kriging stencil (the population
 //! minimiser over linear stencils on the training family) against `Kh`, noise-free — markers for
 //! one step `h` and for `h` log-uniform over `[h/ratio, h]`, dashed the leading flat-limit terms
 //! `c_j h^{q_j}` of the proposition; (a) `f'`, (b) `f''`. The ratio comes from the sweep's
@@ -30,7 +30,7 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
         let label = |curves: Vec<Curve>, what: &str| -> Vec<Curve> {
             curves
                 .into_iter()
-                .map(|(j, p)| (format!("δ{j}, {what}"), p))
+                .map(|(j, p)| (format!("D{j}, {what}"), p))
                 .collect()
         };
         let mut measured = label(
@@ -42,14 +42,14 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
             sources.curves(key, &["defect"], ("kh", "value"), keep("log_uniform"))?,
             &format!("h log-uniform in [h/{ratio}, h]"),
         ));
-        let mut chart = plot::log_log_chart(area, caption, (-3, 1), (-20, 0))?;
+        let mut chart = plot::log_log_chart(area, caption, (-3, 1), (-28, 0))?;
         plot::draw_measured_over_predictions(
             &mut chart,
             &measured,
             &predicted,
             SeriesLabelPosition::LowerRight,
         )?;
-        plot::draw_decade_axes(root, &chart, (-3, 1, 1), (-20, 0, 4))?;
+        plot::draw_decade_axes(root, &chart, (-3, 1, 1), (-28, 0, 4))?;
         plot::draw_axis_titles(
             root,
             &chart,

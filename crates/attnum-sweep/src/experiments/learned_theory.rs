@@ -37,8 +37,8 @@ pub struct LearnedTheory {
     pub derivatives: Vec<usize>,
     /// The largest step `h` (one step, or the top of the log-uniform range).
     pub steps: LogGrid,
-    /// Ratio of the log-uniform range: `h` in `[h/step_ratio, h]` (above 1, at most 1e6).
-    pub step_ratio: f64,
+    /// Ratio of the log-uniform range: `h` in `[h/step_ratio, h]` (2 to 10⁶).
+    pub step_ratio: u32,
     /// Noise standard deviations on the samples.
     pub noise: Vec<f64>,
     /// Gauss–Legendre nodes in `ln h` for the log-uniform expectation (8 to 512).
@@ -110,11 +110,7 @@ impl LearnedTheory {
         checks::each("steps", &steps, |&h| {
             checks::in_interval("", h, Interval::open_closed(0.0, 1.0))
         })?;
-        checks::in_interval(
-            "step_ratio",
-            self.step_ratio,
-            Interval::open_closed(1.0, 1e6),
-        )?;
+        checks::count_in("step_ratio", self.step_ratio as usize, 2, 1_000_000)?;
         checks::each("noise", &self.noise, |&s| {
             checks::in_interval("", s, Interval::closed(0.0, 1.0))
         })?;
@@ -277,7 +273,7 @@ impl CheckedLearnedTheory {
                         (
                             "log_uniform",
                             StepDistribution::LogUniform {
-                                from: h / spec.step_ratio,
+                                from: h / f64::from(spec.step_ratio),
                                 to: h,
                                 nodes: spec.nodes,
                             },
