@@ -7,6 +7,9 @@
 //!   extrapolation, and the complex-step derivative as a reference;
 //! * [`analysis`]: what a set of weights does — Taylor moments, order of accuracy, leading error
 //!   constant, noise amplification, and the model-optimal step and error floor in floating point;
+//! * [`kriging`]: the best linear stencil for a random trigonometric family (the population
+//!   minimiser a learner linear in the samples converges to), for one step or a log-uniform step,
+//!   with noise; its moment defects and their flat limit;
 //! * [`savitzky_golay`]: least-squares derivative filters by a QR factorisation;
 //! * [`spectral`]: the Chebyshev differentiation matrix;
 //! * [`quadrature`]: Gauss–Legendre in O(n), Clenshaw–Curtis, Newton–Cotes with exact rational
@@ -32,6 +35,7 @@
 pub mod analysis;
 pub mod conservation;
 pub mod fd;
+pub mod kriging;
 pub mod quadrature;
 pub mod rk;
 pub mod savitzky_golay;

@@ -452,6 +452,18 @@ const ATTENTION_CORPUS: &[(&str, &str, &str, &str)] = &[
         "learning_rate: 3.0",
         "experiment.learned_rk.training.learning_rate",
     ),
+    (
+        "learned_theory",
+        "offsets: [-2.0, -1.0, 0.0, 1.0, 2.0]",
+        "offsets: [-2.0, -1.0, 0.0, 1.0, 3.0]",
+        "experiment.learned_theory.offsets",
+    ),
+    (
+        "learned_theory",
+        "derivatives: [1, 2]",
+        "derivatives: [1, 3]",
+        "experiment.learned_theory.derivatives[1]",
+    ),
 ];
 
 #[test]

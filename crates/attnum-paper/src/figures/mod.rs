@@ -185,4 +185,5 @@ figures![
     learned_stencils,
     learned_noise,
     learned_quadrature,
+    learned_theory,
 ];

@@ -39,7 +39,9 @@
 //! (per method and seed: parameters, `c`, moments, classification, the observed order with its
 //! fit window), `statistics` (mean and 95% t-interval over seeds of each metric) and `paired`
 //! (the model's error over each other method's, per seed on the same test set: geometric mean and
-//! 95% interval). The weights file holds every trained model of the point and a model card
+//! 95% interval) and `kriging` (per seed and method, the relative distance of its stencil to the
+//! kriging stencil — the population minimiser of the training loss over linear stencils,
+//! `attnum_classical::kriging`, also evaluated as the method `kriging`). The weights file holds every trained model of the point and a model card
 //! (`docs/models.md`).
 
 use std::collections::{BTreeMap, HashMap};
@@ -60,6 +62,7 @@ use attnum_attention::transformer::{
 use attnum_attention::{AttentionMethod, DEVICE};
 use attnum_classical::analysis::{self, UNIT_ROUNDOFF};
 use attnum_classical::fd::Stencil;
+use attnum_classical::kriging::{StepDistribution, TrigonometricFamily, kriging_stencil};
 use attnum_classical::savitzky_golay::savitzky_golay;
 use attnum_results::{Cell, Table};
 use candle_core::Tensor;
@@ -278,6 +281,8 @@ pub struct CheckedLearnedDerivative {
     smoothing: Stencil,
     /// The interpolating stencils of derivatives `0 … n−1` (the least-squares basis).
     basis: Vec<Stencil>,
+    /// The population minimiser of the training loss over linear stencils (`learned_theory`).
+    kriging: Vec<f64>,
 }
 
 impl LearnedDerivative {
@@ -369,11 +374,26 @@ impl LearnedDerivative {
         if !(2..=20).contains(&self.seeds.len()) {
             return Err(FieldError::new("seeds", "needs 2 to 20 seeds (for an interval)"));
         }
+        let kriging = kriging_stencil(
+            TrigonometricFamily::new(self.max_frequency)
+                .map_err(|e| FieldError::new("max_frequency", e.to_string()))?,
+            &self.offsets,
+            self.derivative,
+            StepDistribution::LogUniform {
+                from: self.training_steps.from,
+                to: self.training_steps.to,
+                nodes: 64,
+            },
+            self.noise,
+        )
+        .map_err(|e| FieldError::new("training_steps", e.to_string()))?
+        .weights;
         Ok(CheckedLearnedDerivative {
             spec: self.clone(),
             central,
             smoothing,
             basis,
+            kriging,
         })
     }
 }
@@ -678,6 +698,7 @@ impl CheckedLearnedDerivative {
         let mut steps = Table::new(&["seed", "method", "h", "rms_error"]);
         let mut noise = Table::new(&["seed", "method", "evaluation_noise", "rms_error"]);
         let mut stencil = Table::new(&["seed", "method", "offset", "weight", "jacobian_std"]);
+        let mut kriging = Table::new(&["seed", "method", "kriging_distance"]);
         let mut summary = Table::new(&[
             "seed",
             "method",
@@ -772,6 +793,7 @@ impl CheckedLearnedDerivative {
                 Method::Linear(self.smoothing.weights().to_vec()),
                 None,
             ));
+            methods.push(("kriging", Method::Linear(self.kriging.clone()), None));
 
             for (name, method, training_record) in &methods {
                 let mut metrics = Measured::default();
@@ -830,6 +852,9 @@ impl CheckedLearnedDerivative {
                 let std_max = std.iter().copied().fold(0.0f64, f64::max);
                 let central_distance = relative_distance(&weights, self.central.weights());
                 let sg_distance = relative_distance(&weights, self.smoothing.weights());
+                let kriging_distance = relative_distance(&weights, &self.kriging);
+                kriging.push_row(vec![Cell::from(seed as usize), key(name), kriging_distance.into()]);
+                metrics.metrics.insert("kriging_distance".into(), kriging_distance);
                 for (k, moment) in moments.iter().enumerate() {
                     metrics.metrics.insert(format!("moment_{k}"), *moment);
                 }
@@ -977,6 +1002,10 @@ impl CheckedLearnedDerivative {
             NamedTable {
                 stem: "paired",
                 table: paired,
+            },
+            NamedTable {
+                stem: "kriging",
+                table: kriging,
             },
         ];
         if !spec.evaluation_noise.is_empty() {

@@ -11,6 +11,7 @@
 use attnum_attention::AttentionError;
 use attnum_classical::conservation::ConservationError;
 use attnum_classical::fd::StencilError;
+use attnum_classical::kriging::KrigingError;
 use attnum_classical::quadrature::QuadratureError;
 use attnum_classical::rk::{FixedPointError, TableauError};
 use attnum_classical::weno::WenoError;
@@ -113,6 +114,8 @@ experiments! {
         "a softmax head with trainable node positions trained to integrate, from many random starts",
     LearnedRk(learned_rk::LearnedRk):
         "a Runge–Kutta step with trained stage attention, and the tree conditions it meets",
+    LearnedTheory(learned_theory::LearnedTheory):
+        "the kriging stencil a learner linear in the samples converges to on the training family, and its moment defects against Kh",
 }
 
 /// A table produced by an experiment, with its file stem (`table` is the main one).
@@ -243,7 +246,8 @@ classical_errors!(
     TableauError,
     FixedPointError,
     WenoError,
-    ConservationError
+    ConservationError,
+    KrigingError
 );
 
 /// `.context("what")` on a library result: `?` then reports what was being computed.
