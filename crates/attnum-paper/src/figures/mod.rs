@@ -184,5 +184,6 @@ figures![
     learned_architectures,
     learned_stencils,
     learned_noise,
+    learned_order,
     learned_quadrature,
 ];

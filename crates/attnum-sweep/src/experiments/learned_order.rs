@@ -21,8 +21,11 @@
 //! SplitMix64 stream: `sizes[2]` functions of the training family (`TestStream(test_seed, 0)`) and
 //! of twice its frequency (`TestStream(test_seed, 1)`), with their points, and one standard normal
 //! vector per test sample (`TestStream(test_seed, 10 + k)` for family `k`); the noise level `σ`
-//! adds `σ z` to the same clean samples. Tables: `curve` (loss curves), `errors` (RMS error of
-//! `f^{(m)}(x₀)` per family and evaluation noise at `evaluation_step`), `steps` (RMS error against
+//! adds `σ z` to the same clean samples; the same functions are also sampled as in training, at a
+//! step per function log-uniform in the training range (`u` from `TestStream(test_seed, 20 + k)`)
+//! with the training noise (`σ_train z`). Tables: `curve` (loss curves), `errors` (RMS error of
+//! `f^{(m)}(x₀)` per family and evaluation noise at `evaluation_step`, and in the training range
+//! of steps and noise), `steps` (RMS error against
 //! `h` on the clean training family, and the mean leading free moment `μ_{m+p}` of the applied
 //! stencils — the coefficient of `h^p f^{(m+p)}` in the error), `orders` (the observed order and
 //! its fit window), `stencil` (the applied stencil averaged over the clean training family at
@@ -216,12 +219,15 @@ struct CurveRow<'a> {
     learning_rate: f64,
 }
 
-/// A row of `errors`: one method's RMS derivative error on one family at one noise level.
+/// A row of `errors`: one method's RMS derivative error on one family at one noise level, at
+/// `evaluation_step` (`steps` = `evaluation_step`) or with the steps and the noise of training
+/// (`steps` = `training_range`: `h` log-uniform in the training range per test function).
 #[derive(Serialize)]
 struct ErrorRow<'a> {
     seed: u64,
     method: &'a str,
     family: &'a str,
+    steps: &'a str,
     evaluation_noise: f64,
     rms_error: f64,
 }
@@ -309,14 +315,26 @@ impl Method {
         }
     }
 
-    /// RMS error of `f^{(m)}` from samples and targets in units of `h^m` (`scale = h^m`).
-    fn rms(&self, inputs: &Tensor, targets: &Tensor, scale: f64) -> candle_core::Result<f64> {
-        let mse = (self.outputs(inputs)? - targets)?
+    /// RMS error of `f^{(m)}` from samples and targets in units of `h^m`, each row divided by its
+    /// `h^m` (`scales`, shape `(batch,)`).
+    fn rms(&self, inputs: &Tensor, targets: &Tensor, scales: &Tensor) -> candle_core::Result<f64> {
+        let mse = ((self.outputs(inputs)? - targets)? / scales)?
             .sqr()?
             .mean_all()?
             .to_scalar::<f64>()?;
-        Ok(mse.sqrt() / scale)
+        Ok(mse.sqrt())
     }
+}
+
+/// One evaluation of the test set: a family's samples (noisy or not, at one step or at a step
+/// per row), the targets `h^m f^{(m)}(x₀)` and each row's `h^m`.
+struct Case<'a> {
+    family: &'a str,
+    steps: &'a str,
+    noise: f64,
+    inputs: Tensor,
+    targets: Tensor,
+    scales: Tensor,
 }
 
 /// The families of the test set: the training family and twice its frequency.
@@ -406,9 +424,11 @@ impl CheckedLearnedOrder {
         let h0 = spec.evaluation_step;
         let count = spec.sizes[2];
 
-        // The test set: clean samples per family at h0, the same rows plus σ z per noise level.
+        // The test set: clean samples per family at h0, the same rows plus σ z per noise level,
+        // and the same functions at steps log-uniform in the training range with training noise.
         let mut families: Vec<(&str, Vec<(Function, f64)>)> = Vec::new();
-        let mut at_step: Vec<(&str, f64, Tensor, Tensor)> = Vec::new();
+        let mut cases: Vec<Case<'_>> = Vec::new();
+        let fixed_scales = Tensor::full(power(h0), count, &DEVICE).context("the test scales")?;
         for ((name, family), k) in test_families(spec.max_frequency).into_iter().zip(0u64..) {
             let mut stream = TestStream::new(spec.test_seed, k);
             let draws: Vec<(Function, f64)> = (0..count).map(|_| stream.draw(family)).collect();
@@ -420,8 +440,38 @@ impl CheckedLearnedOrder {
             for &sigma in &spec.evaluation_noise {
                 let inputs = (&clean.inputs + (&z * sigma).context("the scaled noise")?)
                     .context("the noisy test samples")?;
-                at_step.push((name, sigma, inputs, clean.targets.clone()));
+                cases.push(Case {
+                    family: name,
+                    steps: "evaluation_step",
+                    noise: sigma,
+                    inputs,
+                    targets: clean.targets.clone(),
+                    scales: fixed_scales.clone(),
+                });
             }
+            let mut stream = TestStream::new(spec.test_seed, 20 + k);
+            let range = spec.training_steps;
+            let steps: Vec<f64> = (0..count)
+                .map(|_| range.from * (range.to / range.from).powf(stream.uniform()))
+                .collect();
+            let mut values = Vec::with_capacity(count * n);
+            let mut targets = Vec::with_capacity(count);
+            for ((f, x0), h) in draws.iter().zip(&steps) {
+                values.extend(spec.offsets.iter().map(|o| f.value(x0 + o * h)));
+                targets.push(power(*h) * f.derivative(m, *x0));
+            }
+            let clean_inputs =
+                Tensor::from_vec(values, (count, n), &DEVICE).context("the training-range samples")?;
+            cases.push(Case {
+                family: name,
+                steps: "training_range",
+                noise: spec.noise,
+                inputs: (clean_inputs + (&z * spec.noise).context("the scaled noise")?)
+                    .context("the noisy training-range samples")?,
+                targets: Tensor::from_vec(targets, count, &DEVICE).context("the targets")?,
+                scales: Tensor::from_vec(steps.iter().map(|h| power(*h)).collect(), count, &DEVICE)
+                    .context("the training-range scales")?,
+            });
             families.push((name, draws));
         }
         let clean_training = derivative_samples(&families[0].1, &spec.offsets, m, h0)
@@ -488,18 +538,23 @@ impl CheckedLearnedOrder {
 
             for (name, method) in &methods {
                 let mut metrics = BTreeMap::new();
-                for (family, sigma, inputs, targets) in &at_step {
+                for case in &cases {
                     let e = method
-                        .rms(inputs, targets, power(h0))
-                        .with_context(|| format!("the error of {name} on {family}"))?;
+                        .rms(&case.inputs, &case.targets, &case.scales)
+                        .with_context(|| format!("the error of {name} on {}", case.family))?;
                     errors.push(ErrorRow {
                         seed,
                         method: name,
-                        family: *family,
-                        evaluation_noise: *sigma,
+                        family: case.family,
+                        steps: case.steps,
+                        evaluation_noise: case.noise,
                         rms_error: e,
                     });
-                    metrics.insert(format!("rms_{family}_noise_{}", level(*sigma)), e);
+                    let metric = match case.steps {
+                        "training_range" => format!("rms_{}_training_range", case.family),
+                        _ => format!("rms_{}_noise_{}", case.family, level(case.noise)),
+                    };
+                    metrics.insert(metric, e);
                 }
                 let applied = method
                     .stencils(&clean_training.inputs)
@@ -516,8 +571,9 @@ impl CheckedLearnedOrder {
                 }
                 let mut curve_h = Vec::new();
                 for (h, data, rms_sample) in &along_h {
+                    let scales = Tensor::full(power(*h), count, &DEVICE).context("the scales")?;
                     let e = method
-                        .rms(&data.inputs, &data.targets, power(*h))
+                        .rms(&data.inputs, &data.targets, &scales)
                         .with_context(|| format!("the error of {name} at h = {h}"))?;
                     let applied = method
                         .stencils(&data.inputs)
@@ -653,6 +709,7 @@ impl CheckedLearnedOrder {
                 "generator": "TestStream(seed, k): SplitMix64 with state seed * 2^32 + k; u = (x >> 11) 2^-53; normal = sqrt(-2 ln(1 - u1)) cos(2 pi u2)",
                 "families": "k = 0: trigonometric K, 1: trigonometric 2K; per function a_1, b_1, a_2, b_2, ..., then x0 = -pi + 2 pi u",
                 "noise": "stream 10 + k: one normal per sample of family k's test set, row by row",
+                "training_range": "the same functions at h = from (to/from)^u, u uniform from stream 20 + k, one per function, plus training noise times the same normals",
                 "evaluation_step": spec.evaluation_step,
             },
         })
