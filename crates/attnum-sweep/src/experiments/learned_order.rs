@@ -493,14 +493,14 @@ impl CheckedLearnedOrder {
 
         let (mut curve, mut errors, mut steps, mut orders, mut stencil) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut measured: BTreeMap<&str, Vec<BTreeMap<String, f64>>> = BTreeMap::new();
+        let mut measured: BTreeMap<&'static str, Vec<BTreeMap<String, f64>>> = BTreeMap::new();
         let mut tensors: Vec<(String, Tensor)> = Vec::new();
         let settings = spec.training.settings();
 
         for &seed in &spec.seeds {
             let (training, training_weights) = self.data(seed, spec.sizes[0], 1)?;
             let (validation, validation_weights) = self.data(seed, spec.sizes[1], 2)?;
-            let mut methods: Vec<(&str, Method)> = Vec::new();
+            let mut methods: Vec<(&'static str, Method)> = Vec::new();
             for (name, candidates, stream) in [("adaptive", spec.candidates, 0), ("fixed", 1, 8)] {
                 let model = self.model(candidates, seed, stream)?;
                 let epochs: Vec<Epoch> = train_weighted(
@@ -533,10 +533,10 @@ impl CheckedLearnedOrder {
                 methods.push((name, Method::Trained(model)));
             }
             for (name, weights) in &self.references {
-                methods.push((name, Method::Linear(weights.clone())));
+                methods.push((*name, Method::Linear(weights.clone())));
             }
 
-            for (name, method) in &methods {
+            for &(name, ref method) in &methods {
                 let mut metrics = BTreeMap::new();
                 for case in &cases {
                     let e = method
