@@ -104,10 +104,16 @@ proptest! {
 fn the_error_on_a_smooth_function_obeys_the_order_p_bound_of_the_applied_stencil() {
     // f = sin(x + 0.3) at x₀ = 0.4; the bound is h^p max|f^{(m+p)}| Σ|w_i||o_i|^{m+p}/(m+p)!
     // with max|f^{(m+p)}| ≤ 1, and ‖w‖₁ ≤ ‖F_m‖₁ + Σ_j max_k |θ_{k,j}| ‖F_j‖₁ for every input.
-    let parameters = [0.7, -1.3, 2.1, 0.4, -0.9, 1.6, -2.2, 0.3, 1.1, -0.5, 0.8, -1.7];
+    let parameters = [
+        0.7, -1.3, 2.1, 0.4, -0.9, 1.6, -2.2, 0.3, 1.1, -0.5, 0.8, -1.7,
+    ];
     let (m, p) = (1, 2);
     let model = module(shape(m, p, 3), &parameters);
-    let values = model.parameters()[1].1.as_tensor().to_vec2::<f64>().unwrap();
+    let values = model.parameters()[1]
+        .1
+        .as_tensor()
+        .to_vec2::<f64>()
+        .unwrap();
     let norm = |j: usize| -> f64 {
         Stencil::on_offsets(j, &OFFSETS)
             .unwrap()
@@ -128,14 +134,21 @@ fn the_error_on_a_smooth_function_obeys_the_order_p_bound_of_the_applied_stencil
         let input = samples(&f).unwrap();
         let out = model.forward(&input).unwrap().to_vec1::<f64>().unwrap()[0];
         let error = (out / h - 0.7f64.cos()).abs();
-        let w = &model.applied_stencils(&input).unwrap().to_vec2::<f64>().unwrap()[0];
+        let w = &model
+            .applied_stencils(&input)
+            .unwrap()
+            .to_vec2::<f64>()
+            .unwrap()[0];
         let bound: f64 = h.powi(p as i32)
             * w.iter()
                 .zip(&OFFSETS)
                 .map(|(w, o)| w.abs() * o.abs().powi((m + p) as i32))
                 .sum::<f64>()
             / 6.0;
-        assert!(error <= bound, "h = {h}: error {error} above the bound {bound}");
+        assert!(
+            error <= bound,
+            "h = {h}: error {error} above the bound {bound}"
+        );
         assert!(w.iter().map(|w| w.abs()).sum::<f64>() <= hull * (1.0 + 1e-12));
         ratios.push(error / h.powi(p as i32));
     }
@@ -158,8 +171,13 @@ fn the_classical_stencils_of_order_at_least_p_are_in_the_class() {
         .collect();
     for weights in [&central2[..], central4.weights(), smoothing.weights()] {
         for candidates in [1, 3] {
-            let model = ConsistentAttention::representing(shape(1, 2, candidates), weights).unwrap();
-            let applied = model.applied_stencils(&batch(&f)).unwrap().to_vec2::<f64>().unwrap();
+            let model =
+                ConsistentAttention::representing(shape(1, 2, candidates), weights).unwrap();
+            let applied = model
+                .applied_stencils(&batch(&f))
+                .unwrap()
+                .to_vec2::<f64>()
+                .unwrap();
             for w in applied {
                 for (a, b) in w.iter().zip(weights) {
                     assert!((a - b).abs() < 1e-12, "{w:?} vs {weights:?}");
@@ -191,8 +209,13 @@ fn a_stencil_of_lower_order_or_a_shape_without_freedom_is_refused() {
 
 #[test]
 fn every_parameter_receives_a_gradient() {
-    let parameters = [0.7, -1.3, 2.1, 0.4, -0.9, 1.6, -2.2, 0.3, 1.1, -0.5, 0.8, -1.7];
+    let parameters = [
+        0.7, -1.3, 2.1, 0.4, -0.9, 1.6, -2.2, 0.3, 1.1, -0.5, 0.8, -1.7,
+    ];
     let model = module(shape(1, 2, 3), &parameters);
-    let f: Vec<f64> = OFFSETS.iter().map(|o| (0.2 + 0.3 * o).sin() + 0.01 * o * o * o).collect();
+    let f: Vec<f64> = OFFSETS
+        .iter()
+        .map(|o| (0.2 + 0.3 * o).sin() + 0.01 * o * o * o)
+        .collect();
     common::assert_every_parameter_has_a_gradient("consistent", &model, &samples(&f).unwrap());
 }

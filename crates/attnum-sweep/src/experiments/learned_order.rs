@@ -130,12 +130,18 @@ impl LearnedOrder {
         if p == 0 || m + p >= n {
             return Err(FieldError::new(
                 "order",
-                format!("must be ≥ 1 with derivative + order < {n} offsets (a free moment), got {p}"),
+                format!(
+                    "must be ≥ 1 with derivative + order < {n} offsets (a free moment), got {p}"
+                ),
             ));
         }
         checks::count_in("candidates", self.candidates, 2, 16)?;
         checks::in_interval("epsilon", self.epsilon, Interval::open_closed(0.0, 1e-6))?;
-        checks::in_interval("init_scale", self.init_scale, Interval::open_closed(0.0, 10.0))?;
+        checks::in_interval(
+            "init_scale",
+            self.init_scale,
+            Interval::open_closed(0.0, 10.0),
+        )?;
         let shape = ConsistentShape {
             offsets: self.offsets.clone(),
             derivative: m,
@@ -156,11 +162,7 @@ impl LearnedOrder {
                     .map_or(0.0, |i| central.weights()[i])
             })
             .collect::<Vec<_>>();
-        if central
-            .offsets()
-            .iter()
-            .any(|c| !self.offsets.contains(c))
-        {
+        if central.offsets().iter().any(|c| !self.offsets.contains(c)) {
             return Err(FieldError::new(
                 "offsets",
                 format!(
@@ -177,7 +179,9 @@ impl LearnedOrder {
         let noise = |field: &str, v: f64| checks::in_interval(field, v, Interval::closed(0.0, 1.0));
         noise("noise", self.noise)?;
         checks::non_empty("evaluation_noise", &self.evaluation_noise, "noise level")?;
-        checks::each("evaluation_noise", &self.evaluation_noise, |&v| noise("", v))?;
+        checks::each("evaluation_noise", &self.evaluation_noise, |&v| {
+            noise("", v)
+        })?;
         self.training.validate()?;
         if !(1..=5).contains(&self.max_frequency) {
             return Err(FieldError::new(
@@ -188,10 +192,14 @@ impl LearnedOrder {
         for (i, &size) in self.sizes.iter().enumerate() {
             checks::count_in("", size, 8, 100_000).map_err(|e| e.within(&format!("sizes[{i}]")))?;
         }
-        let step = |field: &str, v: f64| checks::in_interval(field, v, Interval::open_closed(0.0, 1.0));
+        let step =
+            |field: &str, v: f64| checks::in_interval(field, v, Interval::open_closed(0.0, 1.0));
         step("evaluation_step", self.evaluation_step)?;
         if self.evaluation_steps.len() < 2 {
-            return Err(FieldError::new("evaluation_steps", "needs at least two steps"));
+            return Err(FieldError::new(
+                "evaluation_steps",
+                "needs at least two steps",
+            ));
         }
         checks::each("evaluation_steps", &self.evaluation_steps, |&h| step("", h))?;
         self.fit.validate()?;
@@ -371,13 +379,23 @@ fn level(noise: f64) -> String {
 impl CheckedLearnedOrder {
     /// Training or validation data of one seed (functions from `stream`, steps from
     /// `stream + 5`), with the loss weights `h^{−2m}`.
-    fn data(&self, seed: u64, count: usize, stream: u64) -> Result<(Dataset, Tensor), ExperimentError> {
+    fn data(
+        &self,
+        seed: u64,
+        count: usize,
+        stream: u64,
+    ) -> Result<(Dataset, Tensor), ExperimentError> {
         let spec = &self.spec;
         let range = spec.training_steps;
         let steps = if range.from == range.to {
             vec![range.from; count]
         } else {
-            log_uniform_steps(range.from, range.to, count, &mut generator(seed, stream + 5))
+            log_uniform_steps(
+                range.from,
+                range.to,
+                count,
+                &mut generator(seed, stream + 5),
+            )
         };
         let task = DerivativeTask {
             offsets: spec.offsets.clone(),
@@ -399,14 +417,27 @@ impl CheckedLearnedOrder {
     }
 
     /// The model of `candidates` candidates with keys and values drawn from `(seed, stream)`.
-    fn model(&self, candidates: usize, seed: u64, stream: u64) -> Result<ConsistentAttention, ExperimentError> {
+    fn model(
+        &self,
+        candidates: usize,
+        seed: u64,
+        stream: u64,
+    ) -> Result<ConsistentAttention, ExperimentError> {
         let shape = ConsistentShape {
             candidates,
             ..self.shape.clone()
         };
         let mut init = generator(seed, stream);
-        let keys = normal(&mut init, candidates * shape.query_width(), self.spec.init_scale);
-        let values = normal(&mut init, candidates * shape.free_moments(), self.spec.init_scale);
+        let keys = normal(
+            &mut init,
+            candidates * shape.query_width(),
+            self.spec.init_scale,
+        );
+        let values = normal(
+            &mut init,
+            candidates * shape.free_moments(),
+            self.spec.init_scale,
+        );
         ConsistentAttention::new(shape, &keys, &values)
             .with_context(|| format!("the model of {candidates} candidates, seed {seed}"))
     }
@@ -460,8 +491,8 @@ impl CheckedLearnedOrder {
                 values.extend(spec.offsets.iter().map(|o| f.value(x0 + o * h)));
                 targets.push(power(*h) * f.derivative(m, *x0));
             }
-            let clean_inputs =
-                Tensor::from_vec(values, (count, n), &DEVICE).context("the training-range samples")?;
+            let clean_inputs = Tensor::from_vec(values, (count, n), &DEVICE)
+                .context("the training-range samples")?;
             cases.push(Case {
                 family: name,
                 steps: "training_range",
