@@ -591,13 +591,13 @@ impl CheckedLearnedOrder {
                     .stencils(&clean_training.inputs)
                     .with_context(|| format!("the stencils of {name}"))?;
                 let (mean, std) = mean_and_std(&applied);
-                for i in 0..n {
+                for ((offset, weight), weight_std) in spec.offsets.iter().zip(mean).zip(std) {
                     stencil.push(StencilRow {
                         seed,
                         method: name,
-                        offset: spec.offsets[i],
-                        weight: mean[i],
-                        weight_std: std[i],
+                        offset: *offset,
+                        weight,
+                        weight_std,
                     });
                 }
                 let mut curve_h = Vec::new();
