@@ -17,6 +17,8 @@
 //! * [`token`]: heads over `(position, value)` tokens, whose scores depend on the values (one
 //!   head over raw offsets; several heads over Taylor position features with a value path linear
 //!   in the samples, which contain every stencil);
+//! * [`consistent`]: a derivative stencil of guaranteed order whose free moments (the null space
+//!   of the moment conditions) one softmax head chooses per input among consistent candidates;
 //! * [`baseline`]: a ReLU network on the raw samples (a learned baseline that is not attention);
 //! * [`transformer`]: multi-head, multi-block transformers over the same tokens;
 //! * [`learn`]: function families, the derivative task, and reproducible training;
@@ -49,6 +51,7 @@
 
 pub mod baseline;
 pub mod classify;
+pub mod consistent;
 pub mod expressivity;
 pub mod extract;
 mod fused;

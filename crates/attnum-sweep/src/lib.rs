@@ -15,6 +15,7 @@
 pub mod checks;
 pub mod engine;
 pub mod error;
+pub mod evaluation;
 pub mod experiments;
 pub mod fingerprint;
 pub mod grid;

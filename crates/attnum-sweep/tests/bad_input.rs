@@ -429,6 +429,12 @@ const ATTENTION_CORPUS: &[(&str, &str, &str, &str)] = &[
         "unknown variant `token_head`",
     ),
     (
+        "learned_order",
+        "order: 2",
+        "order: 4",
+        "experiment.learned_order.order",
+    ),
+    (
         "learned_quadrature",
         "nodes: [2, 3,",
         "nodes: [17, 3,",

@@ -184,6 +184,7 @@ figures![
     learned_architectures,
     learned_stencils,
     learned_noise,
+    learned_order,
     learned_quadrature,
     learned_theory,
 ];

@@ -68,8 +68,9 @@ use attnum_results::{Cell, Table};
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{FieldError, NamedTable, Output, log_log_slope};
+use super::{FieldError, NamedTable, Output};
 use crate::checks::{self, Interval};
+use crate::evaluation::{FitRule, StepRange, fit_order, interval};
 use crate::training::Training;
 
 /// Parameters of the `learned_derivative` experiment.
@@ -113,16 +114,6 @@ pub struct LearnedDerivative {
     pub test_seed: u64,
 }
 
-/// A range of training steps.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct StepRange {
-    /// Smallest step.
-    pub from: f64,
-    /// Largest step (equal to `from` for fixed-step training).
-    pub to: f64,
-}
-
 /// The trained baselines.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -131,21 +122,6 @@ pub struct Baselines {
     pub mlp_width: usize,
     /// Standard deviation of the initial query of linear attention.
     pub init_scale: f64,
-}
-
-/// How the observed order is fitted: the least-squares slope of `log error` against `log h` over
-/// the `window_decades` decades of smallest steps among those whose error exceeds
-/// `roundoff_margin` times the rounding estimate `u Σ|w_i| F / h^m` (`F` the RMS sample); null
-/// with fewer than `min_points` such steps.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FitRule {
-    /// Width of the window in decades of `h`.
-    pub window_decades: f64,
-    /// Fewest steps in the window.
-    pub min_points: usize,
-    /// Factor over the rounding estimate below which a step is left out.
-    pub roundoff_margin: f64,
 }
 
 /// The model: heads over tokens, or a transformer.
@@ -518,25 +494,6 @@ fn least_squares(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
         x[i] = (b[i] - acc) / a[i][i];
     }
     x.iter().zip(&norms).map(|(x, s)| x / s).collect()
-}
-
-/// Two-sided 95% quantile of Student's t with `df` degrees of freedom.
-fn t_quantile(df: usize) -> f64 {
-    const TABLE: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060,
-        2.056, 2.052, 2.048, 2.045, 2.042,
-    ];
-    TABLE.get(df.max(1) - 1).copied().unwrap_or(1.960)
-}
-
-/// Mean and 95% t-interval of a sample.
-fn interval(values: &[f64]) -> (f64, f64, f64) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-    let half = t_quantile(values.len() - 1) * (var / n).sqrt();
-    (mean, mean - half, mean + half)
 }
 
 /// A method of one seed: its name, the method, and for a trained one its parameter count and
@@ -1114,23 +1071,6 @@ impl CheckedLearnedDerivative {
     }
 }
 
-/// The observed order of a curve `(h, error, rounding estimate)`: slope, window bounds, points.
-fn fit_order(curve: &[(f64, f64, f64)], rule: &FitRule) -> Option<(f64, f64, f64, usize)> {
-    let truncation: Vec<(f64, f64)> = curve
-        .iter()
-        .filter(|(_, e, r)| *e > rule.roundoff_margin * r && *e > 0.0)
-        .map(|&(h, e, _)| (h, e))
-        .collect();
-    let smallest = truncation.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
-    let top = smallest * 10f64.powf(rule.window_decades) * (1.0 + 1e-9);
-    let window: Vec<(f64, f64)> = truncation.into_iter().filter(|p| p.0 <= top).collect();
-    if window.len() < rule.min_points {
-        return None;
-    }
-    let h_max = window.iter().map(|p| p.0).fold(0.0, f64::max);
-    Some((log_log_slope(&window), smallest, h_max, window.len()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1148,30 +1088,4 @@ mod tests {
         assert!((x[0] - 2.0).abs() < 1e-12 && (x[1] + 5.0).abs() < 1e-9, "{x:?}");
     }
 
-    #[test]
-    fn the_interval_of_five_values_uses_t_with_four_degrees() {
-        let (mean, low, high) = interval(&[1.0, 2.0, 3.0, 4.0, 5.0]);
-        assert_eq!(mean, 3.0);
-        let half = 2.776 * (2.5f64 / 5.0).sqrt();
-        assert!((high - mean - half).abs() < 1e-12 && (mean - low - half).abs() < 1e-12);
-    }
-
-    #[test]
-    fn the_fit_window_is_the_smallest_decade_above_rounding() {
-        // Error h² above 1e-9, rounding 1e-12/h: the window is [1e-3, 1e-2].
-        let curve: Vec<(f64, f64, f64)> = (0..12)
-            .map(|k| {
-                let h = 0.1 * 0.5f64.powi(k);
-                (h, h * h, 1e-14 / h)
-            })
-            .collect();
-        let rule = FitRule {
-            window_decades: 1.0,
-            min_points: 3,
-            roundoff_margin: 10.0,
-        };
-        let (slope, low, high, points) = fit_order(&curve, &rule).unwrap();
-        assert!((slope - 2.0).abs() < 1e-12);
-        assert!(low < high && points >= 3);
-    }
 }

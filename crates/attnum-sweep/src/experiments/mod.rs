@@ -110,6 +110,8 @@ experiments! {
         "the conversation's trained examples S2–S6 rerun with the calls as PyTorch and Keras define them (Keras: `[query, value, key]`), the epoch-0 output over many draws of each initialisation, and every printed line's loss checked against its printed output",
     LearnedDerivative(learned_derivative::LearnedDerivative):
         "a token head or a transformer meta-trained to differentiate (first or second derivative, optional noise), and the stencil it learns",
+    LearnedOrder(learned_order::LearnedOrder):
+        "attention with guaranteed order: a stencil consistent to order p by construction whose free moments a softmax head chooses per input, trained clean and on noise; observed order and paired errors against the central differences and Savitzky–Golay",
     LearnedQuadrature(learned_quadrature::LearnedQuadratureSpec):
         "a softmax head with trainable node positions trained to integrate, from many random starts",
     LearnedRk(learned_rk::LearnedRk):

@@ -1,0 +1,146 @@
+//! What the learned-derivative experiments share in training and evaluating their models: the
+//! range of the per-example steps, the rule and fit of the observed order, and the 95%
+//! t-interval over seeds. Written once so that `learned_derivative` and `learned_order` report
+//! orders and intervals by the same rule; nothing here trains or draws data.
+
+use serde::{Deserialize, Serialize};
+
+use crate::checks::{self, Interval};
+use crate::experiments::{FieldError, log_log_slope};
+
+/// A range of training steps.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepRange {
+    /// Smallest step.
+    pub from: f64,
+    /// Largest step (equal to `from` for fixed-step training).
+    pub to: f64,
+}
+
+impl StepRange {
+    /// Check that `0 < from ≤ to ≤ 1`; field paths are relative to `training_steps`.
+    ///
+    /// # Errors
+    /// The refused end.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let step = |field: &str, v: f64| {
+            checks::in_interval(field, v, Interval::open_closed(0.0, 1.0)).map(drop)
+        };
+        step("training_steps.from", self.from)?;
+        step("training_steps.to", self.to)?;
+        if self.to < self.from {
+            return Err(FieldError::new("training_steps.to", "must be ≥ from"));
+        }
+        Ok(())
+    }
+}
+
+/// How the observed order is fitted: the least-squares slope of `log error` against `log h` over
+/// the `window_decades` decades of smallest steps among those whose error exceeds
+/// `roundoff_margin` times the rounding estimate `u Σ|w_i| F / h^m` (`F` the RMS sample); null
+/// with fewer than `min_points` such steps.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FitRule {
+    /// Width of the window in decades of `h`.
+    pub window_decades: f64,
+    /// Fewest steps in the window.
+    pub min_points: usize,
+    /// Factor over the rounding estimate below which a step is left out.
+    pub roundoff_margin: f64,
+}
+
+impl FitRule {
+    /// Check the rule; field paths are relative to `fit`.
+    ///
+    /// # Errors
+    /// The refused field.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        checks::in_interval(
+            "fit.window_decades",
+            self.window_decades,
+            Interval::open_closed(0.0, 10.0),
+        )?;
+        checks::in_interval(
+            "fit.roundoff_margin",
+            self.roundoff_margin,
+            Interval::closed(1.0, 1e6),
+        )?;
+        if self.min_points < 2 {
+            return Err(FieldError::new("fit.min_points", "must be at least 2"));
+        }
+        Ok(())
+    }
+}
+
+/// The observed order of a curve `(h, error, rounding estimate)`: slope, window bounds, points.
+pub(crate) fn fit_order(
+    curve: &[(f64, f64, f64)],
+    rule: &FitRule,
+) -> Option<(f64, f64, f64, usize)> {
+    let truncation: Vec<(f64, f64)> = curve
+        .iter()
+        .filter(|(_, e, r)| *e > rule.roundoff_margin * r && *e > 0.0)
+        .map(|&(h, e, _)| (h, e))
+        .collect();
+    let smallest = truncation.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    let top = smallest * 10f64.powf(rule.window_decades) * (1.0 + 1e-9);
+    let window: Vec<(f64, f64)> = truncation.into_iter().filter(|p| p.0 <= top).collect();
+    if window.len() < rule.min_points {
+        return None;
+    }
+    let h_max = window.iter().map(|p| p.0).fold(0.0, f64::max);
+    Some((log_log_slope(&window), smallest, h_max, window.len()))
+}
+
+/// Two-sided 95% quantile of Student's t with `df` degrees of freedom.
+fn t_quantile(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    TABLE.get(df.max(1) - 1).copied().unwrap_or(1.960)
+}
+
+/// Mean and 95% t-interval of a sample.
+pub(crate) fn interval(values: &[f64]) -> (f64, f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    let half = t_quantile(values.len() - 1) * (var / n).sqrt();
+    (mean, mean - half, mean + half)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interval_of_five_values_uses_t_with_four_degrees() {
+        let (mean, low, high) = interval(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(mean, 3.0);
+        let half = 2.776 * (2.5f64 / 5.0).sqrt();
+        assert!((high - mean - half).abs() < 1e-12 && (mean - low - half).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_fit_window_is_the_smallest_decade_above_rounding() {
+        // Error h² above 1e-9, rounding 1e-12/h: the window is [1e-3, 1e-2].
+        let curve: Vec<(f64, f64, f64)> = (0..12)
+            .map(|k| {
+                let h = 0.1 * 0.5f64.powi(k);
+                (h, h * h, 1e-14 / h)
+            })
+            .collect();
+        let rule = FitRule {
+            window_decades: 1.0,
+            min_points: 3,
+            roundoff_margin: 10.0,
+        };
+        let (slope, low, high, points) = fit_order(&curve, &rule).unwrap();
+        assert!((slope - 2.0).abs() < 1e-12);
+        assert!(low < high && points >= 3);
+    }
+}
