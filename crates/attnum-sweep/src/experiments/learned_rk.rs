@@ -22,19 +22,18 @@
 //! residuals at which the loss is stationary, for both parametrisations of `b`).
 
 use attnum_attention::classify::classify_tableau;
-use attnum_attention::learn::{Dataset, generator, normal};
+use attnum_attention::learn::{Epoch, generator, normal};
 use attnum_attention::learned_tableau::{
-    IncrementLoss, OutputWeights, PROBLEM_COLUMNS, RkParameters, problem_field, score_count,
+    IncrementLoss, OutputWeights, RkParameters, problem_field, score_count,
     train_exact,
 };
 use attnum_classical::rk::{Tableau, named_method};
 use attnum_classical::trees;
 use attnum_results::Table;
-use candle_core::Tensor;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::{FieldError, NamedTable, log_log_slope};
+use super::{Context, ExperimentError, FieldError, NamedTable, log_log_slope};
 use crate::checks::{self, Interval};
 use crate::training::Training;
 
@@ -95,12 +94,27 @@ pub enum StepDistribution {
 /// Orders of the trees whose residuals are reported.
 const MAX_TREE_ORDER: usize = 5;
 
-/// `count` packed problems with the reference increments (flattened, two per problem).
-fn problems(count: usize, steps: Steps, seed: u64, stream: u64) -> Dataset {
+/// Packed problems (rows of
+/// [`PROBLEM_COLUMNS`](attnum_attention::learned_tableau::PROBLEM_COLUMNS)) with their
+/// reference increments (two per problem).
+struct Problems {
+    rows: Vec<Vec<f64>>,
+    targets: Vec<f64>,
+}
+
+impl Problems {
+    /// The training loss on these problems.
+    fn loss(&self) -> Result<IncrementLoss, ExperimentError> {
+        IncrementLoss::new(self.rows.concat(), self.targets.clone())
+            .context("the increment loss on the packed problems")
+    }
+}
+
+/// `count` problems with the increments of `reference` over 256 substeps.
+fn problems(count: usize, steps: Steps, reference: &Tableau, seed: u64, stream: u64) -> Problems {
     let mut rng = generator(seed, stream);
-    let mut rows = Vec::with_capacity(count * PROBLEM_COLUMNS);
+    let mut rows = Vec::with_capacity(count);
     let mut targets = Vec::with_capacity(2 * count);
-    let reference = named_method("rk4").expect("a named method").tableau;
     while targets.len() < 2 * count {
         let y0 = normal(&mut rng, 2, 0.5);
         let h: f64 = match steps.distribution {
@@ -122,14 +136,10 @@ fn problems(count: usize, steps: Steps, seed: u64, stream: u64) -> Dataset {
         // Problems that blow up within the step are not smooth enough to teach an order.
         if y1.iter().all(|v| v.is_finite() && v.abs() < 10.0) {
             targets.extend(y1.iter().zip(&y0).map(|(a, b)| (a - b) / h));
-            rows.extend(problem);
+            rows.push(problem);
         }
     }
-    Dataset {
-        inputs: Tensor::from_vec(rows, (count, PROBLEM_COLUMNS), &attnum_attention::DEVICE)
-            .expect("a matrix"),
-        targets: Tensor::from_vec(targets, 2 * count, &attnum_attention::DEVICE).expect("a vector"),
-    }
+    Problems { rows, targets }
 }
 
 /// The field of a quadratic problem and its derivatives at a point: `f`, `f′u = M u + Q(u ⊗ y +
@@ -177,10 +187,7 @@ struct EulerConsistency {
     mean_h2: f64,
 }
 
-fn euler_consistency(data: &Dataset) -> EulerConsistency {
-    let rows: Vec<Vec<f64>> = data.inputs.to_vec2().expect("a matrix");
-    let targets: Vec<f64> = data.targets.to_vec1().expect("a vector");
-    let reference = named_method("rk4").expect("a named method").tableau;
+fn euler_consistency(rows: &[Vec<f64>], targets: &[f64], reference: &Tableau) -> EulerConsistency {
     let (mut ff, mut f_delta, mut f_jf, mut remainder, mut h_sum, mut h2_sum) =
         (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     for (problem, delta) in rows.iter().zip(targets.chunks(2)) {
@@ -253,7 +260,7 @@ struct PredictionRow {
 }
 
 /// The two-stage method with `c₂ = c` whose `b` minimises the loss on the packed problems
-/// (rows of [`PROBLEM_COLUMNS`]) and `targets`: `(b₁, b₂, loss)`, `b₁ + b₂ = 1` for unit weights.
+/// (rows of [`PROBLEM_COLUMNS`](attnum_attention::learned_tableau::PROBLEM_COLUMNS)) and `targets`: `(b₁, b₂, loss)`, `b₁ + b₂ = 1` for unit weights.
 fn two_stage_profile(rows: &[Vec<f64>], targets: &[f64], c: f64, unit: bool) -> (f64, f64, f64) {
     // Residual b₁ f₀ + b₂ f(y₀ + h c f₀) − Δ; with b₁ = 1 − b₂ it is f₀ − Δ + b₂ (f₁ − f₀).
     let (mut ff, mut fg, mut gg, mut fd, mut gd, mut dd) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
@@ -300,9 +307,14 @@ fn two_stage_minimum(rows: &[Vec<f64>], targets: &[f64], unit: bool) -> (f64, f6
         .map(|i| (0.05f64.ln() + (400f64.ln()) * i as f64 / 399.0).exp())
         .collect();
     let loss = |c: f64| two_stage_profile(rows, targets, c, unit).2;
-    let best = (0..grid.len())
-        .min_by(|&i, &j| loss(grid[i]).total_cmp(&loss(grid[j])))
-        .expect("a grid");
+    // The first grid point with the smallest loss.
+    let best = (1..grid.len()).fold(0, |best, i| {
+        if loss(grid[i]).total_cmp(&loss(grid[best])).is_lt() {
+            i
+        } else {
+            best
+        }
+    });
     let (mut lo, mut hi) = (grid[best.saturating_sub(1)], grid[(best + 1).min(grid.len() - 1)]);
     let ratio = (5f64.sqrt() - 1.0) / 2.0;
     for _ in 0..80 {
@@ -318,11 +330,9 @@ fn two_stage_minimum(rows: &[Vec<f64>], targets: &[f64], unit: bool) -> (f64, f6
     (c, b1, b2, l)
 }
 
-fn predictions(data: &Dataset) -> Vec<PredictionRow> {
-    let rows: Vec<Vec<f64>> = data.inputs.to_vec2().expect("a matrix");
-    let targets: Vec<f64> = data.targets.to_vec1().expect("a vector");
+fn predictions(rows: &[Vec<f64>], targets: &[f64]) -> [PredictionRow; 2] {
     let (mut f, mut v, mut u, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for problem in &rows {
+    for problem in rows {
         let h = problem[2];
         let p = Quadratic(problem);
         let y0 = [problem[0], problem[1]];
@@ -359,11 +369,11 @@ fn predictions(data: &Dataset) -> Vec<PredictionRow> {
         }
         r
     };
-    let mut out = Vec::new();
-    for (name, basis) in [
+    [
         ("unit", vec![&v[..]]),
         ("scaled", vec![&f[..], &v[..]]),
-    ] {
+    ]
+    .map(|(name, basis)| {
         let (pu, pw) = (project(&basis, &u), project(&basis, &w));
         let c2 = 2.0 / 3.0 * (1.0 + inner(&pu, &pw) / inner(&pu, &pu));
         let z: Vec<f64> = u
@@ -377,8 +387,8 @@ fn predictions(data: &Dataset) -> Vec<PredictionRow> {
             [sigma, rho] => (-sigma, -rho),
             _ => unreachable!("one or two directions"),
         };
-        let (c2_min, b1_min, b2_min, min_loss) = two_stage_minimum(&rows, &targets, name == "unit");
-        out.push(PredictionRow {
+        let (c2_min, b1_min, b2_min, min_loss) = two_stage_minimum(rows, targets, name == "unit");
+        PredictionRow {
             output_weights: name,
             c2_star: c2,
             b2_star: (0.5 + bc) / c2,
@@ -388,20 +398,17 @@ fn predictions(data: &Dataset) -> Vec<PredictionRow> {
             b2_min,
             sum_b_minus_one_min: b1_min + b2_min - 1.0,
             min_loss,
-        });
-    }
-    out
+        }
+    })
 }
 
 /// The observed order of a tableau's global error on one problem over `[0, 1]`: the
-/// least-squares slope over the steps `h = 1/8, 1/16, 1/32, 1/64` against RK4 with 4096 steps.
-fn observed_order(tableau: &Tableau, problem: &[f64]) -> f64 {
+/// least-squares slope over the steps `h = 1/8, 1/16, 1/32, 1/64` against `reference` with 4096
+/// steps.
+fn observed_order(tableau: &Tableau, problem: &[f64], reference: &Tableau) -> f64 {
     let mut field = |_: f64, y: &[f64], dy: &mut [f64]| problem_field(problem, y, dy);
     let y0 = &problem[..2];
-    let exact = named_method("rk4")
-        .expect("a named method")
-        .tableau
-        .integrate(&mut field, 0.0, y0, 1.0, 4096);
+    let exact = reference.integrate(&mut field, 0.0, y0, 1.0, 4096);
     let errors: Vec<(f64, f64)> = [8, 16, 32, 64]
         .iter()
         .map(|&n| {
@@ -562,14 +569,14 @@ fn format_rows<'a>(rows: impl IntoIterator<Item = &'a [f64]>) -> String {
 }
 
 impl CheckedLearnedRk {
-    /// Train start `index`: its row.
+    /// Train start `index`: its row and loss curve.
     fn start(
         &self,
         index: usize,
         data: &(IncrementLoss, IncrementLoss),
-        held_out: &[f64],
+        (held_out, reference): (&[f64], &Tableau),
         two_stage_min_loss: f64,
-    ) -> (RestartRow, Vec<attnum_attention::learn::Epoch>) {
+    ) -> Result<(RestartRow, Vec<Epoch>), ExperimentError> {
         let spec = &self.0;
         let s = spec.stages;
         let mut rng = generator(spec.seed, 100 + index as u64);
@@ -578,10 +585,12 @@ impl CheckedLearnedRk {
             Output::Unit => OutputWeights::Unit,
         };
         let mut params = RkParameters::new(s, output, &normal(&mut rng, score_count(s), 1.0))
-            .expect("valid sizes");
+            .with_context(|| format!("the starting method of start {}", index + 1))?;
         let curve = train_exact(&mut params, &data.0, &data.1, &spec.training.settings())
-            .unwrap_or_else(|e| panic!("training failed: {e}"));
-        let tableau = params.tableau().expect("a tableau");
+            .with_context(|| format!("training start {}", index + 1))?;
+        let tableau = params
+            .tableau()
+            .with_context(|| format!("the tableau of start {}", index + 1))?;
         let class = classify_tableau(&tableau, MAX_TREE_ORDER);
         let excited_residual = |order: usize| {
             trees::trees_of_order(order)
@@ -615,56 +624,45 @@ impl CheckedLearnedRk {
             c2: (s >= 2).then(|| tableau.c()[1]),
             nearest: class.nearest.as_ref().map(|c| c.name.clone()),
             nearest_distance: class.nearest.as_ref().map(|c| c.distance),
-            observed_order: observed_order(&tableau, held_out),
+            observed_order: observed_order(&tableau, held_out, reference),
             a: format_rows(tableau.a().iter().enumerate().skip(1).map(|(i, r)| &r[..i])),
             b: format_rows([tableau.b()]),
         };
-        (row, curve)
+        Ok((row, curve))
     }
 
     /// Run the experiment: tables `restarts`, `summary`, `curve`, `consistency` and
     /// `prediction`.
     ///
-    /// # Panics
-    /// If training diverges (reported as a failed point by the engine).
-    pub fn run(&self) -> Vec<NamedTable> {
+    /// # Errors
+    /// A start whose training diverges.
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let spec = &self.0;
-        let training = problems(spec.problems[0], spec.steps, spec.seed, 1);
-        let validation = problems(spec.problems[1], spec.steps, spec.seed, 2);
-        let held_out: Vec<f64> = {
-            let unit = Steps {
-                low: 1.0,
-                high: 1.0,
-                distribution: StepDistribution::Uniform,
-            };
-            let test = problems(1, unit, spec.seed, 3);
-            test.inputs
-                .flatten_all()
-                .and_then(|t| t.to_vec1())
-                .expect("a row")
+        let reference = named_method("rk4")
+            .context("the reference method")?
+            .tableau;
+        let training = problems(spec.problems[0], spec.steps, &reference, spec.seed, 1);
+        let validation = problems(spec.problems[1], spec.steps, &reference, spec.seed, 2);
+        let unit = Steps {
+            low: 1.0,
+            high: 1.0,
+            distribution: StepDistribution::Uniform,
         };
-        let data = (
-            IncrementLoss::from_dataset(&training).expect("packed problems"),
-            IncrementLoss::from_dataset(&validation).expect("packed problems"),
-        );
-        let prediction = predictions(&training);
-        let own = match spec.output {
-            Output::Scaled => "scaled",
-            Output::Unit => "unit",
+        let held_out = problems(1, unit, &reference, spec.seed, 3).rows.concat();
+        let data = (training.loss()?, validation.loss()?);
+        let prediction = predictions(&training.rows, &training.targets);
+        let [unit_prediction, scaled_prediction] = &prediction;
+        let two_stage_min_loss = match spec.output {
+            Output::Scaled => scaled_prediction.min_loss,
+            Output::Unit => unit_prediction.min_loss,
         };
-        let two_stage_min_loss = prediction
-            .iter()
-            .find(|p| p.output_weights == own)
-            .map(|p| p.min_loss)
-            .expect("both parametrisations");
+        let test = (&held_out[..], &reference);
+        // The first start's loss curve is kept; there is a first start (`restarts ≥ 1`).
+        let (first, first_curve) = self.start(0, &data, test, two_stage_min_loss)?;
         let mut rows = Vec::with_capacity(spec.restarts);
-        let mut first_curve = Vec::new();
-        for index in 0..spec.restarts {
-            let (row, curve) = self.start(index, &data, &held_out, two_stage_min_loss);
-            if index == 0 {
-                first_curve = curve;
-            }
-            rows.push(row);
+        rows.push(first);
+        for index in 1..spec.restarts {
+            rows.push(self.start(index, &data, test, two_stage_min_loss)?.0);
         }
 
         let stat = |f: &dyn Fn(&RestartRow) -> f64| {
@@ -678,8 +676,8 @@ impl CheckedLearnedRk {
             stat(&|r| r.excited_residual_4),
         );
         let (bc, observed) = (stat(&|r| r.bc_minus_half), stat(&|r| r.observed_order));
-        let c2: Option<(f64, f64, f64)> = (spec.stages >= 2)
-            .then(|| stat(&|r| r.c2.expect("two stages or more")));
+        let c2s: Vec<f64> = rows.iter().filter_map(|r| r.c2).collect();
+        let c2 = (!c2s.is_empty()).then(|| mean_interval(&c2s));
         let highest = rows.iter().map(|r| r.order_at_tolerance).max().unwrap_or(0);
         let mut names: Vec<&String> = rows.iter().filter_map(|r| r.nearest.as_ref()).collect();
         names.sort();
@@ -722,17 +720,21 @@ impl CheckedLearnedRk {
             observed_order_high: observed.2,
             best_final_loss: rows.iter().map(|r| r.final_loss).fold(f64::INFINITY, f64::min),
         };
-        let best_sum_b = rows
-            .iter()
-            .min_by(|a, b| a.final_loss.total_cmp(&b.final_loss))
-            .map(|r| 1.0 + r.sum_b_minus_one)
-            .expect("at least one start");
+        // The first of the starts with the smallest validation loss.
+        let best = rows.iter().fold(&rows[0], |best, r| {
+            if r.final_loss.total_cmp(&best.final_loss).is_lt() {
+                r
+            } else {
+                best
+            }
+        });
+        let best_sum_b = 1.0 + best.sum_b_minus_one;
         // Training selects the parameters of the epoch with the smallest validation loss, so the
         // validation set's optimum matters as much as the training set's.
         let consistency: Vec<ConsistencyRow> = [("training", &training), ("validation", &validation)]
             .into_iter()
-            .map(|(name, data)| {
-                let euler = euler_consistency(data);
+            .map(|(name, problems)| {
+                let euler = euler_consistency(&problems.rows, &problems.targets, &reference);
                 ConsistencyRow {
                     problems: name,
                     sum_b_best: best_sum_b,
@@ -745,7 +747,7 @@ impl CheckedLearnedRk {
                 }
             })
             .collect();
-        vec![
+        Ok(vec![
             NamedTable {
                 stem: "restarts",
                 table: Table::from_rows(&rows),
@@ -766,7 +768,7 @@ impl CheckedLearnedRk {
                 stem: "curve",
                 table: spec.training.curve_table(&first_curve),
             },
-        ]
+        ])
     }
 }
 
