@@ -251,9 +251,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Verify { tier, names } => verify(&open_workspace(root)?, tier, names),
-        Command::Paper { no_pdf, keep_stale } => {
-            paper(&open_workspace(root)?, no_pdf, keep_stale)
-        }
+        Command::Paper { no_pdf, keep_stale } => paper(&open_workspace(root)?, no_pdf, keep_stale),
         Command::Why { names } => why(&open_workspace(root)?, names),
         Command::Lit { command } => literature::run(&open_workspace(root)?, command),
     }
