@@ -8,12 +8,12 @@ mod closed_form;
 #[allow(dead_code)]
 mod common;
 
-use attnum_attention::DEVICE;
 use attnum_attention::learn::{Dataset, generator, normal, train};
 use attnum_attention::learned_tableau::{
     IncrementLoss, LearnedRkAttention, OutputWeights, PROBLEM_COLUMNS, RkParameters, score_count,
     train_exact,
 };
+use attnum_attention::{AttentionMethod, DEVICE};
 use candle_core::Tensor;
 use rand::RngExt;
 
@@ -125,17 +125,23 @@ fn closed_form_training_follows_candles_trajectory() {
 
 #[test]
 fn training_returns_the_validation_minimiser_and_the_last_iterate() {
+    let mut params = parameters(2, OutputWeights::Scaled, 3);
+    // Validation targets that the starting method meets exactly: training moves away from them,
+    // early stopping ends the run, and the last iterate is `patience` epochs after the validation
+    // minimum.
+    let held_out = problems(16, 6);
+    let validation_set = Dataset {
+        targets: params.module().unwrap().forward(&held_out.inputs).unwrap(),
+        inputs: held_out.inputs,
+    };
     let (train_loss, validation_loss) = (
         IncrementLoss::from_dataset(&problems(32, 5)).unwrap(),
-        IncrementLoss::from_dataset(&problems(16, 6)).unwrap(),
+        IncrementLoss::from_dataset(&validation_set).unwrap(),
     );
-    // A patience shorter than the run: early stopping ends it, and the last iterate is the one
-    // `patience` epochs after the validation minimum.
     let settings = attnum_attention::learn::TrainSettings {
         patience: 20,
         ..closed_form::settings(2000)
     };
-    let mut params = parameters(2, OutputWeights::Scaled, 3);
     let run = train_exact(&mut params, &train_loss, &validation_loss, &settings).unwrap();
     let (best, best_epoch) = run
         .curve
