@@ -531,7 +531,7 @@ pub fn train_exact(
 ) -> Result<Vec<Epoch>> {
     let mut work = params.clone();
     let mut check = params.clone();
-    let (best, curve) = train_closed_form(
+    let run = train_closed_form(
         params.flat(),
         |theta| {
             work.set_flat(theta);
@@ -543,8 +543,20 @@ pub fn train_exact(
         },
         settings,
     )?;
-    params.set_flat(&best);
-    Ok(curve)
+    params.set_flat(&run.best);
+    Ok(run.curve)
+}
+
+/// What [`train_closed_form`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClosedFormRun {
+    /// The parameters after the epoch with the smallest validation loss (the first such epoch):
+    /// what early stopping returns.
+    pub best: Vec<f64>,
+    /// The parameters after the last epoch that ran.
+    pub last: Vec<f64>,
+    /// The loss curve, one entry per epoch that ran.
+    pub curve: Vec<Epoch>,
 }
 
 /// The loop of [`crate::learn::train`] on plain numbers: full-batch AdamW (candle's update with
@@ -552,7 +564,8 @@ pub fn train_exact(
 /// decaying by a cosine to 1% of `settings.learning_rate`, the validation loss after each step,
 /// early stopping after `settings.patience` epochs without a better one. `loss_and_gradient`
 /// gives the training loss and its gradient at the parameters, `validation` the validation
-/// loss. Returns the parameters of the best validation loss and the loss curve.
+/// loss. Returns the parameters of the best validation loss, the last parameters and the loss
+/// curve.
 ///
 /// # Errors
 /// [`AttentionError::Invalid`] when a loss becomes non-finite.
@@ -561,7 +574,7 @@ pub fn train_closed_form(
     mut loss_and_gradient: impl FnMut(&[f64]) -> (f64, Vec<f64>),
     mut validation: impl FnMut(&[f64]) -> f64,
     settings: &TrainSettings,
-) -> Result<(Vec<f64>, Vec<Epoch>)> {
+) -> Result<ClosedFormRun> {
     let (beta1, beta2, eps) = (0.9f64, 0.999f64, 1e-8);
     let mut m = vec![0.0; theta.len()];
     let mut v = vec![0.0; theta.len()];
@@ -599,5 +612,9 @@ pub fn train_closed_form(
             break;
         }
     }
-    Ok((best.2, curve))
+    Ok(ClosedFormRun {
+        best: best.2,
+        last: theta,
+        curve,
+    })
 }

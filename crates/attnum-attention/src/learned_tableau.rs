@@ -485,8 +485,19 @@ impl IncrementLoss {
     }
 }
 
+/// A training run of [`train_exact`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainedStep {
+    /// The loss curve, one entry per epoch that ran.
+    pub curve: Vec<Epoch>,
+    /// The parameters after the last epoch that ran (the parameters passed to [`train_exact`]
+    /// end at the epoch with the smallest validation loss instead).
+    pub last: RkParameters,
+}
+
 /// [`crate::learn::train`] for a learned step on [`IncrementLoss`]es, by
-/// [`crate::learned_rule::train_closed_form`]. Returns the loss curve.
+/// [`crate::learned_rule::train_closed_form`]: `params` end at the epoch with the smallest
+/// validation loss (what early stopping returns). Returns the loss curve and the last iterate.
 ///
 /// # Errors
 /// [`AttentionError::Invalid`] when the loss becomes non-finite.
@@ -495,10 +506,10 @@ pub fn train_exact(
     train: &IncrementLoss,
     validation: &IncrementLoss,
     settings: &TrainSettings,
-) -> Result<Vec<Epoch>> {
+) -> Result<TrainedStep> {
     let mut work = params.clone();
     let mut check = params.clone();
-    let (best, curve) = crate::learned_rule::train_closed_form(
+    let run = crate::learned_rule::train_closed_form(
         params.flat(),
         |theta| {
             work.set_flat(theta);
@@ -510,6 +521,11 @@ pub fn train_exact(
         },
         settings,
     )?;
-    params.set_flat(&best);
-    Ok(curve)
+    params.set_flat(&run.best);
+    let mut last = params.clone();
+    last.set_flat(&run.last);
+    Ok(TrainedStep {
+        curve: run.curve,
+        last,
+    })
 }

@@ -3,11 +3,13 @@
 //! a training run follows [`train`]'s trajectory; free nodes reach Gauss–Legendre from outside
 //! the interval.
 
-use attnum_attention::learn::{Dataset, TrainSettings, generator, mse, normal, train};
+mod closed_form;
+
+use attnum_attention::DEVICE;
+use attnum_attention::learn::{Dataset, TrainSettings, generator, normal, train};
 use attnum_attention::learned_rule::{
     LearnedQuadrature, MomentLoss, NodeMap, RuleParameters, train_exact,
 };
-use attnum_attention::{AttentionMethod, DEVICE};
 use attnum_classical::quadrature::gauss_legendre;
 use candle_core::Tensor;
 
@@ -41,38 +43,13 @@ fn parameter_sets() -> Vec<RuleParameters> {
 fn the_closed_form_loss_and_gradient_are_candles() {
     let (dataset, loss) = data(7, 40, 1);
     for params in parameter_sets() {
-        let head = params.head(7).unwrap();
         let (value, gradient) = loss.loss_and_gradient(&params);
-        let reference = mse(&head, &dataset).unwrap();
-        assert!(
-            (value - reference).abs() <= 1e-13 * reference,
-            "{:?}: loss {value} against {reference}",
-            params.map
+        closed_form::assert_candles_loss_and_gradient(
+            &format!("{:?}", params.map),
+            &params.head(7).unwrap(),
+            &dataset,
+            (value, &gradient),
         );
-        let diff = (head.forward(&dataset.inputs).unwrap() - &dataset.targets).unwrap();
-        let grads = diff.sqr().unwrap().mean_all().unwrap().backward().unwrap();
-        let autograd: Vec<f64> = head
-            .parameters()
-            .iter()
-            .flat_map(|(_, var)| {
-                grads
-                    .get(var.as_tensor())
-                    .unwrap()
-                    .flatten_all()
-                    .unwrap()
-                    .to_vec1::<f64>()
-                    .unwrap()
-            })
-            .collect();
-        assert_eq!(autograd.len(), gradient.len());
-        let size = autograd.iter().fold(0.0f64, |m, g| m.max(g.abs()));
-        for (a, b) in autograd.iter().zip(&gradient) {
-            assert!(
-                (a - b).abs() <= 1e-12 * size,
-                "{:?}: gradient {gradient:?} against autograd {autograd:?}",
-                params.map
-            );
-        }
     }
 }
 
@@ -80,12 +57,7 @@ fn the_closed_form_loss_and_gradient_are_candles() {
 fn closed_form_training_follows_candles_trajectory() {
     let (train_set, train_loss) = data(5, 64, 2);
     let (validation_set, validation_loss) = data(5, 32, 3);
-    let settings = TrainSettings {
-        epochs: 300,
-        learning_rate: 0.03,
-        weight_decay: 0.01,
-        patience: 300,
-    };
+    let settings = closed_form::settings(300);
     for map in [NodeMap::Tanh, NodeMap::Free] {
         let mut params =
             RuleParameters::trainable(map, &[-0.5, 0.1, 0.7], &[0.2, 0.0, -0.3]).unwrap();
@@ -99,16 +71,7 @@ fn closed_form_training_follows_candles_trajectory() {
         )
         .unwrap();
         let curve = train_exact(&mut params, &train_loss, &validation_loss, &settings).unwrap();
-        assert_eq!(curve.len(), reference.len());
-        for (a, b) in curve.iter().zip(&reference) {
-            assert!(
-                (a.validation_loss - b.validation_loss).abs() <= 1e-9 * b.validation_loss,
-                "{map:?} epoch {}: {} against {}",
-                a.epoch,
-                a.validation_loss,
-                b.validation_loss
-            );
-        }
+        closed_form::assert_same_trajectory(&format!("{map:?}"), &curve, &reference, 1e-9);
         for (a, b) in params.nodes().iter().zip(head.nodes().unwrap()) {
             assert!((a - b).abs() < 1e-10, "{map:?}: nodes {a} against {b}");
         }

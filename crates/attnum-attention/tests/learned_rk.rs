@@ -1,12 +1,14 @@
 //! The learned Runge–Kutta step: `Σ b = 1` by construction with unit output weights, every
 //! parameter receiving a gradient, and the closed-form training ([`IncrementLoss`],
 //! [`train_exact`]) against candle — the loss equals the module's mean squared error, the
-//! gradient equals autograd's, and a training run follows [`train`]'s trajectory.
+//! gradient equals autograd's, and a training run follows [`train`]'s trajectory — returning the
+//! validation minimiser and the last iterate.
 
+mod closed_form;
 #[allow(dead_code)]
 mod common;
 
-use attnum_attention::learn::{Dataset, TrainSettings, generator, mse, normal, train};
+use attnum_attention::learn::{Dataset, generator, normal, train};
 use attnum_attention::learned_tableau::{
     IncrementLoss, LearnedRkAttention, OutputWeights, PROBLEM_COLUMNS, RkParameters, score_count,
     train_exact,
@@ -76,36 +78,13 @@ fn the_closed_form_loss_and_gradient_are_candles() {
     for stages in 1..=4 {
         for output in [OutputWeights::Scaled, OutputWeights::Unit] {
             let params = parameters(stages, output, 7 + stages as u64);
-            let module = params.module().unwrap();
             let (value, gradient) = loss.loss_and_gradient(&params);
-            let reference = mse(&module, &data).unwrap();
-            assert!(
-                (value - reference).abs() <= 1e-13 * reference,
-                "s = {stages} {output:?}: {value} against {reference}"
+            closed_form::assert_candles_loss_and_gradient(
+                &format!("s = {stages} {output:?}"),
+                &params.module().unwrap(),
+                &data,
+                (value, &gradient),
             );
-            let diff = (module.forward(&data.inputs).unwrap() - &data.targets).unwrap();
-            let grads = diff.sqr().unwrap().mean_all().unwrap().backward().unwrap();
-            let autograd: Vec<f64> = module
-                .parameters()
-                .iter()
-                .flat_map(|(_, var)| {
-                    grads
-                        .get(var.as_tensor())
-                        .unwrap()
-                        .flatten_all()
-                        .unwrap()
-                        .to_vec1::<f64>()
-                        .unwrap()
-                })
-                .collect();
-            assert_eq!(autograd.len(), gradient.len(), "s = {stages} {output:?}");
-            let size = autograd.iter().fold(1e-300f64, |m, g| m.max(g.abs()));
-            for (a, b) in autograd.iter().zip(&gradient) {
-                assert!(
-                    (a - b).abs() <= 1e-12 * size,
-                    "s = {stages} {output:?}: {gradient:?} against autograd {autograd:?}"
-                );
-            }
         }
     }
 }
@@ -117,12 +96,7 @@ fn closed_form_training_follows_candles_trajectory() {
         IncrementLoss::from_dataset(&train_set).unwrap(),
         IncrementLoss::from_dataset(&validation_set).unwrap(),
     );
-    let settings = TrainSettings {
-        epochs: 200,
-        learning_rate: 0.03,
-        weight_decay: 0.01,
-        patience: 200,
-    };
+    let settings = closed_form::settings(200);
     for output in [OutputWeights::Scaled, OutputWeights::Unit] {
         let mut params = parameters(3, output, 5);
         let module: LearnedRkAttention = params.module().unwrap();
@@ -134,17 +108,8 @@ fn closed_form_training_follows_candles_trajectory() {
             &mut generator(1, 9),
         )
         .unwrap();
-        let curve = train_exact(&mut params, &train_loss, &validation_loss, &settings).unwrap();
-        assert_eq!(curve.len(), reference.len());
-        for (a, b) in curve.iter().zip(&reference) {
-            assert!(
-                (a.validation_loss - b.validation_loss).abs() <= 1e-10 * b.validation_loss,
-                "{output:?} epoch {}: {} against {}",
-                a.epoch,
-                a.validation_loss,
-                b.validation_loss
-            );
-        }
+        let run = train_exact(&mut params, &train_loss, &validation_loss, &settings).unwrap();
+        closed_form::assert_same_trajectory(&format!("{output:?}"), &run.curve, &reference, 1e-10);
         let (ours, theirs) = (params.tableau().unwrap(), module.tableau().unwrap());
         for (x, y) in ours
             .a()
@@ -156,6 +121,41 @@ fn closed_form_training_follows_candles_trajectory() {
             assert!((x - y).abs() < 1e-10, "{output:?}: {x} against {y}");
         }
     }
+}
+
+#[test]
+fn training_returns_the_validation_minimiser_and_the_last_iterate() {
+    let mut params = parameters(2, OutputWeights::Scaled, 3);
+    // Validation targets that the starting method meets exactly: training moves away from them,
+    // early stopping ends the run, and the last iterate is `patience` epochs after the validation
+    // minimum.
+    let held_out = problems(16, 6);
+    let validation_set = Dataset {
+        targets: params.module().unwrap().forward(&held_out.inputs).unwrap(),
+        inputs: held_out.inputs,
+    };
+    let (train_loss, validation_loss) = (
+        IncrementLoss::from_dataset(&problems(32, 5)).unwrap(),
+        IncrementLoss::from_dataset(&validation_set).unwrap(),
+    );
+    let settings = attnum_attention::learn::TrainSettings {
+        patience: 20,
+        ..closed_form::settings(2000)
+    };
+    let run = train_exact(&mut params, &train_loss, &validation_loss, &settings).unwrap();
+    let (best, best_epoch) = run
+        .curve
+        .iter()
+        .map(|e| (e.validation_loss, e.epoch))
+        .fold((f64::INFINITY, 0), |m, e| if e.0 < m.0 { e } else { m });
+    let last = run.curve.last().unwrap();
+    assert!(run.curve.len() < settings.epochs, "the run stopped early");
+    assert_eq!(last.epoch, best_epoch + settings.patience);
+    // The validation loss is recorded after each epoch's update: the returned parameters' loss
+    // is the curve's minimum, the last iterate's its last entry.
+    assert_eq!(validation_loss.loss(&params), best);
+    assert_eq!(validation_loss.loss(&run.last), last.validation_loss);
+    assert_ne!(run.last, params);
 }
 
 #[test]

@@ -38,7 +38,7 @@ use attnum_results::Table;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::{FieldError, NamedTable};
+use super::{Context, ExperimentError, FieldError, NamedTable};
 use crate::checks::{self, Interval};
 use crate::training::Training;
 
@@ -108,9 +108,15 @@ const BOUNDARY_MARGIN: f64 = 1e-3;
 
 /// Random polynomials of degree `degree` by their Legendre coefficients (standard normal), as
 /// the closed-form loss on them.
-fn polynomials(degree: usize, count: usize, seed: u64, stream: u64) -> MomentLoss {
+fn polynomials(
+    degree: usize,
+    count: usize,
+    seed: u64,
+    stream: u64,
+) -> Result<MomentLoss, ExperimentError> {
     let coefficients = normal(&mut generator(seed, stream), count * (degree + 1), 1.0);
-    MomentLoss::new(&coefficients, degree).expect("Gaussian coefficients have full rank")
+    MomentLoss::new(&coefficients, degree)
+        .with_context(|| format!("the moment loss of {count} polynomials of degree {degree}"))
 }
 
 /// The largest entry-wise distance of two equally long lists.
@@ -292,7 +298,7 @@ impl LearnedQuadratureSpec {
 
 impl CheckedLearnedQuadrature {
     /// The starting parameters of start `index`.
-    fn start(&self, index: usize) -> RuleParameters {
+    fn start(&self, index: usize) -> Result<RuleParameters, ExperimentError> {
         let spec = &self.spec;
         let n = spec.nodes;
         let mut rng = generator(spec.seed, 100 + index as u64);
@@ -314,15 +320,19 @@ impl CheckedLearnedQuadrature {
             }
             NodeMode::Equispaced => RuleParameters::fixed(self.reference.nodes(), &scores),
         }
-        .expect("checked starts")
+        .with_context(|| format!("the starting rule of start {}", index + 1))
     }
 
     /// Train start `index` and classify the result.
-    fn train(&self, index: usize, data: &(MomentLoss, MomentLoss)) -> (Trained, Vec<Epoch>) {
+    fn train(
+        &self,
+        index: usize,
+        data: &(MomentLoss, MomentLoss),
+    ) -> Result<(Trained, Vec<Epoch>), ExperimentError> {
         let spec = &self.spec;
-        let mut params = self.start(index);
+        let mut params = self.start(index)?;
         let curve = train_exact(&mut params, &data.0, &data.1, &spec.training.settings())
-            .unwrap_or_else(|e| panic!("training failed: {e}"));
+            .with_context(|| format!("training start {}", index + 1))?;
         let (train_loss, gradient) = data.0.loss_and_gradient(&params);
         let final_loss = data.1.rule_loss(&params.nodes(), &params.weights());
         // Sorted by node, as the reference rule is.
@@ -365,7 +375,7 @@ impl CheckedLearnedQuadrature {
             min_weight: weights.iter().copied().fold(f64::INFINITY, f64::min),
             outcome: outcome.name(),
         };
-        (
+        Ok((
             Trained {
                 row,
                 outcome,
@@ -373,27 +383,26 @@ impl CheckedLearnedQuadrature {
                 weights,
             },
             curve,
-        )
+        ))
     }
 
     /// Run the experiment: tables `restarts`, `summary`, `nodes` and `curve`.
     ///
-    /// # Panics
-    /// If training diverges (reported as a failed point by the engine).
-    pub fn run(&self) -> Vec<NamedTable> {
+    /// # Errors
+    /// A training or validation family that the loss refuses, or a start whose training
+    /// diverges.
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let spec = &self.spec;
         let data = (
-            polynomials(self.degree, spec.functions[0], spec.seed, 1),
-            polynomials(self.degree, spec.functions[1], spec.seed, 2),
+            polynomials(self.degree, spec.functions[0], spec.seed, 1)?,
+            polynomials(self.degree, spec.functions[1], spec.seed, 2)?,
         );
+        // The first start's loss curve is kept; there is a first start (`restarts ≥ 1`).
+        let (first, first_curve) = self.train(0, &data)?;
         let mut starts = Vec::with_capacity(spec.restarts);
-        let mut first_curve = Vec::new();
-        for index in 0..spec.restarts {
-            let (trained, curve) = self.train(index, &data);
-            if index == 0 {
-                first_curve = curve;
-            }
-            starts.push(trained);
+        starts.push(first);
+        for index in 1..spec.restarts {
+            starts.push(self.train(index, &data)?.0);
         }
 
         let count = |o: Outcome| starts.iter().filter(|t| t.outcome == o).count();
@@ -401,10 +410,14 @@ impl CheckedLearnedQuadrature {
         let failures = spec.restarts - found;
         let (low, high) = wilson(failures, spec.restarts);
         let error_of = |t: &Trained| t.row.node_error.unwrap_or(t.row.weight_error);
-        let best = starts
-            .iter()
-            .min_by(|a, b| error_of(a).total_cmp(&error_of(b)))
-            .expect("at least one start");
+        // The first of the starts with the smallest error.
+        let best = starts.iter().fold(&starts[0], |best, t| {
+            if error_of(t).total_cmp(&error_of(best)).is_lt() {
+                t
+            } else {
+                best
+            }
+        });
         let mut losses: Vec<f64> = starts.iter().map(|t| t.row.final_loss).collect();
         losses.sort_by(f64::total_cmp);
         let summary = SummaryRow {
@@ -456,7 +469,7 @@ impl CheckedLearnedQuadrature {
             })
             .collect();
         let rows: Vec<RestartRow> = starts.into_iter().map(|t| t.row).collect();
-        vec![
+        Ok(vec![
             NamedTable {
                 stem: "restarts",
                 table: Table::from_rows(&rows),
@@ -473,7 +486,7 @@ impl CheckedLearnedQuadrature {
                 stem: "curve",
                 table: spec.training.curve_table(&first_curve),
             },
-        ]
+        ])
     }
 }
 

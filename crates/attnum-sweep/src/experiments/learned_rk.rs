@@ -12,29 +12,31 @@
 //!
 //! Tables: each start's final loss, `max |Φ(t) − 1/γ(t)|` over the trees of each order 1–5 and
 //! over the order-4 and order-5 trees that a quadratic field excites (no vertex with three or more
-//! children), the signed first- and second-order residuals `Σ b − 1` and `bᵀc − 1/2`, `c₂`, its
-//! order at the tolerance of the sweep, the nearest named method and the observed order of its
-//! global error on a held-out problem (`restarts`); per point the mean and 95% Student
-//! interval of these over the starts (`summary`); the loss curve of the first start (`curve`);
+//! children), the signed residuals `Σ b − 1`, `bᵀc − 1/2`, `bᵀAc − 1/6` and `bᵀc² − 1/3`, `c₂`,
+//! its order at the tolerance of the sweep, the nearest named method, the observed order of its
+//! global error on a held-out problem and, for `s ≤ 2`, its training loss over the smallest
+//! training loss of its class, minus 1 — each at the iterate that early stopping returns (the
+//! validation minimiser) and most of them again at the last iterate (`_last`) (`restarts`); per
+//! point the mean and 95% Student interval of these over the starts, and the order-3 residuals of
+//! the start with the smallest validation loss (`summary`); the loss curve of the first start (`curve`);
 //! the terms of the proposition on the consistency of a fitted one-stage step, evaluated on the
 //! training and validation problems (`consistency`); and the two-stage method that the
 //! proposition on small steps predicts from the training problems (`prediction`: `c₂*` and the
 //! residuals at which the loss is stationary, for both parametrisations of `b`).
 
-use attnum_attention::classify::classify_tableau;
-use attnum_attention::learn::{Dataset, generator, normal};
+use attnum_attention::classify::{TableauClass, classify_tableau};
+use attnum_attention::learn::{Epoch, generator, normal};
 use attnum_attention::learned_tableau::{
-    IncrementLoss, OutputWeights, PROBLEM_COLUMNS, RkParameters, problem_field, score_count,
+    IncrementLoss, OutputWeights, RkParameters, problem_field, score_count,
     train_exact,
 };
 use attnum_classical::rk::{Tableau, named_method};
 use attnum_classical::trees;
 use attnum_results::Table;
-use candle_core::Tensor;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::{FieldError, NamedTable, log_log_slope};
+use super::{Context, ExperimentError, FieldError, NamedTable, log_log_slope};
 use crate::checks::{self, Interval};
 use crate::training::Training;
 
@@ -95,12 +97,27 @@ pub enum StepDistribution {
 /// Orders of the trees whose residuals are reported.
 const MAX_TREE_ORDER: usize = 5;
 
-/// `count` packed problems with the reference increments (flattened, two per problem).
-fn problems(count: usize, steps: Steps, seed: u64, stream: u64) -> Dataset {
+/// Packed problems (rows of
+/// [`PROBLEM_COLUMNS`](attnum_attention::learned_tableau::PROBLEM_COLUMNS)) with their
+/// reference increments (two per problem).
+struct Problems {
+    rows: Vec<Vec<f64>>,
+    targets: Vec<f64>,
+}
+
+impl Problems {
+    /// The training loss on these problems.
+    fn loss(&self) -> Result<IncrementLoss, ExperimentError> {
+        IncrementLoss::new(self.rows.concat(), self.targets.clone())
+            .context("the increment loss on the packed problems")
+    }
+}
+
+/// `count` problems with the increments of `reference` over 256 substeps.
+fn problems(count: usize, steps: Steps, reference: &Tableau, seed: u64, stream: u64) -> Problems {
     let mut rng = generator(seed, stream);
-    let mut rows = Vec::with_capacity(count * PROBLEM_COLUMNS);
+    let mut rows = Vec::with_capacity(count);
     let mut targets = Vec::with_capacity(2 * count);
-    let reference = named_method("rk4").expect("a named method").tableau;
     while targets.len() < 2 * count {
         let y0 = normal(&mut rng, 2, 0.5);
         let h: f64 = match steps.distribution {
@@ -122,14 +139,10 @@ fn problems(count: usize, steps: Steps, seed: u64, stream: u64) -> Dataset {
         // Problems that blow up within the step are not smooth enough to teach an order.
         if y1.iter().all(|v| v.is_finite() && v.abs() < 10.0) {
             targets.extend(y1.iter().zip(&y0).map(|(a, b)| (a - b) / h));
-            rows.extend(problem);
+            rows.push(problem);
         }
     }
-    Dataset {
-        inputs: Tensor::from_vec(rows, (count, PROBLEM_COLUMNS), &attnum_attention::DEVICE)
-            .expect("a matrix"),
-        targets: Tensor::from_vec(targets, 2 * count, &attnum_attention::DEVICE).expect("a vector"),
-    }
+    Problems { rows, targets }
 }
 
 /// The field of a quadratic problem and its derivatives at a point: `f`, `f′u = M u + Q(u ⊗ y +
@@ -177,10 +190,7 @@ struct EulerConsistency {
     mean_h2: f64,
 }
 
-fn euler_consistency(data: &Dataset) -> EulerConsistency {
-    let rows: Vec<Vec<f64>> = data.inputs.to_vec2().expect("a matrix");
-    let targets: Vec<f64> = data.targets.to_vec1().expect("a vector");
-    let reference = named_method("rk4").expect("a named method").tableau;
+fn euler_consistency(rows: &[Vec<f64>], targets: &[f64], reference: &Tableau) -> EulerConsistency {
     let (mut ff, mut f_delta, mut f_jf, mut remainder, mut h_sum, mut h2_sum) =
         (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     for (problem, delta) in rows.iter().zip(targets.chunks(2)) {
@@ -252,8 +262,24 @@ struct PredictionRow {
     min_loss: f64,
 }
 
+/// The smallest training loss of a one-stage method `y₁ = y₀ + h b f(y₀)` on the packed problems
+/// and `targets`: at `b* = max(Σ⟨f, Δ⟩ / Σ|f|², 0)` for scaled weights (the closure of `b > 0`),
+/// at `b = 1` for unit ones.
+fn one_stage_minimum(rows: &[Vec<f64>], targets: &[f64], unit: bool) -> f64 {
+    let (mut ff, mut fd, mut dd) = (0.0, 0.0, 0.0);
+    for (problem, delta) in rows.iter().zip(targets.chunks(2)) {
+        let f = Quadratic(problem).field(&[problem[0], problem[1]]);
+        let d = [delta[0], delta[1]];
+        ff += dot(&f, &f);
+        fd += dot(&f, &d);
+        dd += dot(&d, &d);
+    }
+    let b = if unit { 1.0 } else { (fd / ff).max(0.0) };
+    (dd - 2.0 * b * fd + b * b * ff) / targets.len() as f64
+}
+
 /// The two-stage method with `c₂ = c` whose `b` minimises the loss on the packed problems
-/// (rows of [`PROBLEM_COLUMNS`]) and `targets`: `(b₁, b₂, loss)`, `b₁ + b₂ = 1` for unit weights.
+/// (rows of [`PROBLEM_COLUMNS`](attnum_attention::learned_tableau::PROBLEM_COLUMNS)) and `targets`: `(b₁, b₂, loss)`, `b₁ + b₂ = 1` for unit weights.
 fn two_stage_profile(rows: &[Vec<f64>], targets: &[f64], c: f64, unit: bool) -> (f64, f64, f64) {
     // Residual b₁ f₀ + b₂ f(y₀ + h c f₀) − Δ; with b₁ = 1 − b₂ it is f₀ − Δ + b₂ (f₁ − f₀).
     let (mut ff, mut fg, mut gg, mut fd, mut gd, mut dd) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
@@ -300,9 +326,14 @@ fn two_stage_minimum(rows: &[Vec<f64>], targets: &[f64], unit: bool) -> (f64, f6
         .map(|i| (0.05f64.ln() + (400f64.ln()) * i as f64 / 399.0).exp())
         .collect();
     let loss = |c: f64| two_stage_profile(rows, targets, c, unit).2;
-    let best = (0..grid.len())
-        .min_by(|&i, &j| loss(grid[i]).total_cmp(&loss(grid[j])))
-        .expect("a grid");
+    // The first grid point with the smallest loss.
+    let best = (1..grid.len()).fold(0, |best, i| {
+        if loss(grid[i]).total_cmp(&loss(grid[best])).is_lt() {
+            i
+        } else {
+            best
+        }
+    });
     let (mut lo, mut hi) = (grid[best.saturating_sub(1)], grid[(best + 1).min(grid.len() - 1)]);
     let ratio = (5f64.sqrt() - 1.0) / 2.0;
     for _ in 0..80 {
@@ -318,11 +349,9 @@ fn two_stage_minimum(rows: &[Vec<f64>], targets: &[f64], unit: bool) -> (f64, f6
     (c, b1, b2, l)
 }
 
-fn predictions(data: &Dataset) -> Vec<PredictionRow> {
-    let rows: Vec<Vec<f64>> = data.inputs.to_vec2().expect("a matrix");
-    let targets: Vec<f64> = data.targets.to_vec1().expect("a vector");
+fn predictions(rows: &[Vec<f64>], targets: &[f64]) -> [PredictionRow; 2] {
     let (mut f, mut v, mut u, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for problem in &rows {
+    for problem in rows {
         let h = problem[2];
         let p = Quadratic(problem);
         let y0 = [problem[0], problem[1]];
@@ -359,11 +388,11 @@ fn predictions(data: &Dataset) -> Vec<PredictionRow> {
         }
         r
     };
-    let mut out = Vec::new();
-    for (name, basis) in [
+    [
         ("unit", vec![&v[..]]),
         ("scaled", vec![&f[..], &v[..]]),
-    ] {
+    ]
+    .map(|(name, basis)| {
         let (pu, pw) = (project(&basis, &u), project(&basis, &w));
         let c2 = 2.0 / 3.0 * (1.0 + inner(&pu, &pw) / inner(&pu, &pu));
         let z: Vec<f64> = u
@@ -377,8 +406,8 @@ fn predictions(data: &Dataset) -> Vec<PredictionRow> {
             [sigma, rho] => (-sigma, -rho),
             _ => unreachable!("one or two directions"),
         };
-        let (c2_min, b1_min, b2_min, min_loss) = two_stage_minimum(&rows, &targets, name == "unit");
-        out.push(PredictionRow {
+        let (c2_min, b1_min, b2_min, min_loss) = two_stage_minimum(rows, targets, name == "unit");
+        PredictionRow {
             output_weights: name,
             c2_star: c2,
             b2_star: (0.5 + bc) / c2,
@@ -388,20 +417,17 @@ fn predictions(data: &Dataset) -> Vec<PredictionRow> {
             b2_min,
             sum_b_minus_one_min: b1_min + b2_min - 1.0,
             min_loss,
-        });
-    }
-    out
+        }
+    })
 }
 
 /// The observed order of a tableau's global error on one problem over `[0, 1]`: the
-/// least-squares slope over the steps `h = 1/8, 1/16, 1/32, 1/64` against RK4 with 4096 steps.
-fn observed_order(tableau: &Tableau, problem: &[f64]) -> f64 {
+/// least-squares slope over the steps `h = 1/8, 1/16, 1/32, 1/64` against `reference` with 4096
+/// steps.
+fn observed_order(tableau: &Tableau, problem: &[f64], reference: &Tableau) -> f64 {
     let mut field = |_: f64, y: &[f64], dy: &mut [f64]| problem_field(problem, y, dy);
     let y0 = &problem[..2];
-    let exact = named_method("rk4")
-        .expect("a named method")
-        .tableau
-        .integrate(&mut field, 0.0, y0, 1.0, 4096);
+    let exact = reference.integrate(&mut field, 0.0, y0, 1.0, 4096);
     let errors: Vec<(f64, f64)> = [8, 16, 32, 64]
         .iter()
         .map(|&n| {
@@ -451,14 +477,77 @@ fn excited(tree: &trees::RootedTree) -> bool {
     tree.children().iter().all(|c| c.len() <= 2)
 }
 
-/// One start as a row of `restarts`.
+/// The signed residuals of the two trees of order 3, `(Φ(tall) − 1/6, Φ(bushy) − 1/3)`: for
+/// `c = A 1`, `bᵀA c − 1/6` and `bᵀc² − 1/3`.
+fn order_three_residuals(tableau: &Tableau) -> (f64, f64) {
+    // The trees of order 3 are the tall tree and the bushy tree.
+    trees::trees_of_order(3)
+        .iter()
+        .fold((0.0, 0.0), |(tall, bushy), t| {
+            if t.is_tall() {
+                (t.residual(tableau), bushy)
+            } else {
+                (tall, t.residual(tableau))
+            }
+        })
+}
+
+/// What is reported of one iterate of a start, at the validation minimiser (the iterate that
+/// early stopping returns) and at the last iterate.
+struct Iterate {
+    tableau: Tableau,
+    validation_loss: f64,
+    train_loss: f64,
+    /// The training loss over the smallest training loss of the class, minus 1 (`s ≤ 2`).
+    loss_excess: Option<f64>,
+    /// The residuals of orders 1–5 and the nearest named method.
+    class: TableauClass,
+    residual_3_tall: f64,
+    residual_3_bushy: f64,
+    observed_order: f64,
+}
+
+/// The problems an iterate is evaluated on.
+struct Evaluation<'a> {
+    training: &'a IncrementLoss,
+    validation: &'a IncrementLoss,
+    /// The smallest training loss of the class (`s ≤ 2`).
+    class_minimum: Option<f64>,
+    /// The held-out problem of the observed order.
+    held_out: &'a [f64],
+    reference: &'a Tableau,
+}
+
+impl Evaluation<'_> {
+    fn iterate(&self, params: &RkParameters, what: &str) -> Result<Iterate, ExperimentError> {
+        let tableau = params
+            .tableau()
+            .with_context(|| format!("the tableau of {what}"))?;
+        let train_loss = self.training.loss(params);
+        let (residual_3_tall, residual_3_bushy) = order_three_residuals(&tableau);
+        Ok(Iterate {
+            validation_loss: self.validation.loss(params),
+            train_loss,
+            loss_excess: self.class_minimum.map(|m| train_loss / m - 1.0),
+            class: classify_tableau(&tableau, MAX_TREE_ORDER),
+            residual_3_tall,
+            residual_3_bushy,
+            observed_order: observed_order(&tableau, self.held_out, self.reference),
+            tableau,
+        })
+    }
+}
+
+/// One start as a row of `restarts`: the validation minimiser (unmarked), then the last iterate
+/// (`_last`).
 #[derive(Debug, Clone, Serialize)]
 struct RestartRow {
     restart: usize,
     epochs: usize,
+    returned_epochs: usize,
     final_loss: f64,
     train_loss: f64,
-    two_stage_loss_excess: Option<f64>,
+    loss_excess: Option<f64>,
     order_at_tolerance: usize,
     residual_1: f64,
     residual_2: f64,
@@ -467,6 +556,8 @@ struct RestartRow {
     residual_5: f64,
     excited_residual_4: f64,
     excited_residual_5: f64,
+    residual_3_tall: f64,
+    residual_3_bushy: f64,
     sum_b_minus_one: f64,
     bc_minus_half: f64,
     c2: Option<f64>,
@@ -475,6 +566,19 @@ struct RestartRow {
     observed_order: f64,
     a: String,
     b: String,
+    final_loss_last: f64,
+    train_loss_last: f64,
+    loss_excess_last: Option<f64>,
+    residual_1_last: f64,
+    residual_2_last: f64,
+    residual_3_last: f64,
+    residual_3_tall_last: f64,
+    residual_3_bushy_last: f64,
+    sum_b_minus_one_last: f64,
+    c2_last: Option<f64>,
+    observed_order_last: f64,
+    a_last: String,
+    b_last: String,
 }
 
 /// One point's statistics over its starts as the row of `summary`.
@@ -510,6 +614,24 @@ struct SummaryRow {
     observed_order_low: f64,
     observed_order_high: f64,
     best_final_loss: f64,
+    epochs_mean: f64,
+    returned_epochs_mean: f64,
+    loss_excess_mean: Option<f64>,
+    loss_excess_last_mean: Option<f64>,
+    residual_1_last_mean: f64,
+    residual_1_last_low: f64,
+    residual_1_last_high: f64,
+    residual_3_last_mean: f64,
+    residual_3_last_low: f64,
+    residual_3_last_high: f64,
+    observed_order_last_mean: f64,
+    observed_order_last_low: f64,
+    observed_order_last_high: f64,
+    best_restart: usize,
+    best_residual_3_tall: f64,
+    best_residual_3_bushy: f64,
+    best_residual_3_tall_last: f64,
+    best_residual_3_bushy_last: f64,
 }
 
 /// The row of `consistency` for one set of problems.
@@ -517,6 +639,7 @@ struct SummaryRow {
 struct ConsistencyRow {
     problems: &'static str,
     sum_b_best: f64,
+    sum_b_best_last: f64,
     b_least_squares: f64,
     b_first_order: f64,
     remainder: f64,
@@ -550,11 +673,12 @@ impl LearnedRk {
     }
 }
 
-/// Rows of numbers as `[x, y]; [z]` with five significant digits.
+/// Rows of numbers as `[x, y]; [z]`, each number in the shortest form that reads back as the
+/// same `f64`.
 fn format_rows<'a>(rows: impl IntoIterator<Item = &'a [f64]>) -> String {
     rows.into_iter()
         .map(|r| {
-            let cells: Vec<String> = r.iter().map(|x| format!("{x:.5}")).collect();
+            let cells: Vec<String> = r.iter().map(|x| format!("{x}")).collect();
             format!("[{}]", cells.join(", "))
         })
         .collect::<Vec<_>>()
@@ -562,14 +686,12 @@ fn format_rows<'a>(rows: impl IntoIterator<Item = &'a [f64]>) -> String {
 }
 
 impl CheckedLearnedRk {
-    /// Train start `index`: its row.
+    /// Train start `index`: its row and loss curve.
     fn start(
         &self,
         index: usize,
-        data: &(IncrementLoss, IncrementLoss),
-        held_out: &[f64],
-        two_stage_min_loss: f64,
-    ) -> (RestartRow, Vec<attnum_attention::learn::Epoch>) {
+        evaluation: &Evaluation,
+    ) -> Result<(RestartRow, Vec<Epoch>), ExperimentError> {
         let spec = &self.0;
         let s = spec.stages;
         let mut rng = generator(spec.seed, 100 + index as u64);
@@ -577,17 +699,24 @@ impl CheckedLearnedRk {
             Output::Scaled => OutputWeights::Scaled,
             Output::Unit => OutputWeights::Unit,
         };
+        let start = index + 1;
         let mut params = RkParameters::new(s, output, &normal(&mut rng, score_count(s), 1.0))
-            .expect("valid sizes");
-        let curve = train_exact(&mut params, &data.0, &data.1, &spec.training.settings())
-            .unwrap_or_else(|e| panic!("training failed: {e}"));
-        let tableau = params.tableau().expect("a tableau");
-        let class = classify_tableau(&tableau, MAX_TREE_ORDER);
+            .with_context(|| format!("the starting method of start {start}"))?;
+        let run = train_exact(
+            &mut params,
+            evaluation.training,
+            evaluation.validation,
+            &spec.training.settings(),
+        )
+        .with_context(|| format!("training start {start}"))?;
+        let returned = evaluation.iterate(&params, &format!("start {start}"))?;
+        let last = evaluation.iterate(&run.last, &format!("the last iterate of start {start}"))?;
+        let tableau = &returned.tableau;
         let excited_residual = |order: usize| {
             trees::trees_of_order(order)
                 .iter()
                 .filter(|t| excited(t))
-                .map(|t| t.residual(&tableau).abs())
+                .map(|t| t.residual(tableau).abs())
                 .fold(0.0, f64::max)
         };
         let bc: f64 = tableau
@@ -596,75 +725,101 @@ impl CheckedLearnedRk {
             .zip(tableau.c())
             .map(|(b, c)| b * c)
             .sum();
+        let sum_b_minus_one = |t: &Tableau| t.b().iter().sum::<f64>() - 1.0;
+        let c2 = |t: &Tableau| (s >= 2).then(|| t.c()[1]);
+        let a = |t: &Tableau| format_rows(t.a().iter().enumerate().skip(1).map(|(i, r)| &r[..i]));
+        // The first epoch with the smallest validation loss: the one whose parameters are returned
+        // (a run has at least one epoch: `training.epochs ≥ 1` is checked).
+        let returned_epoch = run.curve.iter().fold(&run.curve[0], |best, e| {
+            if e.validation_loss < best.validation_loss {
+                e
+            } else {
+                best
+            }
+        });
         let row = RestartRow {
-            restart: index + 1,
-            epochs: curve.len(),
-            final_loss: data.1.loss(&params),
-            train_loss: data.0.loss(&params),
-            two_stage_loss_excess: (s == 2).then(|| data.0.loss(&params) / two_stage_min_loss - 1.0),
-            order_at_tolerance: trees::order_of(&tableau, MAX_TREE_ORDER, spec.tolerance),
-            residual_1: class.residuals[0],
-            residual_2: class.residuals[1],
-            residual_3: class.residuals[2],
-            residual_4: class.residuals[3],
-            residual_5: class.residuals[4],
+            restart: start,
+            epochs: run.curve.len(),
+            returned_epochs: returned_epoch.epoch + 1,
+            final_loss: returned.validation_loss,
+            train_loss: returned.train_loss,
+            loss_excess: returned.loss_excess,
+            order_at_tolerance: trees::order_of(tableau, MAX_TREE_ORDER, spec.tolerance),
+            residual_1: returned.class.residuals[0],
+            residual_2: returned.class.residuals[1],
+            residual_3: returned.class.residuals[2],
+            residual_4: returned.class.residuals[3],
+            residual_5: returned.class.residuals[4],
             excited_residual_4: excited_residual(4),
             excited_residual_5: excited_residual(5),
-            sum_b_minus_one: tableau.b().iter().sum::<f64>() - 1.0,
+            residual_3_tall: returned.residual_3_tall,
+            residual_3_bushy: returned.residual_3_bushy,
+            sum_b_minus_one: sum_b_minus_one(tableau),
             bc_minus_half: bc - 0.5,
-            c2: (s >= 2).then(|| tableau.c()[1]),
-            nearest: class.nearest.as_ref().map(|c| c.name.clone()),
-            nearest_distance: class.nearest.as_ref().map(|c| c.distance),
-            observed_order: observed_order(&tableau, held_out),
-            a: format_rows(tableau.a().iter().enumerate().skip(1).map(|(i, r)| &r[..i])),
+            c2: c2(tableau),
+            nearest: returned.class.nearest.as_ref().map(|c| c.name.clone()),
+            nearest_distance: returned.class.nearest.as_ref().map(|c| c.distance),
+            observed_order: returned.observed_order,
+            a: a(tableau),
             b: format_rows([tableau.b()]),
+            final_loss_last: last.validation_loss,
+            train_loss_last: last.train_loss,
+            loss_excess_last: last.loss_excess,
+            residual_1_last: last.class.residuals[0],
+            residual_2_last: last.class.residuals[1],
+            residual_3_last: last.class.residuals[2],
+            residual_3_tall_last: last.residual_3_tall,
+            residual_3_bushy_last: last.residual_3_bushy,
+            sum_b_minus_one_last: sum_b_minus_one(&last.tableau),
+            c2_last: c2(&last.tableau),
+            observed_order_last: last.observed_order,
+            a_last: a(&last.tableau),
+            b_last: format_rows([last.tableau.b()]),
         };
-        (row, curve)
+        Ok((row, run.curve))
     }
 
     /// Run the experiment: tables `restarts`, `summary`, `curve`, `consistency` and
     /// `prediction`.
     ///
-    /// # Panics
-    /// If training diverges (reported as a failed point by the engine).
-    pub fn run(&self) -> Vec<NamedTable> {
+    /// # Errors
+    /// A start whose training diverges.
+    pub fn run(&self) -> Result<Vec<NamedTable>, ExperimentError> {
         let spec = &self.0;
-        let training = problems(spec.problems[0], spec.steps, spec.seed, 1);
-        let validation = problems(spec.problems[1], spec.steps, spec.seed, 2);
-        let held_out: Vec<f64> = {
-            let unit = Steps {
-                low: 1.0,
-                high: 1.0,
-                distribution: StepDistribution::Uniform,
-            };
-            let test = problems(1, unit, spec.seed, 3);
-            test.inputs
-                .flatten_all()
-                .and_then(|t| t.to_vec1())
-                .expect("a row")
+        let reference = named_method("rk4")
+            .context("the reference method")?
+            .tableau;
+        let training = problems(spec.problems[0], spec.steps, &reference, spec.seed, 1);
+        let validation = problems(spec.problems[1], spec.steps, &reference, spec.seed, 2);
+        let unit_step = Steps {
+            low: 1.0,
+            high: 1.0,
+            distribution: StepDistribution::Uniform,
         };
-        let data = (
-            IncrementLoss::from_dataset(&training).expect("packed problems"),
-            IncrementLoss::from_dataset(&validation).expect("packed problems"),
-        );
-        let prediction = predictions(&training);
-        let own = match spec.output {
-            Output::Scaled => "scaled",
-            Output::Unit => "unit",
+        let held_out = problems(1, unit_step, &reference, spec.seed, 3).rows.concat();
+        let prediction = predictions(&training.rows, &training.targets);
+        let [unit_prediction, scaled_prediction] = &prediction;
+        let unit = spec.output == Output::Unit;
+        let class_minimum = match spec.stages {
+            1 => Some(one_stage_minimum(&training.rows, &training.targets, unit)),
+            2 if unit => Some(unit_prediction.min_loss),
+            2 => Some(scaled_prediction.min_loss),
+            _ => None,
         };
-        let two_stage_min_loss = prediction
-            .iter()
-            .find(|p| p.output_weights == own)
-            .map(|p| p.min_loss)
-            .expect("both parametrisations");
+        let (training_loss, validation_loss) = (training.loss()?, validation.loss()?);
+        let evaluation = Evaluation {
+            training: &training_loss,
+            validation: &validation_loss,
+            class_minimum,
+            held_out: &held_out,
+            reference: &reference,
+        };
+        // The first start's loss curve is kept; there is a first start (`restarts ≥ 1`).
+        let (first, first_curve) = self.start(0, &evaluation)?;
         let mut rows = Vec::with_capacity(spec.restarts);
-        let mut first_curve = Vec::new();
-        for index in 0..spec.restarts {
-            let (row, curve) = self.start(index, &data, &held_out, two_stage_min_loss);
-            if index == 0 {
-                first_curve = curve;
-            }
-            rows.push(row);
+        rows.push(first);
+        for index in 1..spec.restarts {
+            rows.push(self.start(index, &evaluation)?.0);
         }
 
         let stat = |f: &dyn Fn(&RestartRow) -> f64| {
@@ -678,8 +833,26 @@ impl CheckedLearnedRk {
             stat(&|r| r.excited_residual_4),
         );
         let (bc, observed) = (stat(&|r| r.bc_minus_half), stat(&|r| r.observed_order));
-        let c2: Option<(f64, f64, f64)> = (spec.stages >= 2)
-            .then(|| stat(&|r| r.c2.expect("two stages or more")));
+        let (r1_last, r3_last, observed_last) = (
+            stat(&|r| r.residual_1_last),
+            stat(&|r| r.residual_3_last),
+            stat(&|r| r.observed_order_last),
+        );
+        let mean = |f: &dyn Fn(&RestartRow) -> f64| stat(f).0;
+        let excess_mean = |f: &dyn Fn(&RestartRow) -> Option<f64>| {
+            let values: Option<Vec<f64>> = rows.iter().map(f).collect();
+            values.map(|v| mean_interval(&v).0)
+        };
+        // The first of the starts with the smallest validation loss.
+        let best = rows.iter().fold(&rows[0], |best, r| {
+            if r.final_loss.total_cmp(&best.final_loss).is_lt() {
+                r
+            } else {
+                best
+            }
+        });
+        let c2s: Vec<f64> = rows.iter().filter_map(|r| r.c2).collect();
+        let c2 = (!c2s.is_empty()).then(|| mean_interval(&c2s));
         let highest = rows.iter().map(|r| r.order_at_tolerance).max().unwrap_or(0);
         let mut names: Vec<&String> = rows.iter().filter_map(|r| r.nearest.as_ref()).collect();
         names.sort();
@@ -720,22 +893,36 @@ impl CheckedLearnedRk {
             observed_order_mean: observed.0,
             observed_order_low: observed.1,
             observed_order_high: observed.2,
-            best_final_loss: rows.iter().map(|r| r.final_loss).fold(f64::INFINITY, f64::min),
+            best_final_loss: best.final_loss,
+            epochs_mean: mean(&|r| r.epochs as f64),
+            returned_epochs_mean: mean(&|r| r.returned_epochs as f64),
+            loss_excess_mean: excess_mean(&|r| r.loss_excess),
+            loss_excess_last_mean: excess_mean(&|r| r.loss_excess_last),
+            residual_1_last_mean: r1_last.0,
+            residual_1_last_low: r1_last.1,
+            residual_1_last_high: r1_last.2,
+            residual_3_last_mean: r3_last.0,
+            residual_3_last_low: r3_last.1,
+            residual_3_last_high: r3_last.2,
+            observed_order_last_mean: observed_last.0,
+            observed_order_last_low: observed_last.1,
+            observed_order_last_high: observed_last.2,
+            best_restart: best.restart,
+            best_residual_3_tall: best.residual_3_tall,
+            best_residual_3_bushy: best.residual_3_bushy,
+            best_residual_3_tall_last: best.residual_3_tall_last,
+            best_residual_3_bushy_last: best.residual_3_bushy_last,
         };
-        let best_sum_b = rows
-            .iter()
-            .min_by(|a, b| a.final_loss.total_cmp(&b.final_loss))
-            .map(|r| 1.0 + r.sum_b_minus_one)
-            .expect("at least one start");
         // Training selects the parameters of the epoch with the smallest validation loss, so the
         // validation set's optimum matters as much as the training set's.
         let consistency: Vec<ConsistencyRow> = [("training", &training), ("validation", &validation)]
             .into_iter()
-            .map(|(name, data)| {
-                let euler = euler_consistency(data);
+            .map(|(name, problems)| {
+                let euler = euler_consistency(&problems.rows, &problems.targets, &reference);
                 ConsistencyRow {
                     problems: name,
-                    sum_b_best: best_sum_b,
+                    sum_b_best: 1.0 + best.sum_b_minus_one,
+                    sum_b_best_last: 1.0 + best.sum_b_minus_one_last,
                     b_least_squares: euler.least_squares,
                     b_first_order: euler.first_order,
                     remainder: euler.least_squares - euler.first_order,
@@ -745,7 +932,7 @@ impl CheckedLearnedRk {
                 }
             })
             .collect();
-        vec![
+        Ok(vec![
             NamedTable {
                 stem: "restarts",
                 table: Table::from_rows(&rows),
@@ -766,7 +953,7 @@ impl CheckedLearnedRk {
                 stem: "curve",
                 table: spec.training.curve_table(&first_curve),
             },
-        ]
+        ])
     }
 }
 
