@@ -27,6 +27,7 @@ pub mod numbers;
 pub mod plot;
 pub mod provenance;
 pub mod results;
+pub mod stamp;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

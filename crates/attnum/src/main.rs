@@ -460,6 +460,17 @@ fn print_checks(report: &Report) {
 }
 
 fn paper(workspace: &Workspace, no_pdf: bool, keep_stale: bool) -> Result<()> {
+    let layout = attnum_paper::PaperLayout::of(workspace);
+    // Nothing read by a build changed since the last one that succeeded: nothing to do.
+    let program = std::env::current_exe().context("the path of this program")?;
+    let digest = || attnum_paper::stamp::inputs_digest(workspace.root(), &program);
+    if !no_pdf
+        && !keep_stale
+        && digest().is_some_and(|d| attnum_paper::stamp::is_current(&layout, &d))
+    {
+        eprintln!("paper: up to date (no input changed since the last build)");
+        return Ok(());
+    }
     // Every file is checked first; the points of a sweep are expanded only if it must rerun.
     let sweeps = workspace
         .sweep_names()?
@@ -490,9 +501,16 @@ fn paper(workspace: &Workspace, no_pdf: bool, keep_stale: bool) -> Result<()> {
         summary.unchanged
     );
     if !no_pdf {
-        let layout = attnum_paper::PaperLayout::of(workspace);
         let pdf = attnum_paper::compile::latexmk(workspace.root(), &layout.build)?;
         eprintln!("paper: {}", pdf.display());
+        if !keep_stale && let Some(digest) = digest() {
+            attnum_paper::stamp::record(&layout, &digest).with_context(|| {
+                format!(
+                    "writing {}",
+                    layout.build.join(attnum_paper::stamp::STAMP).display()
+                )
+            })?;
+        }
     }
     Ok(())
 }
