@@ -552,7 +552,8 @@ pub fn train_exact(
 /// decaying by a cosine to 1% of `settings.learning_rate`, the validation loss after each step,
 /// early stopping after `settings.patience` epochs without a better one. `loss_and_gradient`
 /// gives the training loss and its gradient at the parameters, `validation` the validation
-/// loss. Returns the parameters of the best validation loss and the loss curve.
+/// loss. Returns the parameters of the best validation loss (the last ones without a patience)
+/// and the loss curve.
 ///
 /// # Errors
 /// [`AttentionError::Invalid`] when a loss becomes non-finite.
@@ -593,11 +594,21 @@ pub fn train_closed_form(
             validation_loss,
             learning_rate: lr,
         });
+        let Some(patience) = settings.patience else {
+            continue;
+        };
         if validation_loss < best.0 {
             best = (validation_loss, epoch, theta.clone());
-        } else if epoch - best.1 >= settings.patience {
+        } else if epoch - best.1 >= patience {
             break;
         }
     }
-    Ok((best.2, curve))
+    Ok((
+        if settings.patience.is_some() {
+            best.2
+        } else {
+            theta
+        },
+        curve,
+    ))
 }

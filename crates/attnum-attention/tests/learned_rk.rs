@@ -121,7 +121,7 @@ fn closed_form_training_follows_candles_trajectory() {
         epochs: 200,
         learning_rate: 0.03,
         weight_decay: 0.01,
-        patience: 200,
+        patience: Some(200),
     };
     for output in [OutputWeights::Scaled, OutputWeights::Unit] {
         let mut params = parameters(3, output, 5);

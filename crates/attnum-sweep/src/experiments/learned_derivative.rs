@@ -12,9 +12,13 @@
 //! `baselines`, the same seeds also train linear attention over Taylor keys and a ReLU network on
 //! the samples (same data, settings and epochs), and fit the least-squares linear stencil on the
 //! same training set with the same loss (linear attention's keys are the moment keys of
-//! `LinearAttention::moment_keys`: its query is the Taylor moment vector); the central difference and the degree-2
-//! Savitzky–Golay filter on the same offsets are evaluated beside them. Every trained output is
-//! multiplied by the fixed scale `c`, the RMS of the training targets.
+//! `LinearAttention::scaled_moment_keys`, scaled once before training so that every moment
+//! feature has the size of the target in the loss's metric: a diagonal preconditioner of its
+//! convex loss, without which AdamW does not reach the least-squares optimum in the budget); the
+//! central difference and the degree-2 Savitzky–Golay filter on the same offsets are evaluated
+//! beside them. Every trained output is multiplied by the fixed scale `c`, the RMS of the
+//! training targets. The `summary` records each method's distance to the least-squares stencil,
+//! which a converged linear attention reaches.
 //!
 //! **Training.** Each training example has its own step: `h` log-uniform in
 //! `[training_steps.from, training_steps.to]` (scale-aware training) or fixed where the two are
@@ -22,7 +26,10 @@
 //! `mean_k (out_k − h_k^m f_k^{(m)})² / h_k^{2m}`. Data, steps, initialisations and dropout come
 //! from independent ChaCha streams of the seed: `(seed, 0)` the model's initialisation, `1`/`2` the
 //! training/validation functions, `6`/`7` their steps, `5` dropout, `8`/`9` the initialisations of
-//! linear attention and the MLP.
+//! linear attention and the MLP. Every trained model of a point has the same optimiser settings
+//! and epochs; without `training.patience` every epoch runs and the last parameters are kept (the
+//! validation loss is recorded, not used to pick an iterate), so the models are what the budget
+//! makes of the training loss itself, the loss the least-squares stencil minimises.
 //!
 //! **Evaluation.** One test set per point, shared by every seed and method: `sizes[2]` functions of
 //! each family — the training family, trigonometric of twice the frequency, cubic polynomials, sums
@@ -518,6 +525,36 @@ fn interval(values: &[f64]) -> (f64, f64, f64) {
 /// loss curve.
 type Evaluated<'a> = (&'a str, Method, Option<(usize, Vec<Epoch>)>);
 
+/// A training set in the metric of the loss: per example `√w_k (F_j · f_k)` for each
+/// interpolating stencil `F_j`, and `√w_k t_k`.
+struct MomentFeatures {
+    rows: Vec<Vec<f64>>,
+    targets: Vec<f64>,
+}
+
+impl MomentFeatures {
+    /// The scales of linear attention's moment keys for output scale `c`:
+    /// `s_j = RMS(√w t) / (c RMS(√w F_j · f))`, so that every scaled feature `c s_j F_j · f` has
+    /// the size of the target in the loss's metric (1 for a feature that vanishes on the data).
+    fn key_scales(&self, c: f64) -> Vec<f64> {
+        let rms = |values: &mut dyn Iterator<Item = f64>| {
+            let (sum, count) = values.fold((0.0, 0usize), |(s, k), v| (s + v * v, k + 1));
+            (sum / count.max(1) as f64).sqrt()
+        };
+        let target = rms(&mut self.targets.iter().copied());
+        (0..self.rows.first().map_or(0, Vec::len))
+            .map(|j| {
+                let feature = rms(&mut self.rows.iter().map(|r| r[j]));
+                if feature > 0.0 && c > 0.0 {
+                    target / (c * feature)
+                } else {
+                    1.0
+                }
+            })
+            .collect()
+    }
+}
+
 /// What one method measured for one seed.
 #[derive(Default)]
 struct Measured {
@@ -584,33 +621,40 @@ impl CheckedLearnedDerivative {
         Ok((data, weights))
     }
 
-    /// The least-squares linear stencil on the training data, with the training loss: solved for
-    /// its moments `μ` in the basis of the interpolating stencils `F_j` (whose features
-    /// `F_j · f ≈ h^j f^{(j)}` are far better conditioned than the samples), `w = Σ μ_j F_j`.
-    fn least_squares_stencil(
+    /// A dataset in the metric of the loss, in the basis of the interpolating stencils `F_j`:
+    /// per example the features `√w_k (F_j · f_k)` (`F_j · f ≈ h^j f^{(j)}`, far better
+    /// conditioned than the samples) and the target `√w_k t_k`.
+    fn moment_features(
         &self,
         data: &Dataset,
         weights: &Tensor,
-    ) -> Result<Vec<f64>, ExperimentError> {
-        let what = "the training data of the least-squares stencil";
+    ) -> Result<MomentFeatures, ExperimentError> {
+        let what = "the moment features of the training data";
         let inputs: Vec<Vec<f64>> = data.inputs.to_vec2().context(what)?;
         let targets: Vec<f64> = data.targets.to_vec1().context(what)?;
         let weights: Vec<f64> = weights.to_vec1().context(what)?;
-        let mut rows = Vec::with_capacity(inputs.len());
-        let mut rhs = Vec::with_capacity(inputs.len());
+        let mut features = MomentFeatures {
+            rows: Vec::with_capacity(inputs.len()),
+            targets: Vec::with_capacity(inputs.len()),
+        };
         for ((f, t), w) in inputs.iter().zip(&targets).zip(&weights) {
             let s = w.sqrt();
-            rows.push(
+            features.rows.push(
                 self.basis
                     .iter()
                     .map(|b| s * b.weights().iter().zip(f).map(|(a, x)| a * x).sum::<f64>())
                     .collect(),
             );
-            rhs.push(s * t);
+            features.targets.push(s * t);
         }
-        let mu = least_squares(rows, rhs);
-        let n = self.spec.offsets.len();
-        Ok((0..n)
+        Ok(features)
+    }
+
+    /// The least-squares linear stencil on the training data, with the training loss: solved for
+    /// its moments `μ` on the moment features, `w = Σ μ_j F_j`.
+    fn least_squares_stencil(&self, features: MomentFeatures) -> Vec<f64> {
+        let mu = least_squares(features.rows, features.targets);
+        (0..self.spec.offsets.len())
             .map(|i| {
                 self.basis
                     .iter()
@@ -618,7 +662,7 @@ impl CheckedLearnedDerivative {
                     .map(|(b, m)| m * b.weights()[i])
                     .sum()
             })
-            .collect())
+            .collect()
     }
 
     /// Run the experiment: the tables of the module documentation and the weights file.
@@ -704,6 +748,7 @@ impl CheckedLearnedDerivative {
             "nearest_distance",
             "central_distance",
             "savitzky_golay_distance",
+            "least_squares_distance",
             "jacobian_std_max",
             "observed_order",
             "fit_h_min",
@@ -756,20 +801,26 @@ impl CheckedLearnedDerivative {
                 ))
             };
             methods.push(trained("model", spec.model.build(&spec.offsets, seed)?)?);
+            let features = self.moment_features(&training, &training_weights)?;
+            let key_scales = features.key_scales(c);
+            let ls = self.least_squares_stencil(features);
             if let Some(b) = spec.baselines {
                 let query = normal(&mut generator(seed, 8), n, b.init_scale);
-                let linear = LinearAttention::moment_keys(&spec.offsets, &query)
-                    .context("linear attention with moment keys")?;
+                let linear = LinearAttention::scaled_moment_keys(&spec.offsets, &key_scales, &query)
+                    .context("linear attention with scaled moment keys")?;
                 methods.push(trained("linear_attention", Box::new(linear))?);
                 let mlp = SampleMlp::new(n, b.mlp_width, &mut generator(seed, 9))
                     .context("the ReLU network")?;
                 methods.push(trained("mlp", Box::new(mlp))?);
-                let ls = self.least_squares_stencil(&training, &training_weights)?;
+                tensors.push((
+                    format!("seed{seed}/linear_attention/key_scales"),
+                    Tensor::from_slice(&key_scales, n, &DEVICE).context("the key scales")?,
+                ));
                 tensors.push((
                     format!("seed{seed}/least_squares/weights"),
                     Tensor::from_slice(&ls, n, &DEVICE).context("the least-squares stencil")?,
                 ));
-                methods.push(("least_squares", Method::Linear(ls), None));
+                methods.push(("least_squares", Method::Linear(ls.clone()), None));
             }
             methods.push((
                 "central",
@@ -848,6 +899,7 @@ impl CheckedLearnedDerivative {
                 let std_max = std.iter().copied().fold(0.0f64, f64::max);
                 let central_distance = relative_distance(&weights, self.central.weights());
                 let sg_distance = relative_distance(&weights, self.smoothing.weights());
+                let ls_distance = relative_distance(&weights, &ls);
                 for (k, moment) in moments.iter().enumerate() {
                     metrics.metrics.insert(format!("moment_{k}"), *moment);
                 }
@@ -858,6 +910,9 @@ impl CheckedLearnedDerivative {
                 metrics
                     .metrics
                     .insert("savitzky_golay_distance".into(), sg_distance);
+                metrics
+                    .metrics
+                    .insert("least_squares_distance".into(), ls_distance);
                 if let Some(f) = fit {
                     metrics.metrics.insert("observed_order".into(), f.0);
                 }
@@ -895,6 +950,7 @@ impl CheckedLearnedDerivative {
                     class.nearest.as_ref().map(|c| c.distance).into(),
                     central_distance.into(),
                     sg_distance.into(),
+                    ls_distance.into(),
                     std_max.into(),
                     fit.map(|f| f.0).into(),
                     fit.map(|f| f.1).into(),
@@ -1059,8 +1115,8 @@ impl CheckedLearnedDerivative {
             "tensor_names": "SEED/METHOD/PARAMETER, SEED = seed<k>; METHOD = model, linear_attention, mlp, least_squares",
             "model": model,
             "linear_attention": {
-                "tensors": {"query": [n]},
-                "keys": "node i: (F_0[i], ..., F_{n-1}[i]), F_j the interpolating (Fornberg) weights of derivative j on the offsets, so that the query is the vector of Taylor moments of the weights",
+                "tensors": {"query": [n], "key_scales": [n]},
+                "keys": "node i: (s_0 F_0[i], ..., s_{n-1} F_{n-1}[i]), F_j the interpolating (Fornberg) weights of derivative j on the offsets and s the key_scales, fixed before training: s_j = RMS_k(sqrt(w_k) t_k) / (c RMS_k(sqrt(w_k) F_j . f_k)) over the training set (t the targets, w_k = h_k^(-2m) the loss weights); the weights' Taylor moments are c s_j query_j",
                 "forward": "out = c sum_i (key_i . query) f_i",
             },
             "mlp": {
@@ -1083,7 +1139,11 @@ impl CheckedLearnedDerivative {
             },
             "sizes": {"train": spec.sizes[0], "validation": spec.sizes[1], "test_per_family": spec.sizes[2]},
             "training": {
-                "optimiser": "AdamW (beta 0.9, 0.999, eps 1e-8), full batch, learning rate cosine from lr to lr/100 over the epochs, early stopping on the validation loss with the best parameters restored",
+                "optimiser": if spec.training.patience.is_some() {
+                    "AdamW (beta 0.9, 0.999, eps 1e-8), full batch, learning rate cosine from lr to lr/100 over the epochs, early stopping on the validation loss with the best parameters restored"
+                } else {
+                    "AdamW (beta 0.9, 0.999, eps 1e-8), full batch, learning rate cosine from lr to lr/100 over the epochs, every epoch run and the last parameters kept (no early stopping)"
+                },
                 "epochs": spec.training.epochs,
                 "learning_rate": spec.training.learning_rate,
                 "weight_decay": spec.training.weight_decay,
