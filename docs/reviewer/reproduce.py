@@ -160,7 +160,7 @@ def interpolating_weights(offsets, derivative):
 def linear_attention(t, card, f):
     offsets = card["offsets"]
     keys = np.array([interpolating_weights(offsets, j) for j in range(len(offsets))]).T
-    return f @ (keys @ t["query"])
+    return f @ ((keys * t["key_scales"]) @ t["query"])
 
 
 def mlp(t, card, f):

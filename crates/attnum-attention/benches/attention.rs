@@ -72,7 +72,7 @@ fn training_step(c: &mut Criterion) {
         epochs: 1,
         learning_rate: 1e-3,
         weight_decay: 0.0,
-        patience: 1,
+        patience: Some(1),
     };
     let mut init = generator(1, 0);
     let head = TokenAttentionHead::new(

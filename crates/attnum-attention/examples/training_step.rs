@@ -80,7 +80,7 @@ fn settings() -> TrainSettings {
         epochs: 1000,
         learning_rate: 1e-2,
         weight_decay: 1e-4,
-        patience: 1000,
+        patience: Some(1000),
     }
 }
 

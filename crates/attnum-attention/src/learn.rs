@@ -312,8 +312,10 @@ pub struct TrainSettings {
     pub learning_rate: f64,
     /// AdamW weight decay.
     pub weight_decay: f64,
-    /// Stop after this many epochs without a better validation loss.
-    pub patience: usize,
+    /// Early stopping: stop after this many epochs without a better validation loss and restore
+    /// the parameters of the best one. `None`: every epoch runs and the last parameters are kept
+    /// (the validation loss is only recorded).
+    pub patience: Option<usize>,
 }
 
 /// One epoch of the loss curve.
@@ -443,9 +445,10 @@ impl<'m> Trainer<'m> {
     }
 }
 
-/// Train `module` on `train` with early stopping on `validation`; the parameters with the best
-/// validation loss are restored. `dropout` draws the masks of a module that uses dropout in
-/// training. Returns the loss curve.
+/// Train `module` on `train`, with early stopping on `validation` when the settings have a
+/// patience (the parameters with the best validation loss are then restored; without one, every
+/// epoch runs and the last parameters are kept). `dropout` draws the masks of a module that uses
+/// dropout in training. Returns the loss curve.
 ///
 /// # Errors
 /// A tensor error, or [`AttentionError::Invalid`] when the loss becomes non-finite.
@@ -487,15 +490,20 @@ pub fn train_weighted(
             )));
         }
         curve.push(record);
+        let Some(patience) = settings.patience else {
+            continue;
+        };
         if record.validation_loss < best.0 {
             best = (record.validation_loss, epoch);
             best_values = snapshot(trainer.vars())?;
-        } else if epoch - best.1 >= settings.patience {
+        } else if epoch - best.1 >= patience {
             break;
         }
     }
-    for (var, value) in trainer.vars().iter().zip(&best_values) {
-        var.set(value)?;
+    if settings.patience.is_some() {
+        for (var, value) in trainer.vars().iter().zip(&best_values) {
+            var.set(value)?;
+        }
     }
     Ok(curve)
 }

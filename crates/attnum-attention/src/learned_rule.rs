@@ -564,8 +564,8 @@ pub struct ClosedFormRun {
 /// decaying by a cosine to 1% of `settings.learning_rate`, the validation loss after each step,
 /// early stopping after `settings.patience` epochs without a better one. `loss_and_gradient`
 /// gives the training loss and its gradient at the parameters, `validation` the validation
-/// loss. Returns the parameters of the best validation loss, the last parameters and the loss
-/// curve.
+/// loss. Returns the parameters of the best validation loss (the last ones without a patience),
+/// the last parameters and the loss curve.
 ///
 /// # Errors
 /// [`AttentionError::Invalid`] when a loss becomes non-finite.
@@ -606,14 +606,21 @@ pub fn train_closed_form(
             validation_loss,
             learning_rate: lr,
         });
+        let Some(patience) = settings.patience else {
+            continue;
+        };
         if validation_loss < best.0 {
             best = (validation_loss, epoch, theta.clone());
-        } else if epoch - best.1 >= settings.patience {
+        } else if epoch - best.1 >= patience {
             break;
         }
     }
     Ok(ClosedFormRun {
-        best: best.2,
+        best: if settings.patience.is_some() {
+            best.2
+        } else {
+            theta.clone()
+        },
         last: theta,
         curve,
     })

@@ -173,18 +173,44 @@ impl LinearAttention {
     /// # Errors
     /// Repeated offsets, or a query of length other than `n`.
     pub fn moment_keys(offsets: &[f64], query: &[f64]) -> Result<Self> {
+        Self::scaled_moment_keys(offsets, &vec![1.0; offsets.len()], query)
+    }
+
+    /// Moment keys with entry `j` multiplied by `scales[j]`: node `i`'s key is
+    /// `(s_0 F_0,i, …, s_{n−1} F_{n−1},i)`, so the weights have the moments `μ_j = s_j c_j`. The
+    /// class is that of [`LinearAttention::moment_keys`]; only the coordinates of the query change.
+    /// Gradient descent on a loss quadratic in the query is as well conditioned as the features
+    /// `s_j F_j · f` are comparable in size, so scales that give every feature the size of the
+    /// target precondition training (a diagonal preconditioner fixed before it starts).
+    ///
+    /// # Errors
+    /// Repeated offsets, a query or scales of length other than `n`, or a scale that is not
+    /// positive and finite.
+    pub fn scaled_moment_keys(offsets: &[f64], scales: &[f64], query: &[f64]) -> Result<Self> {
         let n = offsets.len();
-        if query.len() != n {
+        if query.len() != n || scales.len() != n {
             return Err(AttentionError::Invalid(format!(
-                "{n} offsets need a query of {n} moments, got {}",
-                query.len()
+                "{n} offsets need a query of {n} moments and {n} scales, got {} and {}",
+                query.len(),
+                scales.len()
+            )));
+        }
+        if let Some(s) = scales.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+            return Err(AttentionError::Invalid(format!(
+                "the key scales must be positive and finite, got {s}"
             )));
         }
         let stencils = (0..n)
             .map(|j| Stencil::on_offsets(j, offsets))
             .collect::<std::result::Result<Vec<_>, _>>()?;
         let keys = (0..n)
-            .map(|i| stencils.iter().map(|s| s.weights()[i]).collect())
+            .map(|i| {
+                stencils
+                    .iter()
+                    .zip(scales)
+                    .map(|(stencil, s)| s * stencil.weights()[i])
+                    .collect()
+            })
             .collect();
         Self::from_parts(keys, query, 0, 1.0)
     }

@@ -145,7 +145,7 @@ fn trained_weights(seed: u64) -> Vec<u8> {
         epochs: 5,
         learning_rate: 1e-2,
         weight_decay: 0.01,
-        patience: 5,
+        patience: Some(5),
     };
     train(&model, &data, &data, &settings, &mut generator(seed, 5)).unwrap();
     weights_safetensors(&model).unwrap()
@@ -244,7 +244,7 @@ fn a_learned_two_node_rule_finds_gauss_legendre() {
         epochs: 3000,
         learning_rate: 0.03,
         weight_decay: 0.0,
-        patience: 500,
+        patience: Some(500),
     };
     train(&head, &data, &data, &settings, &mut generator(1, 5)).unwrap();
     let mut nodes = head.nodes().unwrap();

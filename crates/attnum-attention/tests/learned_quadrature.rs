@@ -91,7 +91,7 @@ fn free_nodes_starting_outside_the_interval_find_gauss_legendre() {
         epochs: 4000,
         learning_rate: 0.03,
         weight_decay: 0.0,
-        patience: 1000,
+        patience: Some(1000),
     };
     train_exact(&mut params, &train_loss, &validation_loss, &settings).unwrap();
     let mut nodes = params.nodes();

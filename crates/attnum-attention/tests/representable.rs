@@ -113,6 +113,11 @@ fn linear_attention_and_the_mlp_reproduce_the_central_difference() {
         moments[m] = 1.0;
         let keyed = LinearAttention::moment_keys(&offsets, &moments).unwrap();
         assert_reproduces(&format!("moment-key linear attention, m = {m}"), &keyed, &w);
+        // Scaled moment keys (scales of the sweeps' size, 10⁻³ to 10²): the query μ_j / s_j.
+        let scales: Vec<f64> = (0..n).map(|j| 10f64.powi(j as i32 - 3) * 3.7).collect();
+        let query: Vec<f64> = moments.iter().zip(&scales).map(|(mu, s)| mu / s).collect();
+        let scaled = LinearAttention::scaled_moment_keys(&offsets, &scales, &query).unwrap();
+        assert_reproduces(&format!("scaled moment keys, m = {m}"), &scaled, &w);
         let mlp = SampleMlp::representing(&w, 32).unwrap();
         assert_reproduces(&format!("MLP, m = {m}"), &mlp, &w);
     }
@@ -122,6 +127,11 @@ fn linear_attention_and_the_mlp_reproduce_the_central_difference() {
 fn the_constructions_refuse_what_they_cannot_represent() {
     let w = Stencil::on_offsets(1, &FIVE).unwrap().weights().to_vec();
     assert!(TokenHeads::representing(&FIVE, 1, 4, &w).is_err());
+    let query = [0.0, 1.0, 0.0, 0.0, 0.0];
+    assert!(
+        LinearAttention::scaled_moment_keys(&FIVE, &[1.0, 1.0, 0.0, 1.0, 1.0], &query).is_err()
+    );
+    assert!(LinearAttention::scaled_moment_keys(&FIVE, &[1.0; 4], &query).is_err());
     let narrow = TransformerShape {
         width: 6,
         heads: 2,

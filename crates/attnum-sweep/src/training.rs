@@ -17,8 +17,10 @@ pub struct Training {
     pub learning_rate: f64,
     /// AdamW weight decay.
     pub weight_decay: f64,
-    /// Early-stopping patience in epochs.
-    pub patience: usize,
+    /// Early-stopping patience in epochs; absent: no early stopping, every epoch runs and the
+    /// last parameters are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patience: Option<usize>,
     /// Keep every `record_every`-th epoch in the `curve` table.
     pub record_every: usize,
 }
@@ -38,11 +40,15 @@ impl Training {
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return Err(FieldError::new("training.weight_decay", "must be ≥ 0"));
         }
-        for (field, v) in [
-            ("training.epochs", self.epochs),
+        let counts = [
+            ("training.epochs", Some(self.epochs)),
             ("training.patience", self.patience),
-            ("training.record_every", self.record_every),
-        ] {
+            ("training.record_every", Some(self.record_every)),
+        ];
+        for (field, v) in counts
+            .into_iter()
+            .filter_map(|(field, v)| Some((field, v?)))
+        {
             if !(1..=100_000).contains(&v) {
                 return Err(FieldError::new(
                     field,

@@ -12,7 +12,7 @@ pub fn settings(epochs: usize) -> TrainSettings {
         epochs,
         learning_rate: 0.03,
         weight_decay: 0.01,
-        patience: epochs,
+        patience: Some(epochs),
     }
 }
 

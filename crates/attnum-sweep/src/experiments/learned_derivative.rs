@@ -12,9 +12,13 @@
 //! `baselines`, the same seeds also train linear attention over Taylor keys and a ReLU network on
 //! the samples (same data, settings and epochs), and fit the least-squares linear stencil on the
 //! same training set with the same loss (linear attention's keys are the moment keys of
-//! `LinearAttention::moment_keys`: its query is the Taylor moment vector); the central difference and the degree-2
-//! Savitzky–Golay filter on the same offsets are evaluated beside them. Every trained output is
-//! multiplied by the fixed scale `c`, the RMS of the training targets.
+//! `LinearAttention::scaled_moment_keys`, scaled once before training so that every moment
+//! feature has the size of the target in the loss's metric: a diagonal preconditioner of its
+//! convex loss, without which AdamW does not reach the least-squares optimum in the budget); the
+//! central difference and the degree-2 Savitzky–Golay filter on the same offsets are evaluated
+//! beside them. Every trained output is multiplied by the fixed scale `c`, the RMS of the
+//! training targets. The `summary` records each method's distance to the least-squares stencil,
+//! which a converged linear attention reaches.
 //!
 //! **Training.** Each training example has its own step: `h` log-uniform in
 //! `[training_steps.from, training_steps.to]` (scale-aware training) or fixed where the two are
@@ -22,7 +26,10 @@
 //! `mean_k (out_k − h_k^m f_k^{(m)})² / h_k^{2m}`. Data, steps, initialisations and dropout come
 //! from independent ChaCha streams of the seed: `(seed, 0)` the model's initialisation, `1`/`2` the
 //! training/validation functions, `6`/`7` their steps, `5` dropout, `8`/`9` the initialisations of
-//! linear attention and the MLP.
+//! linear attention and the MLP. Every trained model of a point has the same optimiser settings
+//! and epochs; without `training.patience` every epoch runs and the last parameters are kept (the
+//! validation loss is recorded, not used to pick an iterate), so the models are what the budget
+//! makes of the training loss itself, the loss the least-squares stencil minimises.
 //!
 //! **Evaluation.** One test set per point, shared by every seed and method: `sizes[2]` functions of
 //! each family — the training family, trigonometric of twice the frequency, cubic polynomials, sums
@@ -68,7 +75,7 @@ use attnum_results::{Cell, Table};
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{FieldError, NamedTable, Output};
+use super::{Context, ExperimentError, FieldError, NamedTable, Output};
 use crate::checks::{self, Interval};
 use crate::evaluation::{FitRule, StepRange, fit_order, interval};
 use crate::training::Training;
@@ -203,7 +210,7 @@ impl Model {
     }
 
     /// The model with its initial weights drawn from `seed`'s initialisation stream.
-    fn build(&self, offsets: &[f64], seed: u64) -> Box<dyn AttentionMethod> {
+    fn build(&self, offsets: &[f64], seed: u64) -> Result<Box<dyn AttentionMethod>, ExperimentError> {
         let mut init = generator(seed, 0);
         let n = offsets.len();
         match *self {
@@ -216,17 +223,17 @@ impl Model {
                 let w_query = normal(&mut init, qk, init_scale);
                 let w_key = normal(&mut init, qk, init_scale);
                 let w_value = normal(&mut init, (n + 1) * heads, init_scale);
-                Box::new(
+                Ok(Box::new(
                     TokenHeads::new(offsets, heads, width, &w_query, &w_key, &w_value)
-                        .expect("`check` bounded the heads and widths"),
-                )
+                        .context("the token heads")?,
+                ))
             }
             Self::Transformer {
                 width,
                 heads,
                 blocks,
                 dropout,
-            } => Box::new(
+            } => Ok(Box::new(
                 TokenTransformer::with_options(
                     offsets,
                     TransformerShape {
@@ -241,8 +248,8 @@ impl Model {
                     },
                     &mut init,
                 )
-                .expect("`check` bounded the widths, heads and blocks"),
-            ),
+                .context("the transformer")?,
+            )),
         }
     }
 }
@@ -405,36 +412,31 @@ enum Method {
 
 impl Method {
     /// Outputs on a dataset's inputs.
-    fn outputs(&self, inputs: &Tensor) -> Tensor {
+    fn outputs(&self, inputs: &Tensor) -> candle_core::Result<Tensor> {
         match self {
-            Self::Trained(m) => m.forward(inputs).expect("shapes"),
-            Self::Linear(w) => {
-                let w = Tensor::from_slice(w, (w.len(), 1), &DEVICE).expect("a vector");
-                inputs
-                    .matmul(&w)
-                    .and_then(|t| t.squeeze(1))
-                    .expect("shapes")
-            }
+            Self::Trained(m) => m.forward(inputs),
+            Self::Linear(w) => inputs
+                .matmul(&Tensor::from_slice(w, (w.len(), 1), &DEVICE)?)?
+                .squeeze(1),
         }
     }
 
     /// RMS error of the derivative `f^{(m)}` on `inputs` against `targets` (both in units of
     /// `h^m`).
-    fn rms(&self, inputs: &Tensor, targets: &Tensor, scale: f64) -> f64 {
-        let mse = (self.outputs(inputs) - targets)
-            .and_then(|t| t.sqr())
-            .and_then(|t| t.mean_all())
-            .and_then(|t| t.to_scalar::<f64>())
-            .expect("shapes");
-        mse.sqrt() / scale
+    fn rms(&self, inputs: &Tensor, targets: &Tensor, scale: f64) -> candle_core::Result<f64> {
+        let mse = (self.outputs(inputs)? - targets)?
+            .sqr()?
+            .mean_all()?
+            .to_scalar::<f64>()?;
+        Ok(mse.sqrt() / scale)
     }
 
     /// Mean Jacobian over the rows of `inputs` and its per-offset standard deviation.
-    fn stencil(&self, inputs: &Tensor) -> (Vec<f64>, Vec<f64>) {
+    fn stencil(&self, inputs: &Tensor) -> attnum_attention::Result<(Vec<f64>, Vec<f64>)> {
         match self {
-            Self::Linear(w) => (w.clone(), vec![0.0; w.len()]),
+            Self::Linear(w) => Ok((w.clone(), vec![0.0; w.len()])),
             Self::Trained(m) => {
-                let rows = jacobian_rows(m.as_ref(), inputs).expect("shapes");
+                let rows = jacobian_rows(m.as_ref(), inputs)?;
                 let n = rows[0].len();
                 let count = rows.len() as f64;
                 let mean: Vec<f64> = (0..n)
@@ -445,7 +447,7 @@ impl Method {
                         (rows.iter().map(|j| (j[i] - mean[i]).powi(2)).sum::<f64>() / count).sqrt()
                     })
                     .collect();
-                (mean, std)
+                Ok((mean, std))
             }
         }
     }
@@ -500,6 +502,36 @@ fn least_squares(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
 /// loss curve.
 type Evaluated<'a> = (&'a str, Method, Option<(usize, Vec<Epoch>)>);
 
+/// A training set in the metric of the loss: per example `√w_k (F_j · f_k)` for each
+/// interpolating stencil `F_j`, and `√w_k t_k`.
+struct MomentFeatures {
+    rows: Vec<Vec<f64>>,
+    targets: Vec<f64>,
+}
+
+impl MomentFeatures {
+    /// The scales of linear attention's moment keys for output scale `c`:
+    /// `s_j = RMS(√w t) / (c RMS(√w F_j · f))`, so that every scaled feature `c s_j F_j · f` has
+    /// the size of the target in the loss's metric (1 for a feature that vanishes on the data).
+    fn key_scales(&self, c: f64) -> Vec<f64> {
+        let rms = |values: &mut dyn Iterator<Item = f64>| {
+            let (sum, count) = values.fold((0.0, 0usize), |(s, k), v| (s + v * v, k + 1));
+            (sum / count.max(1) as f64).sqrt()
+        };
+        let target = rms(&mut self.targets.iter().copied());
+        (0..self.rows.first().map_or(0, Vec::len))
+            .map(|j| {
+                let feature = rms(&mut self.rows.iter().map(|r| r[j]));
+                if feature > 0.0 && c > 0.0 {
+                    target / (c * feature)
+                } else {
+                    1.0
+                }
+            })
+            .collect()
+    }
+}
+
 /// What one method measured for one seed.
 #[derive(Default)]
 struct Measured {
@@ -509,7 +541,7 @@ struct Measured {
 
 impl CheckedLearnedDerivative {
     /// The point's test set.
-    fn test_set(&self) -> TestSet {
+    fn test_set(&self) -> Result<TestSet, ExperimentError> {
         let spec = &self.spec;
         let count = spec.sizes[2];
         let families = test_families(spec.max_frequency)
@@ -523,14 +555,19 @@ impl CheckedLearnedDerivative {
         let mut stream = TestStream::new(spec.test_seed, 10);
         let n = spec.offsets.len();
         let z: Vec<f64> = (0..count * n).map(|_| stream.normal()).collect();
-        TestSet {
+        Ok(TestSet {
             families,
-            noise: Tensor::from_vec(z, (count, n), &DEVICE).expect("shapes"),
-        }
+            noise: Tensor::from_vec(z, (count, n), &DEVICE).context("the test noise")?,
+        })
     }
 
     /// Training and validation data of one seed, with their loss weights `h^{−2m}` and steps.
-    fn data(&self, seed: u64, count: usize, stream: u64) -> (Dataset, Tensor) {
+    fn data(
+        &self,
+        seed: u64,
+        count: usize,
+        stream: u64,
+    ) -> Result<(Dataset, Tensor), ExperimentError> {
         let spec = &self.spec;
         let range = spec.training_steps;
         let steps = if range.from == range.to {
@@ -552,37 +589,49 @@ impl CheckedLearnedDerivative {
             &steps,
             &mut generator(seed, stream),
         )
-        .expect("tensor shapes are consistent");
+        .with_context(|| format!("the data of seed {seed} (stream {stream})"))?;
         let weights: Vec<f64> = steps
             .iter()
             .map(|h| h.powi(-2 * spec.derivative as i32))
             .collect();
-        let weights = Tensor::from_vec(weights, count, &DEVICE).expect("a vector");
-        (data, weights)
+        let weights = Tensor::from_vec(weights, count, &DEVICE).context("the loss weights")?;
+        Ok((data, weights))
     }
 
-    /// The least-squares linear stencil on the training data, with the training loss: solved for
-    /// its moments `μ` in the basis of the interpolating stencils `F_j` (whose features
-    /// `F_j · f ≈ h^j f^{(j)}` are far better conditioned than the samples), `w = Σ μ_j F_j`.
-    fn least_squares_stencil(&self, data: &Dataset, weights: &Tensor) -> Vec<f64> {
-        let inputs: Vec<Vec<f64>> = data.inputs.to_vec2().expect("a matrix");
-        let targets: Vec<f64> = data.targets.to_vec1().expect("a vector");
-        let weights: Vec<f64> = weights.to_vec1().expect("a vector");
-        let mut rows = Vec::with_capacity(inputs.len());
-        let mut rhs = Vec::with_capacity(inputs.len());
+    /// A dataset in the metric of the loss, in the basis of the interpolating stencils `F_j`:
+    /// per example the features `√w_k (F_j · f_k)` (`F_j · f ≈ h^j f^{(j)}`, far better
+    /// conditioned than the samples) and the target `√w_k t_k`.
+    fn moment_features(
+        &self,
+        data: &Dataset,
+        weights: &Tensor,
+    ) -> Result<MomentFeatures, ExperimentError> {
+        let what = "the moment features of the training data";
+        let inputs: Vec<Vec<f64>> = data.inputs.to_vec2().context(what)?;
+        let targets: Vec<f64> = data.targets.to_vec1().context(what)?;
+        let weights: Vec<f64> = weights.to_vec1().context(what)?;
+        let mut features = MomentFeatures {
+            rows: Vec::with_capacity(inputs.len()),
+            targets: Vec::with_capacity(inputs.len()),
+        };
         for ((f, t), w) in inputs.iter().zip(&targets).zip(&weights) {
             let s = w.sqrt();
-            rows.push(
+            features.rows.push(
                 self.basis
                     .iter()
                     .map(|b| s * b.weights().iter().zip(f).map(|(a, x)| a * x).sum::<f64>())
                     .collect(),
             );
-            rhs.push(s * t);
+            features.targets.push(s * t);
         }
-        let mu = least_squares(rows, rhs);
-        let n = self.spec.offsets.len();
-        (0..n)
+        Ok(features)
+    }
+
+    /// The least-squares linear stencil on the training data, with the training loss: solved for
+    /// its moments `μ` on the moment features, `w = Σ μ_j F_j`.
+    fn least_squares_stencil(&self, features: MomentFeatures) -> Vec<f64> {
+        let mu = least_squares(features.rows, features.targets);
+        (0..self.spec.offsets.len())
             .map(|i| {
                 self.basis
                     .iter()
@@ -595,53 +644,55 @@ impl CheckedLearnedDerivative {
 
     /// Run the experiment: the tables of the module documentation and the weights file.
     ///
-    /// # Panics
-    /// If training diverges (reported as a failed point by the engine).
+    /// # Errors
+    /// A tensor or attention error, or a training whose loss became non-finite, with what was
+    /// being computed.
     #[allow(clippy::too_many_lines)]
-    pub fn run(&self) -> Output {
+    pub fn run(&self) -> Result<Output, ExperimentError> {
         let spec = &self.spec;
         let n = spec.offsets.len();
         let m = spec.derivative;
         let power = |h: f64| h.powi(m as i32);
         let h0 = spec.evaluation_step;
-        let test = self.test_set();
+        let test = self.test_set()?;
         let trig = &test.families[0].1;
-        let sample = |draws: &[(Function, f64)], h: f64| {
-            derivative_samples(draws, &spec.offsets, m, h).expect("shapes")
+        let sample = |draws: &[(Function, f64)], family: &str, h: f64| {
+            derivative_samples(draws, &spec.offsets, m, h)
+                .with_context(|| format!("the {family} test samples at h = {h}"))
         };
         let at_step: Vec<(&str, Dataset)> = test
             .families
             .iter()
-            .map(|(name, draws)| (*name, sample(draws, h0)))
-            .collect();
+            .map(|(name, draws)| Ok((*name, sample(draws, name, h0)?)))
+            .collect::<Result<_, ExperimentError>>()?;
         let clean = &at_step[0].1;
         let along_h: Vec<(f64, Dataset)> = spec
             .evaluation_steps
             .iter()
-            .map(|&h| (h, sample(trig, h)))
-            .collect();
+            .map(|&h| Ok((h, sample(trig, test.families[0].0, h)?)))
+            .collect::<Result<_, ExperimentError>>()?;
         let noisy: Vec<(f64, Tensor)> = spec
             .evaluation_noise
             .iter()
             .map(|&level| {
-                (
-                    level,
-                    (&clean.inputs + (&test.noise * level).expect("shapes")).expect("shapes"),
-                )
+                let noisy = (&test.noise * level).and_then(|z| &clean.inputs + z);
+                Ok((level, noisy.with_context(|| format!("the samples at noise {level}"))?))
             })
-            .collect();
+            .collect::<Result<_, ExperimentError>>()?;
         // The RMS sample of the training family's test set at each step (the rounding estimate).
         let rms_sample: Vec<f64> = along_h
             .iter()
-            .map(|(_, d)| {
-                d.inputs
+            .map(|(h, d)| {
+                let mean_square = d
+                    .inputs
                     .sqr()
                     .and_then(|t| t.mean_all())
-                    .and_then(|t| t.to_scalar::<f64>())
-                    .expect("shapes")
-                    .sqrt()
+                    .and_then(|t| t.to_scalar::<f64>());
+                Ok(mean_square
+                    .with_context(|| format!("the RMS test sample at h = {h}"))?
+                    .sqrt())
             })
-            .collect();
+            .collect::<Result<_, ExperimentError>>()?;
 
         let mut curve = Table::new(&[
             "seed",
@@ -675,6 +726,7 @@ impl CheckedLearnedDerivative {
             "nearest_distance",
             "central_distance",
             "savitzky_golay_distance",
+            "least_squares_distance",
             "jacobian_std_max",
             "observed_order",
             "fit_h_min",
@@ -691,14 +743,16 @@ impl CheckedLearnedDerivative {
         let mut scales: BTreeMap<String, f64> = BTreeMap::new();
 
         for &seed in &spec.seeds {
-            let (training, training_weights) = self.data(seed, spec.sizes[0], 1);
-            let (validation, validation_weights) = self.data(seed, spec.sizes[1], 2);
-            let c = target_scale(&training).expect("a dataset");
+            let (training, training_weights) = self.data(seed, spec.sizes[0], 1)?;
+            let (validation, validation_weights) = self.data(seed, spec.sizes[1], 2)?;
+            let c = target_scale(&training)
+                .with_context(|| format!("the output scale of seed {seed}"))?;
             scales.insert(format!("seed{seed}"), c);
             let settings = spec.training.settings();
             let mut methods: Vec<Evaluated<'_>> = Vec::new();
             let mut trained = |name: &'static str, inner: Box<dyn AttentionMethod>| {
                 let model = ScaledOutput { inner, scale: c };
+                let what = || format!("training {name} (seed {seed})");
                 let curve_points = train_weighted(
                     &model,
                     (&training, Some(&training_weights)),
@@ -706,7 +760,7 @@ impl CheckedLearnedDerivative {
                     &settings,
                     &mut generator(seed, 5),
                 )
-                .unwrap_or_else(|e| panic!("training {name} (seed {seed}) failed: {e}"));
+                .with_context(what)?;
                 let parameters: usize = model
                     .parameters()
                     .iter()
@@ -715,30 +769,36 @@ impl CheckedLearnedDerivative {
                 for (param, var) in model.parameters() {
                     tensors.push((
                         format!("seed{seed}/{name}/{param}"),
-                        var.as_tensor().copy().expect("a copy"),
+                        var.as_tensor().copy().with_context(what)?,
                     ));
                 }
-                (
+                Ok::<_, ExperimentError>((
                     name,
                     Method::Trained(Box::new(model)),
                     Some((parameters, curve_points)),
-                )
+                ))
             };
-            methods.push(trained("model", spec.model.build(&spec.offsets, seed)));
+            methods.push(trained("model", spec.model.build(&spec.offsets, seed)?)?);
+            let features = self.moment_features(&training, &training_weights)?;
+            let key_scales = features.key_scales(c);
+            let ls = self.least_squares_stencil(features);
             if let Some(b) = spec.baselines {
                 let query = normal(&mut generator(seed, 8), n, b.init_scale);
-                let linear = LinearAttention::moment_keys(&spec.offsets, &query)
-                    .expect("`check` built stencils on these offsets");
-                methods.push(trained("linear_attention", Box::new(linear)));
+                let linear = LinearAttention::scaled_moment_keys(&spec.offsets, &key_scales, &query)
+                    .context("linear attention with scaled moment keys")?;
+                methods.push(trained("linear_attention", Box::new(linear))?);
                 let mlp = SampleMlp::new(n, b.mlp_width, &mut generator(seed, 9))
-                    .expect("`check` bounded the width");
-                methods.push(trained("mlp", Box::new(mlp)));
-                let ls = self.least_squares_stencil(&training, &training_weights);
+                    .context("the ReLU network")?;
+                methods.push(trained("mlp", Box::new(mlp))?);
+                tensors.push((
+                    format!("seed{seed}/linear_attention/key_scales"),
+                    Tensor::from_slice(&key_scales, n, &DEVICE).context("the key scales")?,
+                ));
                 tensors.push((
                     format!("seed{seed}/least_squares/weights"),
-                    Tensor::from_slice(&ls, n, &DEVICE).expect("a vector"),
+                    Tensor::from_slice(&ls, n, &DEVICE).context("the least-squares stencil")?,
                 ));
-                methods.push(("least_squares", Method::Linear(ls), None));
+                methods.push(("least_squares", Method::Linear(ls.clone()), None));
             }
             methods.push((
                 "central",
@@ -770,12 +830,17 @@ impl CheckedLearnedDerivative {
                         ]);
                     }
                 }
+                let what = |of: &str| format!("the {of} of {name} (seed {seed})");
                 for (family, data) in &at_step {
-                    let e = method.rms(&data.inputs, &data.targets, power(h0));
+                    let e = method
+                        .rms(&data.inputs, &data.targets, power(h0))
+                        .with_context(|| what(&format!("{family} error")))?;
                     errors.push_row(vec![Cell::from(seed as usize), key(name), key(family), e.into()]);
                     metrics.metrics.insert(format!("rms_{family}"), e);
                 }
-                let (weights, std) = method.stencil(&clean.inputs);
+                let (weights, std) = method
+                    .stencil(&clean.inputs)
+                    .with_context(|| what("effective stencil"))?;
                 for i in 0..n {
                     stencil.push_row(vec![
                         Cell::from(seed as usize),
@@ -787,31 +852,36 @@ impl CheckedLearnedDerivative {
                 }
                 let mut curve_h = Vec::new();
                 for ((h, data), f) in along_h.iter().zip(&rms_sample) {
-                    let e = method.rms(&data.inputs, &data.targets, power(*h));
+                    let e = method
+                        .rms(&data.inputs, &data.targets, power(*h))
+                        .with_context(|| what(&format!("error at h = {h}")))?;
                     steps.push_row(vec![Cell::from(seed as usize), key(name), (*h).into(), e.into()]);
                     let rounding =
                         UNIT_ROUNDOFF * weights.iter().map(|w| w.abs()).sum::<f64>() * f / power(*h);
                     curve_h.push((*h, e, rounding));
                 }
                 for (level, inputs) in &noisy {
-                    let e = method.rms(inputs, &clean.targets, power(h0));
+                    let e = method
+                        .rms(inputs, &clean.targets, power(h0))
+                        .with_context(|| what(&format!("error at noise {level}")))?;
                     noise.push_row(vec![Cell::from(seed as usize), key(name), (*level).into(), e.into()]);
                     metrics.metrics.insert(format!("rms_noise_{level:e}"), e);
                 }
                 let fit = fit_order(&curve_h, &spec.fit);
                 let moments = analysis::moments(
                     &Stencil::from_weights(m, &spec.offsets, &weights)
-                        .expect("one weight per offset"),
+                        .with_context(|| what("moments"))?,
                     5,
                 );
                 let class = classify_stencil(&spec.offsets, &weights)
-                    .expect("`check` built a stencil on these nodes");
+                    .with_context(|| what("classification"))?;
                 let std_max = std.iter().copied().fold(0.0f64, f64::max);
                 let central_distance = relative_distance(&weights, self.central.weights());
                 let sg_distance = relative_distance(&weights, self.smoothing.weights());
                 let kriging_distance = relative_distance(&weights, &self.kriging);
                 kriging.push_row(vec![Cell::from(seed as usize), key(name), kriging_distance.into()]);
                 metrics.metrics.insert("kriging_distance".into(), kriging_distance);
+                let ls_distance = relative_distance(&weights, &ls);
                 for (k, moment) in moments.iter().enumerate() {
                     metrics.metrics.insert(format!("moment_{k}"), *moment);
                 }
@@ -822,6 +892,9 @@ impl CheckedLearnedDerivative {
                 metrics
                     .metrics
                     .insert("savitzky_golay_distance".into(), sg_distance);
+                metrics
+                    .metrics
+                    .insert("least_squares_distance".into(), ls_distance);
                 if let Some(f) = fit {
                     metrics.metrics.insert("observed_order".into(), f.0);
                 }
@@ -859,6 +932,7 @@ impl CheckedLearnedDerivative {
                     class.nearest.as_ref().map(|c| c.distance).into(),
                     central_distance.into(),
                     sg_distance.into(),
+                    ls_distance.into(),
                     std_max.into(),
                     fit.map(|f| f.0).into(),
                     fit.map(|f| f.1).into(),
@@ -930,7 +1004,8 @@ impl CheckedLearnedDerivative {
         let mut metadata = HashMap::new();
         metadata.insert("model_card".to_owned(), card);
         tensors.sort_by(|a, b| a.0.cmp(&b.0));
-        let weights = tensors_safetensors(&tensors, Some(metadata)).expect("tensors serialise");
+        let weights =
+            tensors_safetensors(&tensors, Some(metadata)).context("the weights file")?;
         let mut tables = vec![
             NamedTable {
                 stem: "curve",
@@ -971,10 +1046,10 @@ impl CheckedLearnedDerivative {
                 table: noise,
             });
         }
-        Output {
+        Ok(Output {
             tables,
             weights: Some(weights),
-        }
+        })
     }
 
     /// The model card stored in the weights file's metadata (key `model_card`, JSON): everything
@@ -1026,8 +1101,8 @@ impl CheckedLearnedDerivative {
             "tensor_names": "SEED/METHOD/PARAMETER, SEED = seed<k>; METHOD = model, linear_attention, mlp, least_squares",
             "model": model,
             "linear_attention": {
-                "tensors": {"query": [n]},
-                "keys": "node i: (F_0[i], ..., F_{n-1}[i]), F_j the interpolating (Fornberg) weights of derivative j on the offsets, so that the query is the vector of Taylor moments of the weights",
+                "tensors": {"query": [n], "key_scales": [n]},
+                "keys": "node i: (s_0 F_0[i], ..., s_{n-1} F_{n-1}[i]), F_j the interpolating (Fornberg) weights of derivative j on the offsets and s the key_scales, fixed before training: s_j = RMS_k(sqrt(w_k) t_k) / (c RMS_k(sqrt(w_k) F_j . f_k)) over the training set (t the targets, w_k = h_k^(-2m) the loss weights); the weights' Taylor moments are c s_j query_j",
                 "forward": "out = c sum_i (key_i . query) f_i",
             },
             "mlp": {
@@ -1050,7 +1125,11 @@ impl CheckedLearnedDerivative {
             },
             "sizes": {"train": spec.sizes[0], "validation": spec.sizes[1], "test_per_family": spec.sizes[2]},
             "training": {
-                "optimiser": "AdamW (beta 0.9, 0.999, eps 1e-8), full batch, learning rate cosine from lr to lr/100 over the epochs, early stopping on the validation loss with the best parameters restored",
+                "optimiser": if spec.training.patience.is_some() {
+                    "AdamW (beta 0.9, 0.999, eps 1e-8), full batch, learning rate cosine from lr to lr/100 over the epochs, early stopping on the validation loss with the best parameters restored"
+                } else {
+                    "AdamW (beta 0.9, 0.999, eps 1e-8), full batch, learning rate cosine from lr to lr/100 over the epochs, every epoch run and the last parameters kept (no early stopping)"
+                },
                 "epochs": spec.training.epochs,
                 "learning_rate": spec.training.learning_rate,
                 "weight_decay": spec.training.weight_decay,

@@ -70,7 +70,7 @@ macro_rules! experiments {
             /// call of the run that failed.
             pub fn run(&self) -> Result<Output, ExperimentError> {
                 match self {
-                    $(Self::$variant(spec) => spec.check()?.run().into_output(),)*
+                    $(Self::$variant(spec) => spec.check()?.run().map(Into::into),)*
                 }
             }
         }
@@ -145,37 +145,6 @@ impl From<Vec<NamedTable>> for Output {
             tables,
             weights: None,
         }
-    }
-}
-
-/// What an experiment's `run` returns, made into the dispatch's `Result<Output, ExperimentError>`.
-///
-/// A run returns `Result<Vec<NamedTable>, ExperimentError>` or `Result<Output, ExperimentError>`.
-/// The infallible impls (`Vec<NamedTable>`, `Output`) only serve the `learned_*` modules, whose
-/// runs do not return a `Result` yet; they go once those return one.
-pub trait RunResult {
-    /// The run's output, or the error that stopped it.
-    ///
-    /// # Errors
-    /// The run's own error.
-    fn into_output(self) -> Result<Output, ExperimentError>;
-}
-
-impl<T: Into<Output>> RunResult for Result<T, ExperimentError> {
-    fn into_output(self) -> Result<Output, ExperimentError> {
-        self.map(Into::into)
-    }
-}
-
-impl RunResult for Vec<NamedTable> {
-    fn into_output(self) -> Result<Output, ExperimentError> {
-        Ok(self.into())
-    }
-}
-
-impl RunResult for Output {
-    fn into_output(self) -> Result<Output, ExperimentError> {
-        Ok(self)
     }
 }
 
