@@ -138,8 +138,9 @@ fn training_returns_the_validation_minimiser_and_the_last_iterate() {
         IncrementLoss::from_dataset(&problems(32, 5)).unwrap(),
         IncrementLoss::from_dataset(&validation_set).unwrap(),
     );
+    let patience = 20;
     let settings = attnum_attention::learn::TrainSettings {
-        patience: 20,
+        patience: Some(patience),
         ..closed_form::settings(2000)
     };
     let run = train_exact(&mut params, &train_loss, &validation_loss, &settings).unwrap();
@@ -150,7 +151,7 @@ fn training_returns_the_validation_minimiser_and_the_last_iterate() {
         .fold((f64::INFINITY, 0), |m, e| if e.0 < m.0 { e } else { m });
     let last = run.curve.last().unwrap();
     assert!(run.curve.len() < settings.epochs, "the run stopped early");
-    assert_eq!(last.epoch, best_epoch + settings.patience);
+    assert_eq!(last.epoch, best_epoch + patience);
     // The validation loss is recorded after each epoch's update: the returned parameters' loss
     // is the curve's minimum, the last iterate's its last entry.
     assert_eq!(validation_loss.loss(&params), best);
