@@ -1,12 +1,18 @@
 //! What the learned-derivative experiments share in training and evaluating their models: the
-//! range of the per-example steps, the rule and fit of the observed order, and the 95%
-//! t-interval over seeds. Written once so that `learned_derivative` and `learned_order` report
-//! orders and intervals by the same rule; nothing here trains or draws data.
+//! range of the per-example steps and the training data drawn with them, the rule and fit of the
+//! observed order, and the 95% t-interval over seeds. Written once so that `learned_derivative`
+//! and `learned_order` draw their data, and report orders and intervals, by the same rule;
+//! nothing here trains.
 
+use attnum_attention::DEVICE;
+use attnum_attention::learn::{
+    Dataset, DerivativeTask, Family, derivative_task_steps, generator, log_uniform_steps,
+};
+use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::checks::{self, Interval};
-use crate::experiments::{FieldError, log_log_slope};
+use crate::experiments::{Context, ExperimentError, FieldError, log_log_slope};
 
 /// A range of training steps.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
@@ -34,6 +40,43 @@ impl StepRange {
         }
         Ok(())
     }
+}
+
+/// Training or validation data of one seed: `count` examples of `task` on trigonometric
+/// polynomials of frequency up to `max_frequency`, the functions from the stream `(seed, stream)`
+/// and each example's step log-uniform in `range` from `(seed, stream + 5)` (`range.from` for
+/// every example where its ends are equal; `task.step` is ignored), with the loss weights
+/// `h^{−2m}`.
+///
+/// # Errors
+/// A tensor error, with the seed and the stream.
+pub(crate) fn weighted_data(
+    task: &DerivativeTask,
+    range: StepRange,
+    max_frequency: usize,
+    seed: u64,
+    count: usize,
+    stream: u64,
+) -> Result<(Dataset, Tensor), ExperimentError> {
+    let steps = if range.from == range.to {
+        vec![range.from; count]
+    } else {
+        log_uniform_steps(
+            range.from,
+            range.to,
+            count,
+            &mut generator(seed, stream + 5),
+        )
+    };
+    let family = Family::Trigonometric { max_frequency };
+    let data = derivative_task_steps(family, task, &steps, &mut generator(seed, stream))
+        .with_context(|| format!("the data of seed {seed}, stream {stream}"))?;
+    let weights: Vec<f64> = steps
+        .iter()
+        .map(|h| h.powi(-2 * task.order as i32))
+        .collect();
+    let weights = Tensor::from_vec(weights, count, &DEVICE).context("the loss weights")?;
+    Ok((data, weights))
 }
 
 /// How the observed order is fitted: the least-squares slope of `log error` against `log h` over

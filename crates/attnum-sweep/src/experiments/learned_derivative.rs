@@ -58,8 +58,7 @@ use attnum_attention::classify::{classify_stencil, relative_distance};
 use attnum_attention::extract::jacobian_rows;
 use attnum_attention::learn::{
     Dataset, DerivativeTask, Epoch, Family, Function, ScaledOutput, TestStream, derivative_samples,
-    derivative_task_steps, generator, log_uniform_steps, normal, target_scale,
-    tensors_safetensors, train_weighted,
+    generator, normal, target_scale, tensors_safetensors, train_weighted,
 };
 use attnum_attention::linear::LinearAttention;
 use attnum_attention::token::TokenHeads;
@@ -71,13 +70,13 @@ use attnum_classical::analysis::{self, UNIT_ROUNDOFF};
 use attnum_classical::fd::Stencil;
 use attnum_classical::kriging::{StepDistribution, TrigonometricFamily, kriging_stencil};
 use attnum_classical::savitzky_golay::savitzky_golay;
-use attnum_results::{Cell, Table};
+use attnum_results::Table;
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::{Context, ExperimentError, FieldError, NamedTable, Output};
 use crate::checks::{self, Interval};
-use crate::evaluation::{FitRule, StepRange, fit_order, interval};
+use crate::evaluation::{FitRule, StepRange, fit_order, interval, weighted_data};
 use crate::training::Training;
 
 /// Parameters of the `learned_derivative` experiment.
@@ -299,12 +298,8 @@ impl LearnedDerivative {
             .map(|j| Stencil::on_offsets(j, &self.offsets))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| FieldError::new("offsets", e.to_string()))?;
+        self.training_steps.validate()?;
         let step = |field: &str, v: f64| checks::in_interval(field, v, Interval::open_closed(0.0, 1.0));
-        step("training_steps.from", self.training_steps.from)?;
-        step("training_steps.to", self.training_steps.to)?;
-        if self.training_steps.to < self.training_steps.from {
-            return Err(FieldError::new("training_steps.to", "must be ≥ from"));
-        }
         step("evaluation_step", self.evaluation_step)?;
         let noise = |field: &str, v: f64| checks::in_interval(field, v, Interval::closed(0.0, 1.0));
         noise("noise", self.noise)?;
@@ -341,19 +336,7 @@ impl LearnedDerivative {
             return Err(FieldError::new("evaluation_steps", "needs at least two steps"));
         }
         checks::each("evaluation_steps", &self.evaluation_steps, |&h| step("", h))?;
-        checks::in_interval(
-            "fit.window_decades",
-            self.fit.window_decades,
-            Interval::open_closed(0.0, 10.0),
-        )?;
-        checks::in_interval(
-            "fit.roundoff_margin",
-            self.fit.roundoff_margin,
-            Interval::closed(1.0, 1e6),
-        )?;
-        if self.fit.min_points < 2 {
-            return Err(FieldError::new("fit.min_points", "must be at least 2"));
-        }
+        self.fit.validate()?;
         if !(2..=20).contains(&self.seeds.len()) {
             return Err(FieldError::new("seeds", "needs 2 to 20 seeds (for an interval)"));
         }
@@ -532,6 +515,115 @@ impl MomentFeatures {
     }
 }
 
+/// A row of `curve`: one recorded epoch of one trained model.
+#[derive(Serialize, Default)]
+struct CurveRow<'a> {
+    seed: u64,
+    method: &'a str,
+    epoch: usize,
+    train_loss: f64,
+    validation_loss: f64,
+    learning_rate: f64,
+}
+
+/// A row of `errors`: one method's RMS derivative error on one family at `evaluation_step`.
+#[derive(Serialize)]
+struct ErrorRow<'a> {
+    seed: u64,
+    method: &'a str,
+    family: &'a str,
+    rms_error: f64,
+}
+
+/// A row of `steps`: one method's RMS derivative error at one step on the training family.
+#[derive(Serialize)]
+struct StepRow<'a> {
+    seed: u64,
+    method: &'a str,
+    h: f64,
+    rms_error: f64,
+}
+
+/// A row of `noise`: one method's RMS derivative error at one noise level at `evaluation_step`.
+#[derive(Serialize)]
+struct NoiseRow<'a> {
+    seed: u64,
+    method: &'a str,
+    evaluation_noise: f64,
+    rms_error: f64,
+}
+
+/// A row of `stencil`: one weight of one method's effective stencil, averaged over the training
+/// family's test functions, and its standard deviation over them.
+#[derive(Serialize)]
+struct StencilRow<'a> {
+    seed: u64,
+    method: &'a str,
+    offset: f64,
+    weight: f64,
+    jacobian_std: f64,
+}
+
+/// A row of `kriging`: the relative distance of one method's stencil to the kriging stencil.
+#[derive(Serialize)]
+struct KrigingRow<'a> {
+    seed: u64,
+    method: &'a str,
+    kriging_distance: f64,
+}
+
+/// A row of `summary`: one method of one seed (the training columns null for the untrained
+/// methods, the fit columns null where fewer than `fit.min_points` steps lie above rounding).
+#[derive(Serialize)]
+struct SummaryRow<'a> {
+    seed: u64,
+    method: &'a str,
+    step_distribution: &'a str,
+    parameters: Option<usize>,
+    output_scale: Option<f64>,
+    train_epochs: Option<usize>,
+    best_validation_mse: Option<f64>,
+    moment_0: f64,
+    moment_1: f64,
+    moment_2: f64,
+    moment_3: f64,
+    moment_4: f64,
+    classified_derivative: Option<usize>,
+    order: Option<usize>,
+    nearest: Option<String>,
+    nearest_distance: Option<f64>,
+    central_distance: f64,
+    savitzky_golay_distance: f64,
+    least_squares_distance: f64,
+    jacobian_std_max: f64,
+    observed_order: Option<f64>,
+    fit_h_min: Option<f64>,
+    fit_h_max: Option<f64>,
+    fit_points: Option<usize>,
+}
+
+/// A row of `statistics`: one metric of one method over the seeds.
+#[derive(Serialize)]
+struct StatisticsRow<'a> {
+    method: &'a str,
+    metric: &'a str,
+    count: usize,
+    mean: f64,
+    ci_low: f64,
+    ci_high: f64,
+}
+
+/// A row of `paired`: the model's error over another method's, per seed on the same test set.
+#[derive(Serialize)]
+struct PairedRow<'a> {
+    method: &'a str,
+    metric: &'a str,
+    ratio_geometric_mean: f64,
+    ratio_low: f64,
+    ratio_high: f64,
+    model_better: usize,
+}
+
 /// What one method measured for one seed.
 #[derive(Default)]
 struct Measured {
@@ -559,43 +651,6 @@ impl CheckedLearnedDerivative {
             families,
             noise: Tensor::from_vec(z, (count, n), &DEVICE).context("the test noise")?,
         })
-    }
-
-    /// Training and validation data of one seed, with their loss weights `h^{−2m}` and steps.
-    fn data(
-        &self,
-        seed: u64,
-        count: usize,
-        stream: u64,
-    ) -> Result<(Dataset, Tensor), ExperimentError> {
-        let spec = &self.spec;
-        let range = spec.training_steps;
-        let steps = if range.from == range.to {
-            vec![range.from; count]
-        } else {
-            log_uniform_steps(range.from, range.to, count, &mut generator(seed, stream + 5))
-        };
-        let task = DerivativeTask {
-            offsets: spec.offsets.clone(),
-            step: range.from,
-            order: spec.derivative,
-            noise: spec.noise,
-        };
-        let data = derivative_task_steps(
-            Family::Trigonometric {
-                max_frequency: spec.max_frequency,
-            },
-            &task,
-            &steps,
-            &mut generator(seed, stream),
-        )
-        .with_context(|| format!("the data of seed {seed} (stream {stream})"))?;
-        let weights: Vec<f64> = steps
-            .iter()
-            .map(|h| h.powi(-2 * spec.derivative as i32))
-            .collect();
-        let weights = Tensor::from_vec(weights, count, &DEVICE).context("the loss weights")?;
-        Ok((data, weights))
     }
 
     /// A dataset in the metric of the loss, in the basis of the interpolating stencils `F_j`:
@@ -694,45 +749,13 @@ impl CheckedLearnedDerivative {
             })
             .collect::<Result<_, ExperimentError>>()?;
 
-        let mut curve = Table::new(&[
-            "seed",
-            "method",
-            "epoch",
-            "train_loss",
-            "validation_loss",
-            "learning_rate",
-        ]);
-        let mut errors = Table::new(&["seed", "method", "family", "rms_error"]);
-        let mut steps = Table::new(&["seed", "method", "h", "rms_error"]);
-        let mut noise = Table::new(&["seed", "method", "evaluation_noise", "rms_error"]);
-        let mut stencil = Table::new(&["seed", "method", "offset", "weight", "jacobian_std"]);
-        let mut kriging = Table::new(&["seed", "method", "kriging_distance"]);
-        let mut summary = Table::new(&[
-            "seed",
-            "method",
-            "step_distribution",
-            "parameters",
-            "output_scale",
-            "train_epochs",
-            "best_validation_mse",
-            "moment_0",
-            "moment_1",
-            "moment_2",
-            "moment_3",
-            "moment_4",
-            "classified_derivative",
-            "order",
-            "nearest",
-            "nearest_distance",
-            "central_distance",
-            "savitzky_golay_distance",
-            "least_squares_distance",
-            "jacobian_std_max",
-            "observed_order",
-            "fit_h_min",
-            "fit_h_max",
-            "fit_points",
-        ]);
+        let mut curve = Vec::new();
+        let mut errors = Vec::new();
+        let mut steps = Vec::new();
+        let mut noise = Vec::new();
+        let mut stencil = Vec::new();
+        let mut kriging = Vec::new();
+        let mut summary = Vec::new();
         let distribution = if spec.training_steps.from == spec.training_steps.to {
             "fixed"
         } else {
@@ -742,9 +765,18 @@ impl CheckedLearnedDerivative {
         let mut tensors: Vec<(String, Tensor)> = Vec::new();
         let mut scales: BTreeMap<String, f64> = BTreeMap::new();
 
+        let task = DerivativeTask {
+            offsets: spec.offsets.clone(),
+            step: spec.training_steps.from,
+            order: spec.derivative,
+            noise: spec.noise,
+        };
         for &seed in &spec.seeds {
-            let (training, training_weights) = self.data(seed, spec.sizes[0], 1)?;
-            let (validation, validation_weights) = self.data(seed, spec.sizes[1], 2)?;
+            let data = |count, stream| {
+                weighted_data(&task, spec.training_steps, spec.max_frequency, seed, count, stream)
+            };
+            let (training, training_weights) = data(spec.sizes[0], 1)?;
+            let (validation, validation_weights) = data(spec.sizes[1], 2)?;
             let c = target_scale(&training)
                 .with_context(|| format!("the output scale of seed {seed}"))?;
             scales.insert(format!("seed{seed}"), c);
@@ -813,21 +845,21 @@ impl CheckedLearnedDerivative {
             methods.push(("kriging", Method::Linear(self.kriging.clone()), None));
 
             for (name, method, training_record) in &methods {
+                let name = *name;
                 let mut metrics = Measured::default();
-                let key = |s: &str| Cell::from(s.to_owned());
                 if let Some((_, points)) = training_record {
                     for e in points
                         .iter()
                         .filter(|e| e.epoch % spec.training.record_every == 0)
                     {
-                        curve.push_row(vec![
-                            Cell::from(seed as usize),
-                            key(name),
-                            e.epoch.into(),
-                            e.train_loss.into(),
-                            e.validation_loss.into(),
-                            e.learning_rate.into(),
-                        ]);
+                        curve.push(CurveRow {
+                            seed,
+                            method: name,
+                            epoch: e.epoch,
+                            train_loss: e.train_loss,
+                            validation_loss: e.validation_loss,
+                            learning_rate: e.learning_rate,
+                        });
                     }
                 }
                 let what = |of: &str| format!("the {of} of {name} (seed {seed})");
@@ -835,27 +867,37 @@ impl CheckedLearnedDerivative {
                     let e = method
                         .rms(&data.inputs, &data.targets, power(h0))
                         .with_context(|| what(&format!("{family} error")))?;
-                    errors.push_row(vec![Cell::from(seed as usize), key(name), key(family), e.into()]);
+                    errors.push(ErrorRow {
+                        seed,
+                        method: name,
+                        family,
+                        rms_error: e,
+                    });
                     metrics.metrics.insert(format!("rms_{family}"), e);
                 }
                 let (weights, std) = method
                     .stencil(&clean.inputs)
                     .with_context(|| what("effective stencil"))?;
                 for i in 0..n {
-                    stencil.push_row(vec![
-                        Cell::from(seed as usize),
-                        key(name),
-                        spec.offsets[i].into(),
-                        weights[i].into(),
-                        std[i].into(),
-                    ]);
+                    stencil.push(StencilRow {
+                        seed,
+                        method: name,
+                        offset: spec.offsets[i],
+                        weight: weights[i],
+                        jacobian_std: std[i],
+                    });
                 }
                 let mut curve_h = Vec::new();
                 for ((h, data), f) in along_h.iter().zip(&rms_sample) {
                     let e = method
                         .rms(&data.inputs, &data.targets, power(*h))
                         .with_context(|| what(&format!("error at h = {h}")))?;
-                    steps.push_row(vec![Cell::from(seed as usize), key(name), (*h).into(), e.into()]);
+                    steps.push(StepRow {
+                        seed,
+                        method: name,
+                        h: *h,
+                        rms_error: e,
+                    });
                     let rounding =
                         UNIT_ROUNDOFF * weights.iter().map(|w| w.abs()).sum::<f64>() * f / power(*h);
                     curve_h.push((*h, e, rounding));
@@ -864,7 +906,12 @@ impl CheckedLearnedDerivative {
                     let e = method
                         .rms(inputs, &clean.targets, power(h0))
                         .with_context(|| what(&format!("error at noise {level}")))?;
-                    noise.push_row(vec![Cell::from(seed as usize), key(name), (*level).into(), e.into()]);
+                    noise.push(NoiseRow {
+                        seed,
+                        method: name,
+                        evaluation_noise: *level,
+                        rms_error: e,
+                    });
                     metrics.metrics.insert(format!("rms_noise_{level:e}"), e);
                 }
                 let fit = fit_order(&curve_h, &spec.fit);
@@ -879,7 +926,11 @@ impl CheckedLearnedDerivative {
                 let central_distance = relative_distance(&weights, self.central.weights());
                 let sg_distance = relative_distance(&weights, self.smoothing.weights());
                 let kriging_distance = relative_distance(&weights, &self.kriging);
-                kriging.push_row(vec![Cell::from(seed as usize), key(name), kriging_distance.into()]);
+                kriging.push(KrigingRow {
+                    seed,
+                    method: name,
+                    kriging_distance,
+                });
                 metrics.metrics.insert("kriging_distance".into(), kriging_distance);
                 let ls_distance = relative_distance(&weights, &ls);
                 for (k, moment) in moments.iter().enumerate() {
@@ -898,53 +949,42 @@ impl CheckedLearnedDerivative {
                 if let Some(f) = fit {
                     metrics.metrics.insert("observed_order".into(), f.0);
                 }
-                let (parameters, epochs, best, scale) = match training_record {
-                    Some((p, points)) => (
-                        Cell::from(*p),
-                        Cell::from(points.len()),
-                        Cell::from(
-                            points
-                                .iter()
-                                .map(|e| e.validation_loss)
-                                .fold(f64::INFINITY, f64::min),
-                        ),
-                        Cell::from(c),
-                    ),
-                    None => (Cell::Null, Cell::Null, Cell::Null, Cell::Null),
-                };
-                let mut row = vec![
-                    Cell::from(seed as usize),
-                    key(name),
-                    key(distribution),
-                    parameters,
-                    scale,
-                    epochs,
-                    best,
-                ];
-                row.extend(moments.iter().map(|&x| Cell::from(x)));
-                row.extend([
-                    class.deriv.map_or(Cell::Null, Cell::from),
-                    class.accuracy.map_or(Cell::Null, |a| Cell::from(a.order)),
-                    class
-                        .nearest
-                        .as_ref()
-                        .map_or(Cell::Null, |c| c.name.clone().into()),
-                    class.nearest.as_ref().map(|c| c.distance).into(),
-                    central_distance.into(),
-                    sg_distance.into(),
-                    ls_distance.into(),
-                    std_max.into(),
-                    fit.map(|f| f.0).into(),
-                    fit.map(|f| f.1).into(),
-                    fit.map(|f| f.2).into(),
-                    fit.map_or(Cell::Null, |f| Cell::from(f.3)),
-                ]);
-                summary.push_row(row);
-                measured.entry((*name).to_owned()).or_default().push(metrics);
+                summary.push(SummaryRow {
+                    seed,
+                    method: name,
+                    step_distribution: distribution,
+                    parameters: training_record.as_ref().map(|(p, _)| *p),
+                    output_scale: training_record.as_ref().map(|_| c),
+                    train_epochs: training_record.as_ref().map(|(_, points)| points.len()),
+                    best_validation_mse: training_record.as_ref().map(|(_, points)| {
+                        points
+                            .iter()
+                            .map(|e| e.validation_loss)
+                            .fold(f64::INFINITY, f64::min)
+                    }),
+                    moment_0: moments[0],
+                    moment_1: moments[1],
+                    moment_2: moments[2],
+                    moment_3: moments[3],
+                    moment_4: moments[4],
+                    classified_derivative: class.deriv,
+                    order: class.accuracy.map(|a| a.order),
+                    nearest: class.nearest.as_ref().map(|c| c.name.clone()),
+                    nearest_distance: class.nearest.as_ref().map(|c| c.distance),
+                    central_distance,
+                    savitzky_golay_distance: sg_distance,
+                    least_squares_distance: ls_distance,
+                    jacobian_std_max: std_max,
+                    observed_order: fit.map(|f| f.0),
+                    fit_h_min: fit.map(|f| f.1),
+                    fit_h_max: fit.map(|f| f.2),
+                    fit_points: fit.map(|f| f.3),
+                });
+                measured.entry(name.to_owned()).or_default().push(metrics);
             }
         }
 
-        let mut statistics = Table::new(&["method", "metric", "count", "mean", "ci_low", "ci_high"]);
+        let mut statistics = Vec::new();
         for (method, runs) in &measured {
             let names: Vec<&String> = runs[0].metrics.keys().collect();
             for metric in names {
@@ -956,25 +996,18 @@ impl CheckedLearnedDerivative {
                     continue;
                 }
                 let (mean, low, high) = interval(&values);
-                statistics.push_row(vec![
-                    method.clone().into(),
-                    metric.clone().into(),
-                    values.len().into(),
-                    mean.into(),
-                    low.into(),
-                    high.into(),
-                ]);
+                statistics.push(StatisticsRow {
+                    method,
+                    metric,
+                    count: values.len(),
+                    mean,
+                    ci_low: low,
+                    ci_high: high,
+                });
             }
         }
         // The model's error over each other method's, per seed on the same test set.
-        let mut paired = Table::new(&[
-            "method",
-            "metric",
-            "ratio_geometric_mean",
-            "ratio_low",
-            "ratio_high",
-            "model_better",
-        ]);
+        let mut paired = Vec::new();
         let model_runs = &measured["model"];
         for (method, runs) in measured.iter().filter(|(k, _)| k.as_str() != "model") {
             for metric in model_runs[0]
@@ -989,14 +1022,14 @@ impl CheckedLearnedDerivative {
                     .collect();
                 let better = logs.iter().filter(|l| **l < 0.0).count();
                 let (mean, low, high) = interval(&logs);
-                paired.push_row(vec![
-                    method.clone().into(),
-                    metric.clone().into(),
-                    mean.exp().into(),
-                    low.exp().into(),
-                    high.exp().into(),
-                    better.into(),
-                ]);
+                paired.push(PairedRow {
+                    method,
+                    metric,
+                    ratio_geometric_mean: mean.exp(),
+                    ratio_low: low.exp(),
+                    ratio_high: high.exp(),
+                    model_better: better,
+                });
             }
         }
 
@@ -1009,41 +1042,41 @@ impl CheckedLearnedDerivative {
         let mut tables = vec![
             NamedTable {
                 stem: "curve",
-                table: curve,
+                table: Table::from_rows_with_header(&curve),
             },
             NamedTable {
                 stem: "summary",
-                table: summary,
+                table: Table::from_rows(&summary),
             },
             NamedTable {
                 stem: "errors",
-                table: errors,
+                table: Table::from_rows(&errors),
             },
             NamedTable {
                 stem: "stencil",
-                table: stencil,
+                table: Table::from_rows(&stencil),
             },
             NamedTable {
                 stem: "steps",
-                table: steps,
+                table: Table::from_rows(&steps),
             },
             NamedTable {
                 stem: "statistics",
-                table: statistics,
+                table: Table::from_rows(&statistics),
             },
             NamedTable {
                 stem: "paired",
-                table: paired,
+                table: Table::from_rows(&paired),
             },
             NamedTable {
                 stem: "kriging",
-                table: kriging,
+                table: Table::from_rows(&kriging),
             },
         ];
         if !spec.evaluation_noise.is_empty() {
             tables.push(NamedTable {
                 stem: "noise",
-                table: noise,
+                table: Table::from_rows(&noise),
             });
         }
         Ok(Output {

@@ -40,9 +40,8 @@ use attnum_attention::AttentionMethod;
 use attnum_attention::DEVICE;
 use attnum_attention::consistent::{ConsistentAttention, ConsistentShape, taylor_moments};
 use attnum_attention::learn::{
-    Dataset, DerivativeTask, Epoch, Family, Function, TestStream, derivative_samples,
-    derivative_task_steps, generator, log_uniform_steps, normal, tensors_safetensors,
-    train_weighted,
+    Dataset, DerivativeTask, Epoch, Family, Function, TestStream, derivative_samples, generator,
+    normal, tensors_safetensors, train_weighted,
 };
 use attnum_classical::analysis::UNIT_ROUNDOFF;
 use attnum_classical::fd::{Stencil, StencilKind};
@@ -53,7 +52,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Context, ExperimentError, FieldError, NamedTable, Output};
 use crate::checks::{self, Interval};
-use crate::evaluation::{FitRule, StepRange, fit_order, interval};
+use crate::evaluation::{FitRule, StepRange, fit_order, interval, weighted_data};
 use crate::training::Training;
 
 /// Parameters of the `learned_order` experiment.
@@ -377,45 +376,6 @@ fn level(noise: f64) -> String {
 }
 
 impl CheckedLearnedOrder {
-    /// Training or validation data of one seed (functions from `stream`, steps from
-    /// `stream + 5`), with the loss weights `h^{−2m}`.
-    fn data(
-        &self,
-        seed: u64,
-        count: usize,
-        stream: u64,
-    ) -> Result<(Dataset, Tensor), ExperimentError> {
-        let spec = &self.spec;
-        let range = spec.training_steps;
-        let steps = if range.from == range.to {
-            vec![range.from; count]
-        } else {
-            log_uniform_steps(
-                range.from,
-                range.to,
-                count,
-                &mut generator(seed, stream + 5),
-            )
-        };
-        let task = DerivativeTask {
-            offsets: spec.offsets.clone(),
-            step: range.from,
-            order: spec.derivative,
-            noise: spec.noise,
-        };
-        let family = Family::Trigonometric {
-            max_frequency: spec.max_frequency,
-        };
-        let data = derivative_task_steps(family, &task, &steps, &mut generator(seed, stream))
-            .with_context(|| format!("the data of seed {seed}, stream {stream}"))?;
-        let weights: Vec<f64> = steps
-            .iter()
-            .map(|h| h.powi(-2 * spec.derivative as i32))
-            .collect();
-        let weights = Tensor::from_vec(weights, count, &DEVICE).context("the loss weights")?;
-        Ok((data, weights))
-    }
-
     /// The model of `candidates` candidates with keys and values drawn from `(seed, stream)`.
     fn model(
         &self,
@@ -528,9 +488,18 @@ impl CheckedLearnedOrder {
         let mut tensors: Vec<(String, Tensor)> = Vec::new();
         let settings = spec.training.settings();
 
+        let task = DerivativeTask {
+            offsets: spec.offsets.clone(),
+            step: spec.training_steps.from,
+            order: spec.derivative,
+            noise: spec.noise,
+        };
         for &seed in &spec.seeds {
-            let (training, training_weights) = self.data(seed, spec.sizes[0], 1)?;
-            let (validation, validation_weights) = self.data(seed, spec.sizes[1], 2)?;
+            let data = |count, stream| {
+                weighted_data(&task, spec.training_steps, spec.max_frequency, seed, count, stream)
+            };
+            let (training, training_weights) = data(spec.sizes[0], 1)?;
+            let (validation, validation_weights) = data(spec.sizes[1], 2)?;
             let mut methods: Vec<(&'static str, Method)> = Vec::new();
             for (name, candidates, stream) in [("adaptive", spec.candidates, 0), ("fixed", 1, 8)] {
                 let model = self.model(candidates, seed, stream)?;
