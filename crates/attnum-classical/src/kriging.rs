@@ -63,6 +63,9 @@ pub enum KrigingError {
         /// The number `2K` of features of the family.
         features: usize,
     },
+    /// A least-squares problem is rank-deficient to working precision ([`least_squares`]).
+    #[error("the least-squares problem is rank-deficient to working precision")]
+    RankDeficient,
     /// The closed-form flat limit needs offsets symmetric about 0.
     #[error("the flat limit is derived for offsets symmetric about 0 (-r..=r)")]
     NotSymmetric,
@@ -500,6 +503,22 @@ pub fn least_squares(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<(Vec<f64>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn least_squares_recovers_an_exact_fit_and_refuses_a_rank_deficient_one() {
+        let a = vec![
+            vec![1.0, 0.0],
+            vec![1.0, 1e-3],
+            vec![1.0, 2e-3],
+            vec![1.0, 3e-3],
+        ];
+        let b: Vec<f64> = a.iter().map(|r| 2.0 * r[0] - 5.0 * r[1]).collect();
+        let (x, residual) = least_squares(a, b).unwrap();
+        assert!((x[0] - 2.0).abs() < 1e-12 && (x[1] + 5.0).abs() < 1e-9, "{x:?}");
+        assert!(residual < 1e-24, "{residual}");
+        let parallel = vec![vec![1.0, 2.0], vec![2.0, 4.0], vec![3.0, 6.0]];
+        assert_eq!(least_squares(parallel, vec![1.0, 2.0, 3.0]), None);
+    }
     use crate::fd::Stencil;
 
     const OFFSETS: [f64; 5] = [-2.0, -1.0, 0.0, 1.0, 2.0];

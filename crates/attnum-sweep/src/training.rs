@@ -71,15 +71,25 @@ impl Training {
 
     /// Every `record_every`-th epoch of a loss curve, as the `curve` table.
     pub fn curve_table(&self, curve: &[Epoch]) -> Table {
-        let mut table = Table::new(&["epoch", "train_loss", "validation_loss", "learning_rate"]);
-        for e in curve.iter().filter(|e| e.epoch % self.record_every == 0) {
-            table.push_row(vec![
-                e.epoch.into(),
-                e.train_loss.into(),
-                e.validation_loss.into(),
-                e.learning_rate.into(),
-            ]);
-        }
-        table
+        let rows: Vec<CurveRow> = curve
+            .iter()
+            .filter(|e| e.epoch % self.record_every == 0)
+            .map(|e| CurveRow {
+                epoch: e.epoch,
+                train_loss: e.train_loss,
+                validation_loss: e.validation_loss,
+                learning_rate: e.learning_rate,
+            })
+            .collect();
+        Table::from_rows_with_header(&rows)
     }
+}
+
+/// A row of `curve`: one recorded epoch.
+#[derive(Serialize, Default)]
+struct CurveRow {
+    epoch: usize,
+    train_loss: f64,
+    validation_loss: f64,
+    learning_rate: f64,
 }

@@ -68,7 +68,9 @@ use attnum_attention::transformer::{
 use attnum_attention::{AttentionMethod, DEVICE};
 use attnum_classical::analysis::{self, UNIT_ROUNDOFF};
 use attnum_classical::fd::Stencil;
-use attnum_classical::kriging::{StepDistribution, TrigonometricFamily, kriging_stencil};
+use attnum_classical::kriging::{
+    KrigingError, StepDistribution, TrigonometricFamily, kriging_stencil, least_squares,
+};
 use attnum_classical::savitzky_golay::savitzky_golay;
 use attnum_results::Table;
 use candle_core::Tensor;
@@ -436,50 +438,6 @@ impl Method {
     }
 }
 
-/// Least squares `min ‖A x − b‖₂` by Householder QR with the columns scaled to unit norm.
-#[allow(clippy::needless_range_loop)] // the reflections index rows and columns alike
-fn least_squares(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
-    let (rows, cols) = (a.len(), a[0].len());
-    let norms: Vec<f64> = (0..cols)
-        .map(|j| a.iter().map(|r| r[j] * r[j]).sum::<f64>().sqrt().max(f64::MIN_POSITIVE))
-        .collect();
-    for r in &mut a {
-        for (x, s) in r.iter_mut().zip(&norms) {
-            *x /= s;
-        }
-    }
-    for k in 0..cols {
-        let norm = (k..rows).map(|i| a[i][k] * a[i][k]).sum::<f64>().sqrt();
-        if norm == 0.0 {
-            continue;
-        }
-        let alpha = if a[k][k] > 0.0 { -norm } else { norm };
-        let mut v: Vec<f64> = (k..rows).map(|i| a[i][k]).collect();
-        v[0] -= alpha;
-        let vv: f64 = v.iter().map(|x| x * x).sum();
-        if vv == 0.0 {
-            continue;
-        }
-        for j in k..cols {
-            let dot: f64 = (k..rows).map(|i| v[i - k] * a[i][j]).sum();
-            let f = 2.0 * dot / vv;
-            for i in k..rows {
-                a[i][j] -= f * v[i - k];
-            }
-        }
-        let dot: f64 = (k..rows).map(|i| v[i - k] * b[i]).sum();
-        let f = 2.0 * dot / vv;
-        for i in k..rows {
-            b[i] -= f * v[i - k];
-        }
-    }
-    let mut x = vec![0.0; cols];
-    for i in (0..cols).rev() {
-        let acc: f64 = (i + 1..cols).map(|j| a[i][j] * x[j]).sum();
-        x[i] = (b[i] - acc) / a[i][i];
-    }
-    x.iter().zip(&norms).map(|(x, s)| x / s).collect()
-}
 
 /// A method of one seed: its name, the method, and for a trained one its parameter count and
 /// loss curve.
@@ -684,9 +642,10 @@ impl CheckedLearnedDerivative {
 
     /// The least-squares linear stencil on the training data, with the training loss: solved for
     /// its moments `μ` on the moment features, `w = Σ μ_j F_j`.
-    fn least_squares_stencil(&self, features: MomentFeatures) -> Vec<f64> {
-        let mu = least_squares(features.rows, features.targets);
-        (0..self.spec.offsets.len())
+    fn least_squares_stencil(&self, features: MomentFeatures) -> Result<Vec<f64>, KrigingError> {
+        let (mu, _) =
+            least_squares(features.rows, features.targets).ok_or(KrigingError::RankDeficient)?;
+        Ok((0..self.spec.offsets.len())
             .map(|i| {
                 self.basis
                     .iter()
@@ -694,7 +653,7 @@ impl CheckedLearnedDerivative {
                     .map(|(b, m)| m * b.weights()[i])
                     .sum()
             })
-            .collect()
+            .collect())
     }
 
     /// Run the experiment: the tables of the module documentation and the weights file.
@@ -813,7 +772,9 @@ impl CheckedLearnedDerivative {
             methods.push(trained("model", spec.model.build(&spec.offsets, seed)?)?);
             let features = self.moment_features(&training, &training_weights)?;
             let key_scales = features.key_scales(c);
-            let ls = self.least_squares_stencil(features);
+            let ls = self
+                .least_squares_stencil(features)
+                .with_context(|| format!("the least-squares stencil of seed {seed}"))?;
             if let Some(b) = spec.baselines {
                 let query = normal(&mut generator(seed, 8), n, b.init_scale);
                 let linear = LinearAttention::scaled_moment_keys(&spec.offsets, &key_scales, &query)
@@ -1181,23 +1142,4 @@ impl CheckedLearnedDerivative {
         })
         .to_string()
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn least_squares_recovers_an_exact_fit() {
-        let a = vec![
-            vec![1.0, 0.0],
-            vec![1.0, 1e-3],
-            vec![1.0, 2e-3],
-            vec![1.0, 3e-3],
-        ];
-        let b: Vec<f64> = a.iter().map(|r| 2.0 * r[0] - 5.0 * r[1]).collect();
-        let x = least_squares(a, b);
-        assert!((x[0] - 2.0).abs() < 1e-12 && (x[1] + 5.0).abs() < 1e-9, "{x:?}");
-    }
-
 }
