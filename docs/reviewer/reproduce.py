@@ -1,5 +1,6 @@
 """Rebuild every learned derivative model from its weights file and docs/models.md alone, and
-reproduce its reported effective stencil.
+reproduce its reported effective stencil; rebuild every model of attention with guaranteed order
+(learned_order) the same way and reproduce its mean applied stencil and its RMS error.
 
 Usage (from the repository root): just reviewer
     or: python3 -m pip install -r docs/reviewer/requirements.txt
@@ -12,8 +13,12 @@ model (token heads, transformer, linear attention, ReLU network, least-squares s
 its tensors with the forward passes of docs/models.md written here in numpy, takes its Jacobian
 with respect to the samples by the complex-step method (exact to rounding: every operation of
 the forward passes is analytic, and ReLU is taken on the real part), averages it over the test
-functions, and compares it with the `weight` column of results/SWEEP/stencil.csv. Nothing here
-imports the project's code. Exits non-zero if any stencil differs by more than 1e-12.
+functions, and compares it with the `weight` column of results/SWEEP/stencil.csv. For
+learned_order it rebuilds the consistent stencil w(f) = F_m + N theta(f) of each trained module
+(adaptive and fixed) and compares its mean over the test functions with stencil.csv and its RMS
+error of f^(m) at the evaluation step with errors.csv (the difference relative to the RMS of
+f^(m) itself, the scale at which the outputs round). Nothing here imports the project's code.
+Exits non-zero if any stencil or relative error differs by more than 1e-12.
 """
 
 import csv
@@ -27,7 +32,7 @@ from safetensors.numpy import load_file
 from safetensors import safe_open
 
 TOLERANCE = 1e-12
-SWEEPS = sys.argv[2:] or ["learned_derivative", "learned_architectures"]
+SWEEPS = sys.argv[2:] or ["learned_derivative", "learned_architectures", "learned_order"]
 MASK = (1 << 64) - 1
 
 
@@ -194,10 +199,88 @@ def reported(stencil_rows, parameters, seed, method):
     return np.array([w for _, w in keep])
 
 
+def trigonometric_value(c, x, order=0):
+    """The trigonometric family's function (order 0) or its derivative of `order` at x."""
+    total = 0.0
+    for k in range(1, len(c) // 2 + 1):
+        phase = k * x + order * math.pi / 2
+        total += k ** (order - 1) * (c[2 * k - 2] * math.cos(phase) + c[2 * k - 1] * math.sin(phase))
+    return total
+
+
+def consistent_attention(keys, values, card, f):
+    """docs/models.md's consistent attention on the sample vectors f (one per row): the outputs
+    F_m . f + theta(f) . (F_{m+p..n-1} . f) and the applied stencils w(f) = F_m + N theta(f),
+    theta(f) one softmax head over the candidates, queried by log-ratios of the differences."""
+    o = np.array(card["offsets"])
+    n, m, p, eps = len(o), card["derivative"], card["order"], card["epsilon"]
+    phi = np.array([[oi ** k / math.factorial(k) for k in range(n)] for oi in o])
+    dual = np.linalg.inv(phi).T
+    base, free = dual[:, m], dual[:, m + p:]
+    others = dual[:, [j for j in range(1, n) if j != m]]
+    query = np.log(eps + (f @ others) ** 2) - np.log(eps + (f @ base) ** 2)[:, None]
+    scores = np.hstack([np.ones((len(f), 1)), query]) @ keys.T
+    scores -= scores.max(axis=1, keepdims=True)
+    weights = np.exp(scores)
+    weights /= weights.sum(axis=1, keepdims=True)
+    theta = weights @ values
+    return f @ base + (theta * (f @ free)).sum(axis=1), base[None, :] + theta @ free.T
+
+
+def consistent_attention_checks(folder):
+    """Each learned_order model's mean applied stencil and RMS error against the tables; yields
+    the largest absolute stencil difference and the relative error difference of each model."""
+    with open(folder / "stencil.csv", newline="") as handle:
+        stencils = list(csv.DictReader(handle))
+    with open(folder / "errors.csv", newline="") as handle:
+        errors = list(csv.DictReader(handle))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for index, point in enumerate(manifest["points"]):
+        path = folder / "weights" / f"point-{index + 1:02}.safetensors"
+        with safe_open(str(path), framework="numpy") as handle:
+            card = json.loads(handle.metadata()["model_card"])
+        tensors = load_file(str(path))
+        stream = TestStream(card["test_set"]["seed"], 0)
+        k_max = card["training_family"]["max_frequency"]
+        draws = []
+        for _ in range(card["sizes"]["test_per_family"]):
+            c = [stream.normal() for _ in range(2 * k_max)]
+            draws.append((c, -math.pi + 2.0 * math.pi * stream.uniform()))
+        h, m = card["test_set"]["evaluation_step"], card["derivative"]
+        f = np.array([[trigonometric_value(c, x0 + o * h) for o in card["offsets"]] for c, x0 in draws])
+        target = np.array([trigonometric_value(c, x0, m) for c, x0 in draws])
+        noise = float(point["parameters"]["noise"])
+        for seed in card["seeds"]:
+            for method in ["adaptive", "fixed"]:
+                prefix = f"seed{seed}/{method}/"
+                out, w = consistent_attention(tensors[prefix + "keys"], tensors[prefix + "values"], card, f)
+                rms = math.sqrt(np.mean(((out - h ** m * target) / h ** m) ** 2))
+                rows = [r for r in stencils if int(r["seed"]) == seed and r["method"] == method
+                        and float(r["noise"]) == noise]
+                expected = np.array([float(r["weight"]) for r in sorted(rows, key=lambda r: float(r["offset"]))])
+                reported_rms = [float(r["rms_error"]) for r in errors if int(r["seed"]) == seed
+                                and r["method"] == method and float(r["noise"]) == noise
+                                and r["family"] == "trigonometric" and r["steps"] == "evaluation_step"
+                                and float(r["evaluation_noise"]) == 0.0]
+                stencil_difference = float(np.max(np.abs(w.mean(axis=0) - expected)))
+                # Relative to the size of the derivative, the scale at which the outputs round
+                # (the error itself can be a thousand times smaller).
+                rms_difference = abs(rms - reported_rms[0]) / math.sqrt(np.mean(target ** 2))
+                for what, difference in [("mean stencil", stencil_difference), ("rms error", rms_difference)]:
+                    status = "ok" if difference <= TOLERANCE else "DIFFERS"
+                    print(f"learned_order point {index:2} seed {seed} {method:8} {what:12} |difference| {difference:.1e} {status}")
+                    yield difference
+
+
 def main(results):
     worst = 0.0
     checked = 0
     for sweep in SWEEPS:
+        if sweep == "learned_order":
+            for difference in consistent_attention_checks(results / sweep):
+                worst = max(worst, difference)
+                checked += 1
+            continue
         folder = results / sweep
         manifest = json.loads((folder / "manifest.json").read_text())
         with open(folder / "stencil.csv", newline="") as handle:
@@ -230,7 +313,7 @@ def main(results):
                     checked += 1
                     status = "ok" if difference <= TOLERANCE else "DIFFERS"
                     print(f"{sweep} point {index:2} seed {seed} {method:17} max |difference| {difference:.1e} {status}")
-    print(f"{checked} stencils rebuilt from weights files; largest difference {worst:.1e} (tolerance {TOLERANCE:.0e})")
+    print(f"{checked} stencils and errors rebuilt from weights files; largest difference {worst:.1e} (tolerance {TOLERANCE:.0e})")
     return 0 if checked > 0 and worst <= TOLERANCE else 1
 
 
