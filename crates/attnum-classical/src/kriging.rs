@@ -514,7 +514,10 @@ mod tests {
         ];
         let b: Vec<f64> = a.iter().map(|r| 2.0 * r[0] - 5.0 * r[1]).collect();
         let (x, residual) = least_squares(a, b).unwrap();
-        assert!((x[0] - 2.0).abs() < 1e-12 && (x[1] + 5.0).abs() < 1e-9, "{x:?}");
+        assert!(
+            (x[0] - 2.0).abs() < 1e-12 && (x[1] + 5.0).abs() < 1e-9,
+            "{x:?}"
+        );
         assert!(residual < 1e-24, "{residual}");
         let parallel = vec![vec![1.0, 2.0], vec![2.0, 4.0], vec![3.0, 6.0]];
         assert_eq!(least_squares(parallel, vec![1.0, 2.0, 3.0]), None);
