@@ -5,8 +5,10 @@
 //! a batch of 512, the mean squared error, the backward pass, the AdamW update and one
 //! evaluation forward pass on a validation batch of 512. The model is width 16 with dropout 0,
 //! for the shapes (heads × blocks) given on the command line. Threads: candle reads
-//! `CANDLE_NUM_THREADS` (its elementwise pool) and `RAYON_NUM_THREADS` (its matrix products) once
-//! per process, so the recipe sets both and runs this once per thread count.
+//! `CANDLE_NUM_THREADS` (its CPU pool, which runs its elementwise operations and this crate's
+//! fused kernels) and `RAYON_NUM_THREADS` (gemm's fork-join pool for its matrix products) once
+//! per process, so the recipe runs this once per thread count; the `threads` column is the size
+//! of the CPU pool.
 //!
 //! ```text
 //! cargo run --release -p attnum-attention --example training_step -- [--steps N] [--warmup N]
@@ -186,7 +188,7 @@ fn dump(heads: usize, blocks: usize, dir: &std::path::Path) {
 
 fn main() {
     let o = options();
-    let threads = candle_core::utils::get_num_threads();
+    let threads = candle_core::utils::barrier_pool().n_workers() + 1;
     if let Some(dir) = &o.dump {
         for &(heads, blocks) in &o.shapes {
             dump(heads, blocks, dir);

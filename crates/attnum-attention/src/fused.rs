@@ -9,9 +9,10 @@
 //! up to rounding: the same formulas, the sums in a different order.
 //!
 //! Every kernel expects `F64` tensors on the CPU; a non-contiguous input is made contiguous first.
-//! The attention, the heaviest kernel, splits the batch over candle's threads
-//! (`CANDLE_NUM_THREADS`, one in the sweeps); every row is computed alike, so the thread count
-//! changes no result.
+//! Every kernel splits the rows of the batch over candle's CPU pool (`CANDLE_NUM_THREADS`
+//! threads, one in the sweeps; see [`in_parallel`]). Every row is computed alike whichever
+//! thread takes it, and the sums over rows (the gradients of gains and biases) run in row order
+//! on the calling thread, so the thread count changes no result, not even by rounding.
 
 use std::sync::Mutex;
 
@@ -19,26 +20,28 @@ use candle_core::{
     CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Storage, Tensor, bail,
 };
 
-use rayon::prelude::*;
-
 use crate::DEVICE;
 
-/// The threads a kernel may use: `CANDLE_NUM_THREADS` when set (as for candle's elementwise
-/// pool), else candle's default.
-fn threads() -> usize {
-    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *THREADS.get_or_init(|| {
-        std::env::var("CANDLE_NUM_THREADS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or_else(candle_core::utils::get_num_threads)
-    })
-}
+/// Rows of the batch in one task of [`in_parallel`]: small enough that two threads share a
+/// batch of 512 evenly, large enough that a task is not dominated by taking it.
+const ROWS_PER_TASK: usize = 32;
 
-/// Rows of the batch per parallel task: all of them on one thread, else an even share.
-fn rows_per_task(batch: usize) -> usize {
-    batch.div_ceil(threads()).max(1)
+/// `task` applied to every part, the parts spread over candle's CPU pool.
+///
+/// The pool is candle's barrier pool, the one of its elementwise operations: the calling thread
+/// and `CANDLE_NUM_THREADS − 1` workers that spin for a while between operations, so that even
+/// a kernel of a few tens of microseconds splits at a gain (a fork-join pool that parks its
+/// threads loses more on waking them than it saves; with one thread the parts run inline, in
+/// order). Each part is handed over once, through its own uncontended lock.
+fn in_parallel<P: Send>(parts: impl Iterator<Item = P>, task: impl Fn(P) + Sync) {
+    let parts: Vec<Mutex<Option<P>>> = parts.map(|p| Mutex::new(Some(p))).collect();
+    candle_core::utils::barrier_pool().execute_chunked(parts.len(), |range| {
+        for part in &parts[range] {
+            if let Some(part) = part.lock().ok().and_then(|mut p| p.take()) {
+                task(part);
+            }
+        }
+    });
 }
 
 /// The contiguous `f64` values of a CPU storage.
@@ -128,20 +131,27 @@ impl CustomOp3 for LayerNormOp {
             bail!("layer-norm: the gain and bias must match the last dimension")
         }
         let scale = 1.0 / width as f64;
-        let mut out = Vec::with_capacity(x.len());
-        let mut deviations = Vec::with_capacity(x.len() / width);
-        for row in x.chunks_exact(width) {
-            let mean = row.iter().sum::<f64>() * scale;
-            let variance = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() * scale;
-            let deviation = (variance + self.epsilon).sqrt();
-            out.extend(
-                row.iter()
-                    .zip(gain)
-                    .zip(bias)
-                    .map(|((v, g), b)| (v - mean) / deviation * g + b),
-            );
-            deviations.push(deviation);
-        }
+        let mut out = vec![0.0; x.len()];
+        let mut deviations = vec![0.0; x.len() / width];
+        let block = ROWS_PER_TASK * width;
+        let parts = x
+            .chunks(block)
+            .zip(out.chunks_mut(block))
+            .zip(deviations.chunks_mut(ROWS_PER_TASK));
+        in_parallel(parts, |((x, out), deviations)| {
+            for ((row, out), deviation) in x
+                .chunks_exact(width)
+                .zip(out.chunks_exact_mut(width))
+                .zip(deviations)
+            {
+                let mean = row.iter().sum::<f64>() * scale;
+                let variance = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() * scale;
+                *deviation = (variance + self.epsilon).sqrt();
+                for (((o, v), g), b) in out.iter_mut().zip(row).zip(gain).zip(bias) {
+                    *o = (v - mean) / *deviation * g + b;
+                }
+            }
+        });
         save(&self.deviations, std::sync::Arc::new(deviations));
         Ok((CpuStorage::F64(out), l1.shape().clone()))
     }
@@ -159,42 +169,54 @@ impl CustomOp3 for LayerNormOp {
             let (x, gain, dy) = (v[0], v[1], v[2]);
             let width = gain.len();
             let scale = 1.0 / width as f64;
-            let mut dx = Vec::with_capacity(x.len());
+            // Row by row in parallel: the normalised input n and
+            // dx = (dy ⊙ g − mean(dy ⊙ g) − n · mean(dy ⊙ g ⊙ n)) / √(var + ε).
+            let mut dx = vec![0.0; x.len()];
+            let mut normalised = vec![0.0; x.len()];
+            let block = ROWS_PER_TASK * width;
+            let parts = x
+                .chunks(block)
+                .zip(dy.chunks(block))
+                .zip(deviations.chunks(ROWS_PER_TASK))
+                .zip(dx.chunks_mut(block).zip(normalised.chunks_mut(block)));
+            in_parallel(parts, |(((x, dy), deviations), (dx, normalised))| {
+                let mut scaled = vec![0.0; width];
+                for ((((row, dy), deviation), dx), normalised) in x
+                    .chunks_exact(width)
+                    .zip(dy.chunks_exact(width))
+                    .zip(deviations)
+                    .zip(dx.chunks_exact_mut(width))
+                    .zip(normalised.chunks_exact_mut(width))
+                {
+                    let mean = row.iter().sum::<f64>() * scale;
+                    let (mut mean_g, mut mean_gn) = (0.0, 0.0);
+                    for ((((v, dy), g), n), s) in row
+                        .iter()
+                        .zip(dy)
+                        .zip(gain)
+                        .zip(normalised.iter_mut())
+                        .zip(scaled.iter_mut())
+                    {
+                        *n = (v - mean) / deviation;
+                        *s = dy * g;
+                        mean_g += *s;
+                        mean_gn += *s * *n;
+                    }
+                    mean_g *= scale;
+                    mean_gn *= scale;
+                    for ((d, s), n) in dx.iter_mut().zip(&scaled).zip(&*normalised) {
+                        *d = (s - mean_g - n * mean_gn) / deviation;
+                    }
+                }
+            });
+            // The sums over rows, in row order.
             let mut dgain = vec![0.0; width];
             let mut dbias = vec![0.0; width];
-            let mut normalised = vec![0.0; width];
-            let mut scaled = vec![0.0; width];
-            for ((row, dy), deviation) in x
-                .chunks_exact(width)
-                .zip(dy.chunks_exact(width))
-                .zip(deviations.iter())
-            {
-                let mean = row.iter().sum::<f64>() * scale;
-                let (mut mean_g, mut mean_gn) = (0.0, 0.0);
-                for ((((((v, dy), g), n), s), dg), db) in row
-                    .iter()
-                    .zip(dy)
-                    .zip(gain)
-                    .zip(normalised.iter_mut())
-                    .zip(scaled.iter_mut())
-                    .zip(dgain.iter_mut())
-                    .zip(dbias.iter_mut())
-                {
-                    *n = (v - mean) / deviation;
-                    *s = dy * g;
-                    mean_g += *s;
-                    mean_gn += *s * *n;
-                    *dg += dy * *n;
+            for (dy, n) in dy.chunks_exact(width).zip(normalised.chunks_exact(width)) {
+                for (((dg, db), dy), n) in dgain.iter_mut().zip(dbias.iter_mut()).zip(dy).zip(n) {
+                    *dg += dy * n;
                     *db += dy;
                 }
-                mean_g *= scale;
-                mean_gn *= scale;
-                dx.extend(
-                    scaled
-                        .iter()
-                        .zip(&normalised)
-                        .map(|(s, n)| (s - mean_g - n * mean_gn) / deviation),
-                );
             }
             Ok((dx, dgain, dbias))
         })?;
@@ -417,9 +439,11 @@ fn attention_forward(
     out: &mut [f64],
 ) {
     let heads = width / head_width;
-    let batch = qkv.len() / (tokens * 3 * width);
-    let rows = rows_per_task(batch);
-    let task = |((qkv, weights), out): ((&[f64], &mut [f64]), &mut [f64])| {
+    let parts = qkv
+        .chunks(ROWS_PER_TASK * tokens * 3 * width)
+        .zip(weights.chunks_mut(ROWS_PER_TASK * tokens * tokens * heads))
+        .zip(out.chunks_mut(ROWS_PER_TASK * tokens * width));
+    in_parallel(parts, |((qkv, weights), out)| {
         let mut scratch = vec![0.0; 2 * heads];
         for ((x, p), o) in qkv
             .chunks_exact(tokens * 3 * width)
@@ -428,15 +452,7 @@ fn attention_forward(
         {
             attention_row(width, head_width, tokens, x, p, o, &mut scratch);
         }
-    };
-    if rows >= batch {
-        task(((qkv, weights), out));
-    } else {
-        qkv.par_chunks(rows * tokens * 3 * width)
-            .zip(weights.par_chunks_mut(rows * tokens * tokens * heads))
-            .zip(out.par_chunks_mut(rows * tokens * width))
-            .for_each(task);
-    }
+    });
 }
 
 #[inline(always)]
@@ -451,10 +467,12 @@ fn attention_backward(
     dqkv: &mut [f64],
 ) {
     let heads = width / head_width;
-    let batch = qkv.len() / (tokens * 3 * width);
-    let rows = rows_per_task(batch);
-    type Task<'a> = (((&'a [f64], &'a [f64]), &'a [f64]), &'a mut [f64]);
-    let task = |(((qkv, weights), dout), dqkv): Task<'_>| {
+    let parts = qkv
+        .chunks(ROWS_PER_TASK * tokens * 3 * width)
+        .zip(weights.chunks(ROWS_PER_TASK * tokens * tokens * heads))
+        .zip(dout.chunks(ROWS_PER_TASK * tokens * width))
+        .zip(dqkv.chunks_mut(ROWS_PER_TASK * tokens * 3 * width));
+    in_parallel(parts, |(((qkv, weights), dout), dqkv)| {
         let mut scratch = vec![0.0; heads + tokens * heads];
         for (((x, p), d_o), dx) in qkv
             .chunks_exact(tokens * 3 * width)
@@ -464,16 +482,7 @@ fn attention_backward(
         {
             attention_row_backward(width, head_width, tokens, x, p, d_o, dx, &mut scratch);
         }
-    };
-    if rows >= batch {
-        task((((qkv, weights), dout), dqkv));
-    } else {
-        qkv.par_chunks(rows * tokens * 3 * width)
-            .zip(weights.par_chunks(rows * tokens * tokens * heads))
-            .zip(dout.par_chunks(rows * tokens * width))
-            .zip(dqkv.par_chunks_mut(rows * tokens * 3 * width))
-            .for_each(task);
-    }
+    });
 }
 
 impl CustomOp1 for AttentionOp {
@@ -624,26 +633,35 @@ impl CustomOp2 for BiasGeluOp {
         if width == 0 || x.len() % width != 0 {
             bail!("bias-gelu: the bias must match the last dimension")
         }
-        // u = x + b, then the exponent −z(u), then the gate σ(z) = 1/(1 + e^{−z}) and u σ.
-        let mut gates = Vec::with_capacity(x.len());
-        for row in x.chunks_exact(width) {
-            gates.extend(row.iter().zip(bias).map(|(x, b)| {
-                let u = x + b;
-                -2.0 * GELU_SCALE * (u + GELU_CUBIC * u * u * u)
-            }));
-        }
-        for g in &mut gates {
-            *g = 1.0 / (1.0 + exp(*g));
-        }
-        let mut out = Vec::with_capacity(x.len());
-        for (row, gates) in x.chunks_exact(width).zip(gates.chunks_exact(width)) {
-            out.extend(
-                row.iter()
-                    .zip(bias)
-                    .zip(gates)
-                    .map(|((x, b), g)| (x + b) * g),
-            );
-        }
+        // u = x + b, then the exponent −z(u), then the gate σ(z) = 1/(1 + e^{−z}) and u σ, each
+        // a pass of its own over a block of rows (so that the exponential vectorises).
+        let mut gates = vec![0.0; x.len()];
+        let mut out = vec![0.0; x.len()];
+        let block = ROWS_PER_TASK * width;
+        let parts = x
+            .chunks(block)
+            .zip(gates.chunks_mut(block))
+            .zip(out.chunks_mut(block));
+        in_parallel(parts, |((x, gates), out)| {
+            for (row, gates) in x.chunks_exact(width).zip(gates.chunks_exact_mut(width)) {
+                for ((g, x), b) in gates.iter_mut().zip(row).zip(bias) {
+                    let u = x + b;
+                    *g = -2.0 * GELU_SCALE * (u + GELU_CUBIC * u * u * u);
+                }
+            }
+            for g in gates.iter_mut() {
+                *g = 1.0 / (1.0 + exp(*g));
+            }
+            for ((row, gates), out) in x
+                .chunks_exact(width)
+                .zip(gates.chunks_exact(width))
+                .zip(out.chunks_exact_mut(width))
+            {
+                for (((o, x), b), g) in out.iter_mut().zip(row).zip(bias).zip(gates) {
+                    *o = (x + b) * g;
+                }
+            }
+        });
         save(&self.gates, std::sync::Arc::new(gates));
         Ok((CpuStorage::F64(out), l1.shape().clone()))
     }
@@ -659,19 +677,29 @@ impl CustomOp2 for BiasGeluOp {
         let (dx, dbias) = with_values(&[x, bias, grad], self.name(), |v| {
             let (x, bias, dy) = (v[0], v[1], v[2]);
             let width = bias.len();
-            let mut dx = Vec::with_capacity(x.len());
-            for ((x, dy), s) in x
-                .chunks_exact(width)
-                .zip(dy.chunks_exact(width))
-                .zip(gates.chunks_exact(width))
-            {
-                // d/du u σ(z(u)) = σ + u σ(1 − σ) z'(u).
-                dx.extend(x.iter().zip(bias).zip(dy).zip(s).map(|(((x, b), dy), s)| {
-                    let u = x + b;
-                    let dz = 2.0 * GELU_SCALE * (1.0 + 3.0 * GELU_CUBIC * u * u);
-                    dy * (s + u * s * (1.0 - s) * dz)
-                }));
-            }
+            let mut dx = vec![0.0; x.len()];
+            let block = ROWS_PER_TASK * width;
+            let parts = x
+                .chunks(block)
+                .zip(dy.chunks(block))
+                .zip(gates.chunks(block))
+                .zip(dx.chunks_mut(block));
+            in_parallel(parts, |(((x, dy), gates), dx)| {
+                for (((x, dy), s), dx) in x
+                    .chunks_exact(width)
+                    .zip(dy.chunks_exact(width))
+                    .zip(gates.chunks_exact(width))
+                    .zip(dx.chunks_exact_mut(width))
+                {
+                    // d/du u σ(z(u)) = σ + u σ(1 − σ) z'(u).
+                    for ((((d, x), b), dy), s) in dx.iter_mut().zip(x).zip(bias).zip(dy).zip(s) {
+                        let u = x + b;
+                        let dz = 2.0 * GELU_SCALE * (1.0 + 3.0 * GELU_CUBIC * u * u);
+                        *d = dy * (s + u * s * (1.0 - s) * dz);
+                    }
+                }
+            });
+            // The sum over rows, in row order.
             let mut dbias = vec![0.0; width];
             for row in dx.chunks_exact(width) {
                 for (d, g) in dbias.iter_mut().zip(row) {
@@ -722,10 +750,23 @@ impl CustomOp3 for ResidualBiasOp {
         if width == 0 || x.len() != y.len() || x.len() % width != 0 || l1.shape() != l2.shape() {
             bail!("residual-bias: x and y must have one shape, the bias its last dimension")
         }
-        let mut out = Vec::with_capacity(x.len());
-        for (x, y) in x.chunks_exact(width).zip(y.chunks_exact(width)) {
-            out.extend(x.iter().zip(y).zip(bias).map(|((x, y), b)| x + y + b));
-        }
+        let mut out = vec![0.0; x.len()];
+        let block = ROWS_PER_TASK * width;
+        let parts = x
+            .chunks(block)
+            .zip(y.chunks(block))
+            .zip(out.chunks_mut(block));
+        in_parallel(parts, |((x, y), out)| {
+            for ((x, y), out) in x
+                .chunks_exact(width)
+                .zip(y.chunks_exact(width))
+                .zip(out.chunks_exact_mut(width))
+            {
+                for (((o, x), y), b) in out.iter_mut().zip(x).zip(y).zip(bias) {
+                    *o = x + y + b;
+                }
+            }
+        });
         Ok((CpuStorage::F64(out), l1.shape().clone()))
     }
 

@@ -388,6 +388,52 @@ fn with_one_job_a_killed_run_keeps_every_point_it_finished() {
 }
 
 /// `attnum verify ARGS…` in `root`: success, the report (stdout) and stderr.
+/// Every table a learned sweep writes (`*.csv`, by name), as bytes.
+fn written_tables(root: &Path, sweep: &str) -> Vec<(String, Vec<u8>)> {
+    let mut tables: Vec<(String, Vec<u8>)> = std::fs::read_dir(root.join("results").join(sweep))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".csv"))
+        .map(|name| {
+            let bytes = std::fs::read(root.join("results").join(sweep).join(&name)).unwrap();
+            (name, bytes)
+        })
+        .collect();
+    tables.sort();
+    tables
+}
+
+#[test]
+fn the_thread_count_of_candles_cpu_pool_changes_no_result() {
+    // The transformer, whose fused kernels split a batch of 64 rows into two parts of 32: with
+    // two threads each thread takes a part; the sums over rows stay on the calling thread.
+    let token_heads = "model: { token_heads: { heads: 2, width: 4, init_scale: 0.5 } }";
+    let sweep = learned_sweep("1");
+    assert!(sweep.contains(token_heads), "the committed file's model");
+    let sweep = sweep.replace(
+        token_heads,
+        "model: { transformer: { width: 16, heads: 2, blocks: 1, dropout: 0.0 } }",
+    );
+    let tables = ["1", "2"].map(|threads| {
+        let ws = workspace_named("learned_derivative", &sweep);
+        let out = Command::new(env!("CARGO_BIN_EXE_attnum"))
+            .arg("--root")
+            .arg(ws.path())
+            .args(["sweep", "run", "learned_derivative", "--jobs", "1"])
+            .env("CANDLE_NUM_THREADS", threads)
+            .env("RAYON_NUM_THREADS", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        written_tables(ws.path(), "learned_derivative")
+    });
+    assert!(tables[0].len() >= 5, "tables written: {}", tables[0].len());
+    for ((name, one), (_, two)) in tables[0].iter().zip(&tables[1]) {
+        assert!(one == two, "{name} differs between one and two threads");
+    }
+}
+
 fn verify(root: &Path, args: &[&str]) -> (bool, String, String) {
     let mut all = vec!["verify"];
     all.extend_from_slice(args);
