@@ -86,25 +86,30 @@ reviewer:
     "$venv/bin/python" docs/reviewer/reproduce.py results
 
 # One training step of the learned transformer in candle (the example `training_step` of
-# attnum-attention) and in PyTorch (bench/training_step/torch_step.py), at one and at two threads:
-# first a check that both compute the same model and step, then the timings, joined into
-# results/training_step/peers.csv for the compute appendix. Not run by CI; PYTHON must have
-# bench/training_step/requirements.txt installed.
-bench-peers PYTHON="python3":
+# attnum-attention, built as the sweeps are) and in PyTorch (bench/training_step/torch_step.py),
+# at one and at two threads: first a check that both compute the same model and step, then
+# ROUNDS rounds of timings, the two implementations in turn, joined into
+# data/measurements/training_step.json for the compute appendix. Candle's threads are its CPU pool
+# (CANDLE_NUM_THREADS: elementwise operations and the fused kernels); gemm's own fork-join pool
+# stays on the calling thread (RAYON_NUM_THREADS=1). Not run by CI; PYTHON (a path, as in
+# `just bench-peers ~/venv/bin/python 5`) must have
+# bench/training_step/requirements.txt installed. Run it on a quiet machine.
+bench-peers PYTHON="python3" ROUNDS="3":
     #!/usr/bin/env bash
     set -euo pipefail
-    cargo build --release --quiet -p attnum-attention --example training_step
-    step=target/release/examples/training_step
+    cargo build --workspace --examples --quiet
+    step=target/debug/examples/training_step
     scratch=$(mktemp -d)
     trap 'rm -rf "$scratch"' EXIT
     "$step" --dump "$scratch/dump"
     {{PYTHON}} bench/training_step/torch_step.py --check "$scratch/dump"
-    for threads in 1 2; do
-        CANDLE_NUM_THREADS=$threads RAYON_NUM_THREADS=$threads "$step" > "$scratch/candle-$threads.csv"
-        {{PYTHON}} bench/training_step/torch_step.py --threads "$threads" > "$scratch/torch-$threads.csv"
+    for round in $(seq {{ROUNDS}}); do
+        for threads in 1 2; do
+            CANDLE_NUM_THREADS=$threads RAYON_NUM_THREADS=1 "$step" > "$scratch/candle-$threads-$round.csv"
+            {{PYTHON}} bench/training_step/torch_step.py --threads "$threads" > "$scratch/torch-$threads-$round.csv"
+        done
     done
-    {{PYTHON}} bench/training_step/torch_step.py --table results/training_step/peers.csv "$scratch"/*.csv
-    cat results/training_step/peers.csv
+    {{PYTHON}} bench/training_step/torch_step.py --table data/measurements/training_step.json "$scratch"/*.csv
 
 # Formatting and lints, as CI runs them.
 lint:

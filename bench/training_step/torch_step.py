@@ -19,7 +19,7 @@ validation batch of 512, with no gradient.
 
     python torch_step.py --threads 1 [--steps 60] [--warmup 10] [--shapes 2x1,8x1,2x4]
     python torch_step.py --check DIR   # DIR/HxB.json from the candle example's --dump
-    python torch_step.py --table OUT.csv CSV...   # join candle and torch timings into one table
+    python torch_step.py --table OUT.json CSV...  # join candle and torch timings into one table
 
 prints `implementation,threads,heads,blocks,steps,median_ms,min_ms` (CSV with a header), or with
 --check, that the weights, batch, outputs and one step written by the candle side are reproduced
@@ -256,29 +256,50 @@ def cpu_model():
 
 
 def table(out, inputs):
-    """One row per thread count and shape: the median step of candle and of torch (same machine,
-    same run), their ratio candle / torch, and the fastest steps."""
+    """One row per thread count and shape, from timing CSVs of candle and torch taken in turn
+    (same machine, same run, several rounds): the median over rounds of each implementation's
+    median step, the ratio candle / torch of those, and the fastest step seen; written as JSON
+    with the CPU model and the torch version, for the paper's compute appendix."""
     import csv
-    rows = {}
+    runs = {}
     for path in inputs:
         with open(path) as f:
             for r in csv.DictReader(f):
                 key = (int(r["threads"]), int(r["heads"]), int(r["blocks"]))
-                rows.setdefault(key, {})[r["implementation"]] = r
+                runs.setdefault(key, {}).setdefault(r["implementation"], []).append(r)
+    rows = []
+    for (threads, heads, blocks), r in sorted(runs.items()):
+        if set(r) != {"candle", "torch"} or len(r["candle"]) != len(r["torch"]):
+            raise SystemExit(f"{threads} threads, {heads}x{blocks}: needs as many candle as torch runs")
+        median = {k: statistics.median(float(x["median_ms"]) for x in v) for k, v in r.items()}
+        fastest = {k: min(float(x["min_ms"]) for x in v) for k, v in r.items()}
+        rows.append({
+            "threads": threads,
+            "heads": heads,
+            "blocks": blocks,
+            "runs": len(r["candle"]),
+            "steps": min(int(x["steps"]) for v in r.values() for x in v),
+            "candle_ms": round(median["candle"], 4),
+            "torch_ms": round(median["torch"], 4),
+            "ratio": round(median["candle"] / median["torch"], 4),
+            "candle_min_ms": round(fastest["candle"], 4),
+            "torch_min_ms": round(fastest["torch"], 4),
+        })
+    document = {
+        "recipe": "just bench-peers",
+        "cpu": cpu_model(),
+        "torch_version": torch.__version__.split("+")[0],
+        "rows": rows,
+    }
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
-    with open(out, "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["cpu", "threads", "heads", "blocks", "steps", "candle_ms", "torch_ms", "ratio",
-                    "candle_min_ms", "torch_min_ms", "torch_version"])
-        for (threads, heads, blocks), r in sorted(rows.items()):
-            if set(r) != {"candle", "torch"}:
-                raise SystemExit(f"{threads} threads, {heads}x{blocks}: needs a candle and a torch row")
-            c, t = r["candle"], r["torch"]
-            ratio = float(c["median_ms"]) / float(t["median_ms"])
-            w.writerow([cpu_model(), threads, heads, blocks, min(int(c["steps"]), int(t["steps"])),
-                        c["median_ms"], t["median_ms"], f"{ratio:.4f}", c["min_ms"], t["min_ms"],
-                        torch.__version__.split("+")[0]])
+    with open(out, "w") as f:
+        json.dump(document, f, indent=2)
+        f.write("\n")
     print(f"wrote {out}", file=sys.stderr)
+    print("threads  shape  candle (ms)  torch (ms)  candle/torch")
+    for row in rows:
+        print(f"{row['threads']:>7}  {row['heads']}x{row['blocks']:<3}  {row['candle_ms']:>11.2f}"
+              f"  {row['torch_ms']:>10.2f}  {row['ratio']:>12.3f}")
 
 
 def main():
@@ -288,7 +309,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--shapes", default="2x1,8x1,2x4")
     parser.add_argument("--check", metavar="DIR")
-    parser.add_argument("--table", metavar="OUT")
+    parser.add_argument("--table", metavar="OUT.json")
     parser.add_argument("inputs", nargs="*", help="timing CSVs for --table")
     args = parser.parse_args()
     if args.table:

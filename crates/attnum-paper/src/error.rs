@@ -40,6 +40,14 @@ pub enum PaperError {
         /// What is wrong (e.g. its query matches no row).
         message: String,
     },
+    /// A committed measurement of `data/measurements/` is missing or invalid.
+    #[error("{}: {message}", path.display())]
+    Measurement {
+        /// The measurement file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A template failed to parse or render (e.g. it uses an undefined variable).
     #[error("template {}: {message}", path.display())]
     Template {

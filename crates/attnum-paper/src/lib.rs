@@ -24,6 +24,7 @@ pub mod figures;
 pub mod latex;
 pub mod literature;
 pub mod numbers;
+pub mod peers;
 pub mod plot;
 pub mod provenance;
 pub mod results;
@@ -528,6 +529,7 @@ fn template_context(
         "environment",
         &environment::collect(workspace.root(), &outlines, &results.manifests),
     );
+    context.insert("peers", &peers::read(workspace.root())?);
     context.insert("build_commit", commit);
     context.insert("build_commit_short", &commit[..commit.len().min(12)]);
     context.insert("repository", provenance::REPOSITORY);
