@@ -94,7 +94,7 @@ reviewer:
 # stays on the calling thread (RAYON_NUM_THREADS=1). Not run by CI; PYTHON (a path, as in
 # `just bench-peers ~/venv/bin/python 5`) must have
 # bench/training_step/requirements.txt installed. Run it on a quiet machine.
-bench-peers PYTHON="python3" ROUNDS="3":
+bench-peers PYTHON="python3" ROUNDS="5":
     #!/usr/bin/env bash
     set -euo pipefail
     cargo build --workspace --examples --quiet
@@ -103,10 +103,16 @@ bench-peers PYTHON="python3" ROUNDS="3":
     trap 'rm -rf "$scratch"' EXIT
     "$step" --dump "$scratch/dump"
     {{PYTHON}} bench/training_step/torch_step.py --check "$scratch/dump"
+    candle() { CANDLE_NUM_THREADS=$1 RAYON_NUM_THREADS=1 "$step" > "$scratch/candle-$1-$2.csv"; }
+    torch() { {{PYTHON}} bench/training_step/torch_step.py --threads "$1" > "$scratch/torch-$1-$2.csv"; }
     for round in $(seq {{ROUNDS}}); do
         for threads in 1 2; do
-            CANDLE_NUM_THREADS=$threads RAYON_NUM_THREADS=1 "$step" > "$scratch/candle-$threads-$round.csv"
-            {{PYTHON}} bench/training_step/torch_step.py --threads "$threads" > "$scratch/torch-$threads-$round.csv"
+            # Odd rounds time candle first, even rounds PyTorch first.
+            if [ $((round % 2)) = 1 ]; then
+                candle "$threads" "$round"; torch "$threads" "$round"
+            else
+                torch "$threads" "$round"; candle "$threads" "$round"
+            fi
         done
     done
     {{PYTHON}} bench/training_step/torch_step.py --table data/measurements/training_step.json "$scratch"/*.csv

@@ -21,7 +21,8 @@ validation batch of 512, with no gradient.
     python torch_step.py --check DIR   # DIR/HxB.json from the candle example's --dump
     python torch_step.py --table OUT.json CSV...  # join candle and torch timings into one table
 
-prints `implementation,threads,heads,blocks,steps,median_ms,min_ms` (CSV with a header), or with
+prints `implementation,profile,threads,heads,blocks,warmup,steps,median_ms,min_ms` (CSV with a
+header; `profile` is empty: it names candle's cargo profile), or with
 --check, that the weights, batch, outputs and one step written by the candle side are reproduced
 here: outputs, losses and updated weights to a relative 1e-9, the gradients of the training loss
 to 1e-8 (relative to the largest entry of each).
@@ -255,40 +256,60 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+def git(*args):
+    import subprocess
+    return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def table(out, inputs):
     """One row per thread count and shape, from timing CSVs of candle and torch taken in turn
     (same machine, same run, several rounds): the median over rounds of each implementation's
     median step, the ratio candle / torch of those, and the fastest step seen; written as JSON
-    with the CPU model and the torch version, for the paper's compute appendix."""
+    with what the runs share (rounds, warm-up and timed steps, candle's cargo profile), the CPU
+    model, the torch version and the commit, for the paper's compute appendix."""
     import csv
     runs = {}
+    shared = {}
     for path in inputs:
         with open(path) as f:
             for r in csv.DictReader(f):
                 key = (int(r["threads"]), int(r["heads"]), int(r["blocks"]))
                 runs.setdefault(key, {}).setdefault(r["implementation"], []).append(r)
+                for field in ("warmup", "steps") + (("profile",) if r["implementation"] == "candle" else ()):
+                    shared.setdefault(field, set()).add(r[field])
+    for field, values in shared.items():
+        if len(values) != 1:
+            raise SystemExit(f"the runs differ in {field}: {sorted(values)}")
     rows = []
+    rounds = set()
     for (threads, heads, blocks), r in sorted(runs.items()):
         if set(r) != {"candle", "torch"} or len(r["candle"]) != len(r["torch"]):
             raise SystemExit(f"{threads} threads, {heads}x{blocks}: needs as many candle as torch runs")
+        rounds.add(len(r["candle"]))
         median = {k: statistics.median(float(x["median_ms"]) for x in v) for k, v in r.items()}
         fastest = {k: min(float(x["min_ms"]) for x in v) for k, v in r.items()}
         rows.append({
             "threads": threads,
             "heads": heads,
             "blocks": blocks,
-            "runs": len(r["candle"]),
-            "steps": min(int(x["steps"]) for v in r.values() for x in v),
             "candle_ms": round(median["candle"], 4),
             "torch_ms": round(median["torch"], 4),
             "ratio": round(median["candle"] / median["torch"], 4),
             "candle_min_ms": round(fastest["candle"], 4),
             "torch_min_ms": round(fastest["torch"], 4),
         })
+    if len(rounds) != 1:
+        raise SystemExit(f"the shapes have different numbers of rounds: {sorted(rounds)}")
     document = {
         "recipe": "just bench-peers",
+        "commit": git("rev-parse", "HEAD"),
+        "dirty": git("status", "--porcelain") != "",
+        "profile": shared["profile"].pop(),
         "cpu": cpu_model(),
         "torch_version": torch.__version__.split("+")[0],
+        "rounds": rounds.pop(),
+        "warmup": int(shared["warmup"].pop()),
+        "steps": int(shared["steps"].pop()),
         "rows": rows,
     }
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
@@ -319,11 +340,12 @@ def main():
     if args.check:
         check(args.check)
         return
-    print("implementation,threads,heads,blocks,steps,median_ms,min_ms")
+    print("implementation,profile,threads,heads,blocks,warmup,steps,median_ms,min_ms")
     for shape in args.shapes.split(","):
         heads, blocks = (int(s) for s in shape.split("x"))
         median, fastest = time_steps(heads, blocks, args.steps, args.warmup)
-        print(f"torch,{torch.get_num_threads()},{heads},{blocks},{args.steps},{median:.4f},{fastest:.4f}",
+        print(f"torch,,{torch.get_num_threads()},{heads},{blocks},{args.warmup},{args.steps},"
+              f"{median:.4f},{fastest:.4f}",
               flush=True)
 
 

@@ -11,11 +11,12 @@
 //! of the CPU pool.
 //!
 //! ```text
-//! cargo run --release -p attnum-attention --example training_step -- [--steps N] [--warmup N]
+//! cargo run -p attnum-attention --example training_step -- [--steps N] [--warmup N]
 //!     [--shapes 2x1,8x1,2x4] [--dump DIR]
 //! ```
 //!
-//! prints `implementation,threads,heads,blocks,steps,median_ms,min_ms` (CSV with a header). With
+//! prints `implementation,profile,threads,heads,blocks,warmup,steps,median_ms,min_ms` (CSV with a
+//! header; `profile` is `dev` or `release`, the cargo profile the example was built with). With
 //! `--dump DIR` it also writes, per shape, the model's weights, a batch and its outputs before
 //! the gradients, and the weights after one step (`DIR/HxB.json`), from which the peer checks that it computes the same
 //! model and the same step.
@@ -196,7 +197,12 @@ fn main() {
         return;
     }
     let (train, validation) = data();
-    println!("implementation,threads,heads,blocks,steps,median_ms,min_ms");
+    let profile = if cfg!(debug_assertions) {
+        "dev"
+    } else {
+        "release"
+    };
+    println!("implementation,profile,threads,heads,blocks,warmup,steps,median_ms,min_ms");
     for &(heads, blocks) in &o.shapes {
         let m = model(heads, blocks);
         let settings = settings();
@@ -221,7 +227,8 @@ fn main() {
             (times[times.len() / 2 - 1] + times[times.len() / 2]) / 2.0
         };
         println!(
-            "candle,{threads},{heads},{blocks},{},{median:.4},{:.4}",
+            "candle,{profile},{threads},{heads},{blocks},{},{},{median:.4},{:.4}",
+            o.warmup,
             times.len(),
             times[0]
         );

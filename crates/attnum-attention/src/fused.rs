@@ -32,12 +32,18 @@ const ROWS_PER_TASK: usize = 32;
 /// and `CANDLE_NUM_THREADS − 1` workers that spin for a while between operations, so that even
 /// a kernel of a few tens of microseconds splits at a gain (a fork-join pool that parks its
 /// threads loses more on waking them than it saves; with one thread the parts run inline, in
-/// order). Each part is handed over once, through its own uncontended lock.
+/// order). The pool hands out every index once; each part is taken through its own uncontended
+/// lock (a lock poisoned by a panicking task still yields its part: the pool re-raises the
+/// panic on the calling thread).
 fn in_parallel<P: Send>(parts: impl Iterator<Item = P>, task: impl Fn(P) + Sync) {
     let parts: Vec<Mutex<Option<P>>> = parts.map(|p| Mutex::new(Some(p))).collect();
     candle_core::utils::barrier_pool().execute_chunked(parts.len(), |range| {
         for part in &parts[range] {
-            if let Some(part) = part.lock().ok().and_then(|mut p| p.take()) {
+            let taken = part
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            if let Some(part) = taken {
                 task(part);
             }
         }
@@ -934,6 +940,94 @@ mod tests {
                 (&u * 0.5)? * (inner.tanh()? + 1.0)?
             },
         );
+    }
+
+    fn bits(t: &Tensor) -> Vec<u64> {
+        flat(t).iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// `f` on a batch against `f` on each row of the batch alone, bit for bit: the outputs and
+    /// the gradients of `Σ w ⊙ f(args)` (fixed random `w`) of the `batched` arguments row by
+    /// row, and the gradients of the others (parameters every row shares) as the sum of the
+    /// rows' gradients in row order from 0.
+    fn rows_alone(
+        args: &[&Var],
+        batched: &[bool],
+        f: impl Fn(&[&Tensor]) -> candle_core::Result<Tensor>,
+    ) {
+        let tensors: Vec<&Tensor> = args.iter().map(|v| v.as_tensor()).collect();
+        let out = f(&tensors).unwrap();
+        let w = random(out.dims(), 99);
+        let grads = (&out * w.as_tensor())
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let grad =
+            |g: &candle_core::backprop::GradStore, v: &Var| g.get(v.as_tensor()).unwrap().clone();
+        let mut sums: Vec<Vec<f64>> = args.iter().map(|a| vec![0.0; a.elem_count()]).collect();
+        for r in 0..out.dim(0).unwrap() {
+            let alone: Vec<Var> = args
+                .iter()
+                .zip(batched)
+                .map(|(a, &b)| {
+                    let t = if b {
+                        a.as_tensor().narrow(0, r, 1).unwrap()
+                    } else {
+                        a.as_tensor().copy().unwrap()
+                    };
+                    Var::from_tensor(&t).unwrap()
+                })
+                .collect();
+            let tensors: Vec<&Tensor> = alone.iter().map(|v| v.as_tensor()).collect();
+            let row = f(&tensors).unwrap();
+            assert_eq!(bits(&row), bits(&out.narrow(0, r, 1).unwrap()), "row {r}");
+            let row_grads = (&row * w.as_tensor().narrow(0, r, 1).unwrap())
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            for (k, (v, &b)) in alone.iter().zip(batched).enumerate() {
+                let g = grad(&row_grads, v);
+                if b {
+                    let whole = grad(&grads, args[k]).narrow(0, r, 1).unwrap();
+                    assert_eq!(bits(&g), bits(&whole), "argument {k}, row {r}");
+                } else {
+                    for (s, g) in sums[k].iter_mut().zip(flat(&g)) {
+                        *s += g;
+                    }
+                }
+            }
+        }
+        for (k, &b) in batched.iter().enumerate() {
+            if !b {
+                let whole: Vec<u64> = flat(&grad(&grads, args[k]))
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                let summed: Vec<u64> = sums[k].iter().map(|v| v.to_bits()).collect();
+                assert_eq!(summed, whole, "argument {k}: the sum over rows");
+            }
+        }
+    }
+
+    #[test]
+    fn every_kernel_computes_each_row_alone_and_sums_over_rows_in_row_order() {
+        // 77 rows: parts of 32, 32 and 13 (one token per row, so that the sums over the kernel's
+        // rows are the sums over the batch's rows).
+        let (x, y) = (random(&[77, 1, 8], 11), random(&[77, 1, 8], 12));
+        let (gain, bias) = (random(&[8], 13), random(&[8], 14));
+        rows_alone(&[&x, &gain, &bias], &[true, false, false], |t| {
+            layer_norm(t[0], t[1], t[2], 1e-5)
+        });
+        rows_alone(&[&x, &bias], &[true, false], |t| bias_gelu(t[0], t[1]));
+        rows_alone(&[&x, &y, &bias], &[true, true, false], |t| {
+            residual_bias(t[0], t[1], t[2])
+        });
+        let qkv = random(&[77, 3, 48], 15);
+        rows_alone(&[&qkv], &[true], |t| attention(t[0], 2));
     }
 
     #[test]

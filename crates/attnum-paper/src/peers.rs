@@ -19,7 +19,7 @@ pub const MEASUREMENT: &str = "data/measurements/training_step.json";
 
 /// The largest difference between a row's ratio and the quotient of its medians (the file rounds
 /// every value to four decimals).
-const RATIO_SLACK: f64 = 1e-3;
+const RATIO_SLACK: f64 = 1e-4;
 
 /// One shape at one thread count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,10 +31,6 @@ pub struct PeerTiming {
     pub heads: usize,
     /// Transformer blocks.
     pub blocks: usize,
-    /// Rounds: runs of each implementation, taken in turn.
-    pub runs: usize,
-    /// Timed steps per run (after the warm-up).
-    pub steps: usize,
     /// Median over the runs of candle's median step, milliseconds.
     pub candle_ms: f64,
     /// The same for PyTorch.
@@ -53,10 +49,22 @@ pub struct PeerTiming {
 pub struct PeerMeasurement {
     /// The recipe that wrote it.
     pub recipe: String,
+    /// The commit checked out when it ran.
+    pub commit: String,
+    /// Whether the working tree had uncommitted changes.
+    pub dirty: bool,
+    /// The cargo profile of the candle example (`dev`: as the sweeps are built).
+    pub profile: String,
     /// The CPU model (as the file has it; [`Peers::cpu_tex`] typesets it).
     pub cpu: String,
     /// PyTorch's version.
     pub torch_version: String,
+    /// Rounds: runs of each implementation per thread count, taken in turn.
+    pub rounds: usize,
+    /// Untimed steps at the start of each run.
+    pub warmup: usize,
+    /// Timed steps per run.
+    pub steps: usize,
     /// One row per thread count and shape.
     pub rows: Vec<PeerTiming>,
 }
@@ -68,10 +76,14 @@ pub struct Peers {
     pub file: &'static str,
     /// The CPU as LaTeX that wraps in any column.
     pub cpu_tex: String,
-    /// The largest ratio candle / PyTorch of any row (below 1: candle is the faster everywhere).
-    pub largest_ratio: f64,
-    /// The smallest ratio of any row.
-    pub smallest_ratio: f64,
+    /// The smallest and the largest ratio candle / PyTorch of the medians of any row (the
+    /// largest below 1: candle is the faster everywhere).
+    pub ratios: (f64, f64),
+    /// The same for the fastest steps.
+    pub fastest_ratios: (f64, f64),
+    /// The smallest and the largest quotient median / fastest step of either implementation in
+    /// any row: how much the steps of a run scatter.
+    pub spreads: (f64, f64),
     /// The measurement.
     pub measurement: PeerMeasurement,
 }
@@ -120,9 +132,12 @@ pub fn parse(path: &Path, text: &str) -> Result<PeerMeasurement> {
                 ),
             ));
         }
-        if r.threads == 0 || r.heads == 0 || r.blocks == 0 || r.runs == 0 || r.steps == 0 {
+        if r.threads == 0 || r.heads == 0 || r.blocks == 0 {
             return Err(invalid(path, format!("{row}: counts must be positive")));
         }
+    }
+    if measurement.rounds == 0 || measurement.steps == 0 {
+        return Err(invalid(path, "rounds and steps must be positive"));
     }
     Ok(measurement)
 }
@@ -141,13 +156,24 @@ pub fn read(root: &Path) -> Result<Peers> {
         )
     })?;
     let measurement = parse(&path, &text)?;
-    let ratios = measurement.rows.iter().map(|r| r.ratio);
+    let rows = &measurement.rows;
     Ok(Peers {
         file: MEASUREMENT,
         cpu_tex: machine_text(&measurement.cpu),
-        largest_ratio: ratios.clone().fold(f64::NEG_INFINITY, f64::max),
-        smallest_ratio: ratios.fold(f64::INFINITY, f64::min),
+        ratios: range(rows.iter().map(|r| r.ratio)),
+        fastest_ratios: range(rows.iter().map(|r| r.candle_min_ms / r.torch_min_ms)),
+        spreads: range(
+            rows.iter()
+                .flat_map(|r| [r.candle_ms / r.candle_min_ms, r.torch_ms / r.torch_min_ms]),
+        ),
         measurement,
+    })
+}
+
+/// The smallest and the largest of `values`.
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
     })
 }
 
@@ -157,11 +183,17 @@ mod tests {
 
     const GOOD: &str = r#"{
   "recipe": "just bench-peers",
+  "commit": "0123456789abcdef0123456789abcdef01234567",
+  "dirty": false,
+  "profile": "dev",
   "cpu": "AMD EPYC",
   "torch_version": "2.15.0",
+  "rounds": 5,
+  "warmup": 10,
+  "steps": 60,
   "rows": [
-    {"threads": 1, "heads": 2, "blocks": 1, "runs": 3, "steps": 60, "candle_ms": 20.0,
-     "torch_ms": 30.0, "ratio": 0.6667, "candle_min_ms": 13.0, "torch_min_ms": 21.0}
+    {"threads": 1, "heads": 2, "blocks": 1, "candle_ms": 20.0, "torch_ms": 30.0,
+     "ratio": 0.6667, "candle_min_ms": 13.0, "torch_min_ms": 21.0}
   ]
 }"#;
 
@@ -180,7 +212,10 @@ mod tests {
     #[test]
     fn a_ratio_that_is_not_the_quotient_of_the_medians_is_refused() {
         let e = error(&GOOD.replace("0.6667", "0.5"));
-        assert!(e.contains("m.json") && e.contains("1 thread(s), 2x1"), "{e}");
+        assert!(
+            e.contains("m.json") && e.contains("1 thread(s), 2x1"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -191,14 +226,17 @@ mod tests {
 
     #[test]
     fn an_unknown_field_is_named_with_its_line() {
-        let e = error(&GOOD.replace("\"runs\"", "\"rounds\""));
-        assert!(e.contains("line 6") && e.contains("rounds"), "{e}");
+        let e = error(&GOOD.replace("\"warmup\"", "\"warm_up\""));
+        assert!(e.contains("line 9") && e.contains("warm_up"), "{e}");
     }
 
     #[test]
     fn a_missing_file_names_the_recipe_that_writes_it() {
         let dir = tempfile::tempdir().unwrap();
         let e = read(dir.path()).unwrap_err().to_string();
-        assert!(e.contains(MEASUREMENT) && e.contains("just bench-peers"), "{e}");
+        assert!(
+            e.contains(MEASUREMENT) && e.contains("just bench-peers"),
+            "{e}"
+        );
     }
 }

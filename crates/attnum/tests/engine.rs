@@ -388,26 +388,34 @@ fn with_one_job_a_killed_run_keeps_every_point_it_finished() {
 }
 
 /// `attnum verify ARGS…` in `root`: success, the report (stdout) and stderr.
-/// Every table a learned sweep writes (`*.csv`, by name), as bytes.
-fn written_tables(root: &Path, sweep: &str) -> Vec<(String, Vec<u8>)> {
-    let mut tables: Vec<(String, Vec<u8>)> = std::fs::read_dir(root.join("results").join(sweep))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".csv"))
-        .map(|name| {
-            let bytes = std::fs::read(root.join("results").join(sweep).join(&name)).unwrap();
-            (name, bytes)
-        })
-        .collect();
-    tables.sort();
-    tables
+/// Every table (`*.csv`) and every weights file (`weights/*`) a learned sweep writes, by name,
+/// as bytes.
+fn written_results(root: &Path, sweep: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = root.join("results").join(sweep);
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for (folder, keep) in [(dir.clone(), ".csv"), (dir.join("weights"), "")] {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_file() && name.ends_with(keep) {
+                let relative = entry
+                    .path()
+                    .strip_prefix(&dir)
+                    .unwrap()
+                    .display()
+                    .to_string();
+                files.push((relative, std::fs::read(entry.path()).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
 }
 
 #[test]
 fn the_thread_count_of_candles_cpu_pool_changes_no_result() {
-    // The transformer, whose fused kernels split a batch of 64 rows into two parts of 32: with
-    // two threads each thread takes a part; the sums over rows stay on the calling thread.
+    // The transformer, whose fused kernels cut every batch into parts of 32 rows that two
+    // threads share (that a part gives what its rows give alone is `fused`'s unit test); its
+    // tables and weights must not depend on which thread took which part.
     let token_heads = "model: { token_heads: { heads: 2, width: 4, init_scale: 0.5 } }";
     let sweep = learned_sweep("1");
     assert!(sweep.contains(token_heads), "the committed file's model");
@@ -426,9 +434,15 @@ fn the_thread_count_of_candles_cpu_pool_changes_no_result() {
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
-        written_tables(ws.path(), "learned_derivative")
+        written_results(ws.path(), "learned_derivative")
     });
-    assert!(tables[0].len() >= 5, "tables written: {}", tables[0].len());
+    let names = |files: &[(String, Vec<u8>)]| files.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&tables[0]), names(&tables[1]));
+    assert!(
+        names(&tables[0]).iter().any(|n| n.starts_with("weights/")) && tables[0].len() >= 6,
+        "written: {:?}",
+        names(&tables[0])
+    );
     for ((name, one), (_, two)) in tables[0].iter().zip(&tables[1]) {
         assert!(one == two, "{name} differs between one and two threads");
     }
