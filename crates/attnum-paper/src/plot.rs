@@ -388,3 +388,39 @@ pub fn draw_loss_panel<DB: DrawingBackend>(
     draw_semilog_axes(root, &chart, &ticks, 0, y_decades)?;
     draw_axis_titles(root, &chart, Some("epoch"), Some(y_title))
 }
+
+/// The axes of a log–log panel: the decades `(first, last, step between labels)` of x and of y,
+/// which are also the chart's ranges, and the axis titles.
+pub struct LogLogAxes<'t> {
+    /// Decades of x.
+    pub x: (i32, i32, usize),
+    /// Decades of y.
+    pub y: (i32, i32, usize),
+    /// Title of the x axis.
+    pub x_title: &'t str,
+    /// Title of the y axis.
+    pub y_title: &'t str,
+}
+
+/// A panel of labelled curves on a log–log chart: the dashed predictions `theory` first
+/// ([`draw_theory_curves`]), then `curves` with a legend at `legend`, the decade axes and titles.
+pub fn draw_log_log_panel<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    (theory, curves): (&[TheoryCurve<'_>], &[(String, Vec<(f64, f64)>)]),
+    legend: SeriesLabelPosition,
+    axes: &LogLogAxes<'_>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let mut chart = log_log_chart(area, caption, (axes.x.0, axes.x.1), (axes.y.0, axes.y.1))?;
+    if !theory.is_empty() {
+        draw_theory_curves(&mut chart, theory)?;
+    }
+    let shown: Vec<(&str, &[(f64, f64)])> = curves
+        .iter()
+        .map(|(l, p)| (l.as_str(), p.as_slice()))
+        .collect();
+    draw_labelled_curves(&mut chart, &shown, legend)?;
+    draw_decade_axes(root, &chart, axes.x, axes.y)?;
+    draw_axis_titles(root, &chart, Some(axes.x_title), Some(axes.y_title))
+}

@@ -249,7 +249,8 @@ fn experiment_source(kind: &str) -> Option<&'static str> {
 /// The names of the columns that experiments of `kind` write: the fields of its row structs
 /// (those that derive `Serialize` and not `Deserialize`, turned into tables by
 /// `Table::from_rows`), in its module and in
-/// `training.rs` for a module that builds its `curve` table there (`curve_table`). Read from the
+/// `training.rs` for a module that builds its `curve` table there (`curve_table`, or
+/// `method_curve` for a table of several models). Read from the
 /// code itself so that the list cannot fall behind it (`tests/bad_input.rs` checks it against
 /// every committed table).
 pub fn written_columns(kind: &str) -> std::collections::BTreeSet<&'static str> {
@@ -258,7 +259,7 @@ pub fn written_columns(kind: &str) -> std::collections::BTreeSet<&'static str> {
         return columns;
     };
     let mut sources = vec![source];
-    if source.contains("curve_table(") {
+    if source.contains("curve_table(") || source.contains("method_curve(") {
         sources.push(include_str!("training.rs"));
     }
     for source in sources {

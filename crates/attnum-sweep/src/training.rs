@@ -83,6 +83,40 @@ impl Training {
             .collect();
         Table::from_rows_with_header(&rows)
     }
+
+    /// Every `record_every`-th epoch of the loss curve of the model `method` trained with
+    /// `seed`, as rows of a `curve` table that holds several models.
+    pub fn method_curve<'a>(
+        &self,
+        seed: u64,
+        method: &'a str,
+        curve: &[Epoch],
+    ) -> Vec<MethodCurveRow<'a>> {
+        curve
+            .iter()
+            .filter(|e| e.epoch % self.record_every == 0)
+            .map(|e| MethodCurveRow {
+                seed,
+                method,
+                epoch: e.epoch,
+                train_loss: e.train_loss,
+                validation_loss: e.validation_loss,
+                learning_rate: e.learning_rate,
+            })
+            .collect()
+    }
+}
+
+/// A row of a `curve` table of several models: one recorded epoch of the model `method` trained
+/// with `seed`.
+#[derive(Serialize, Default)]
+pub struct MethodCurveRow<'a> {
+    seed: u64,
+    method: &'a str,
+    epoch: usize,
+    train_loss: f64,
+    validation_loss: f64,
+    learning_rate: f64,
 }
 
 /// A row of `curve`: one recorded epoch.

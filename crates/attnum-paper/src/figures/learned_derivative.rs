@@ -76,15 +76,19 @@ pub(super) fn error_panel<DB: DrawingBackend>(
     (y_low, y_high): (i32, i32),
     y_title: &str,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let mut chart = plot::log_log_chart(area, caption, (-3, 0), (y_low, y_high))?;
-    plot::draw_theory_curves(&mut chart, &[("central difference", central, 7)])?;
-    let shown: Vec<(&str, &[(f64, f64)])> = curves
-        .iter()
-        .map(|(l, p)| (l.as_str(), p.as_slice()))
-        .collect();
-    plot::draw_labelled_curves(&mut chart, &shown, SeriesLabelPosition::LowerRight)?;
-    plot::draw_decade_axes(root, &chart, (-3, 0, 1), (y_low, y_high, 2))?;
-    plot::draw_axis_titles(root, &chart, Some("h"), Some(y_title))
+    plot::draw_log_log_panel(
+        root,
+        area,
+        caption,
+        (&[("central difference", central, 7)], curves),
+        SeriesLabelPosition::LowerRight,
+        &plot::LogLogAxes {
+            x: (-3, 0, 1),
+            y: (y_low, y_high, 2),
+            x_title: "h",
+            y_title,
+        },
+    )
 }
 
 /// The curves of `SWEEP/steps` for `derivative` and training steps up to `to`, one per method

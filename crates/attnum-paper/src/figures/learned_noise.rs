@@ -55,20 +55,18 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
             }
         }
     }
-    {
-        let mut chart = plot::log_log_chart(root, "error against noise", (-4, -1), (-4, 2))?;
-        let shown: Vec<(&str, &[(f64, f64)])> = series
-            .iter()
-            .map(|(l, p)| (l.as_str(), p.as_slice()))
-            .collect();
-        plot::draw_labelled_curves(&mut chart, &shown, SeriesLabelPosition::UpperLeft)?;
-        plot::draw_decade_axes(root, &chart, (-4, -1, 1), (-4, 2, 1))?;
-        plot::draw_axis_titles(
-            root,
-            &chart,
-            Some("noise standard deviation"),
-            Some("RMS error of f'(x0)"),
-        )?;
-    }
+    plot::draw_log_log_panel(
+        root,
+        root,
+        "error against noise",
+        (&[], &series),
+        SeriesLabelPosition::UpperLeft,
+        &plot::LogLogAxes {
+            x: (-4, -1, 1),
+            y: (-4, 2, 1),
+            x_title: "noise standard deviation",
+            y_title: "RMS error of f'(x0)",
+        },
+    )?;
     Ok(())
 }

@@ -92,41 +92,31 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
         })
         .unwrap_or_default();
     let areas = root.split_evenly((1, 2));
-    {
-        let mut chart = plot::log_log_chart(
-            &areas[0],
-            "(a) clean training: error against h",
-            (-3, 0),
-            (-12, 0),
-        )?;
-        plot::draw_theory_curves(&mut chart, &[("slope p", &slope, 0)])?;
-        let shown: Vec<(&str, &[(f64, f64)])> = along_h
-            .iter()
-            .map(|(l, p)| (l.as_str(), p.as_slice()))
-            .collect();
-        plot::draw_labelled_curves(&mut chart, &shown, SeriesLabelPosition::LowerRight)?;
-        plot::draw_decade_axes(root, &chart, (-3, 0, 1), (-12, 0, 2))?;
-        plot::draw_axis_titles(root, &chart, Some("h"), Some("RMS error of f'(x0)"))?;
-    }
-    {
-        let mut chart = plot::log_log_chart(
-            &areas[1],
-            "(b) trained on the largest noise: error against noise",
-            (-4, -2),
-            (-4, 0),
-        )?;
-        let shown: Vec<(&str, &[(f64, f64)])> = against_noise
-            .iter()
-            .map(|(l, p)| (l.as_str(), p.as_slice()))
-            .collect();
-        plot::draw_labelled_curves(&mut chart, &shown, SeriesLabelPosition::UpperLeft)?;
-        plot::draw_decade_axes(root, &chart, (-4, -2, 1), (-4, 0, 1))?;
-        plot::draw_axis_titles(
-            root,
-            &chart,
-            Some("noise standard deviation"),
-            Some("RMS error of f'(x0)"),
-        )?;
-    }
+    plot::draw_log_log_panel(
+        root,
+        &areas[0],
+        "(a) clean training: error against h",
+        (&[("slope p", &slope, 0)], &along_h),
+        SeriesLabelPosition::LowerRight,
+        &plot::LogLogAxes {
+            x: (-3, 0, 1),
+            y: (-12, 0, 2),
+            x_title: "h",
+            y_title: "RMS error of f'(x0)",
+        },
+    )?;
+    plot::draw_log_log_panel(
+        root,
+        &areas[1],
+        "(b) trained on the largest noise: error against noise",
+        (&[], &against_noise),
+        SeriesLabelPosition::UpperLeft,
+        &plot::LogLogAxes {
+            x: (-4, -2, 1),
+            y: (-4, 0, 1),
+            x_title: "noise standard deviation",
+            y_title: "RMS error of f'(x0)",
+        },
+    )?;
     Ok(())
 }

@@ -473,17 +473,6 @@ impl MomentFeatures {
     }
 }
 
-/// A row of `curve`: one recorded epoch of one trained model.
-#[derive(Serialize, Default)]
-struct CurveRow<'a> {
-    seed: u64,
-    method: &'a str,
-    epoch: usize,
-    train_loss: f64,
-    validation_loss: f64,
-    learning_rate: f64,
-}
-
 /// A row of `errors`: one method's RMS derivative error on one family at `evaluation_step`.
 #[derive(Serialize)]
 struct ErrorRow<'a> {
@@ -809,19 +798,7 @@ impl CheckedLearnedDerivative {
                 let name = *name;
                 let mut metrics = Measured::default();
                 if let Some((_, points)) = training_record {
-                    for e in points
-                        .iter()
-                        .filter(|e| e.epoch % spec.training.record_every == 0)
-                    {
-                        curve.push(CurveRow {
-                            seed,
-                            method: name,
-                            epoch: e.epoch,
-                            train_loss: e.train_loss,
-                            validation_loss: e.validation_loss,
-                            learning_rate: e.learning_rate,
-                        });
-                    }
+                    curve.extend(spec.training.method_curve(seed, name, points));
                 }
                 let what = |of: &str| format!("the {of} of {name} (seed {seed})");
                 for (family, data) in &at_step {

@@ -215,17 +215,6 @@ impl LearnedOrder {
     }
 }
 
-/// A row of `curve`: one recorded epoch of one trained model.
-#[derive(Serialize)]
-struct CurveRow<'a> {
-    seed: u64,
-    method: &'a str,
-    epoch: usize,
-    train_loss: f64,
-    validation_loss: f64,
-    learning_rate: f64,
-}
-
 /// A row of `errors`: one method's RMS derivative error on one family at one noise level, at
 /// `evaluation_step` (`steps` = `evaluation_step`) or with the steps and the noise of training
 /// (`steps` = `training_range`: `h` log-uniform in the training range per test function).
@@ -511,19 +500,7 @@ impl CheckedLearnedOrder {
                     &mut generator(seed, 5),
                 )
                 .with_context(|| format!("training {name} (seed {seed})"))?;
-                for e in epochs
-                    .iter()
-                    .filter(|e| e.epoch % spec.training.record_every == 0)
-                {
-                    curve.push(CurveRow {
-                        seed,
-                        method: name,
-                        epoch: e.epoch,
-                        train_loss: e.train_loss,
-                        validation_loss: e.validation_loss,
-                        learning_rate: e.learning_rate,
-                    });
-                }
+                curve.extend(spec.training.method_curve(seed, name, &epochs));
                 for (parameter, var) in model.parameters() {
                     tensors.push((
                         format!("seed{seed}/{name}/{parameter}"),
