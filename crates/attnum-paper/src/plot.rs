@@ -408,7 +408,8 @@ pub fn draw_log_log_panel<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     area: &DrawingArea<DB, Shift>,
     caption: &str,
-    (theory, curves): (&[TheoryCurve<'_>], &[(String, Vec<(f64, f64)>)]),
+    theory: &[TheoryCurve<'_>],
+    curves: &[(String, Vec<(f64, f64)>)],
     legend: SeriesLabelPosition,
     axes: &LogLogAxes<'_>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {

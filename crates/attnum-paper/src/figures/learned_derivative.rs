@@ -80,7 +80,8 @@ pub(super) fn error_panel<DB: DrawingBackend>(
         root,
         area,
         caption,
-        (&[("central difference", central, 7)], curves),
+        &[("central difference", central, 7)],
+        curves,
         SeriesLabelPosition::LowerRight,
         &plot::LogLogAxes {
             x: (-3, 0, 1),

@@ -59,7 +59,8 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
         root,
         root,
         "error against noise",
-        (&[], &series),
+        &[],
+        &series,
         SeriesLabelPosition::UpperLeft,
         &plot::LogLogAxes {
             x: (-4, -1, 1),

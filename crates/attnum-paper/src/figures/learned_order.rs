@@ -96,7 +96,8 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
         root,
         &areas[0],
         "(a) clean training: error against h",
-        (&[("slope p", &slope, 0)], &along_h),
+        &[("slope p", &slope, 0)],
+        &along_h,
         SeriesLabelPosition::LowerRight,
         &plot::LogLogAxes {
             x: (-3, 0, 1),
@@ -109,7 +110,8 @@ pub(super) fn draw(sources: &Sources<'_>, root: &Canvas<'_>) -> Drawn {
         root,
         &areas[1],
         "(b) trained on the largest noise: error against noise",
-        (&[], &against_noise),
+        &[],
+        &against_noise,
         SeriesLabelPosition::UpperLeft,
         &plot::LogLogAxes {
             x: (-4, -2, 1),
