@@ -115,7 +115,8 @@ bench-peers PYTHON="python3" ROUNDS="5":
             fi
         done
     done
-    {{PYTHON}} bench/training_step/torch_step.py --table data/measurements/training_step.json "$scratch"/*.csv
+    {{PYTHON}} bench/training_step/torch_step.py --table data/measurements/training_step.json \
+        --check "$scratch/dump" "$scratch"/*.csv
 
 # Formatting and lints, as CI runs them.
 lint:

@@ -19,7 +19,7 @@ validation batch of 512, with no gradient.
 
     python torch_step.py --threads 1 [--steps 60] [--warmup 10] [--shapes 2x1,8x1,2x4]
     python torch_step.py --check DIR   # DIR/HxB.json from the candle example's --dump
-    python torch_step.py --table OUT.json CSV...  # join candle and torch timings into one table
+    python torch_step.py --table OUT.json --check DIR CSV...  # check again, then join the timings
 
 prints `implementation,profile,threads,heads,blocks,warmup,steps,median_ms,min_ms` (CSV with a
 header; `profile` is empty: it names candle's cargo profile), or with
@@ -207,10 +207,12 @@ def close(a, b, what, rel=1e-9):
 
 
 def check(directory):
-    """Rebuild each dumped model from its weights and reproduce its outputs and one step."""
+    """Rebuild each dumped model from its weights and reproduce its outputs and one step; returns
+    the largest relative difference of any quantity."""
     files = sorted(glob.glob(os.path.join(directory, "*.json")))
     if not files:
         raise SystemExit(f"no dumps in {directory}")
+    largest = 0.0
     for path in files:
         with open(path) as f:
             d = json.load(f)
@@ -242,6 +244,8 @@ def check(directory):
             worst = max(worst, close(p.detach(), after, f"{path}: {name} after the step"))
         print(f"{os.path.basename(path)}: outputs, gradients, losses and updated weights agree "
               f"(largest relative difference {worst:.1e})", file=sys.stderr)
+        largest = max(largest, worst)
+    return largest
 
 
 def cpu_model():
@@ -261,12 +265,13 @@ def git(*args):
     return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def table(out, inputs):
+def table(out, inputs, agreement):
     """One row per thread count and shape, from timing CSVs of candle and torch taken in turn
     (same machine, same run, several rounds): the median over rounds of each implementation's
     median step, the ratio candle / torch of those, and the fastest step seen; written as JSON
     with what the runs share (rounds, warm-up and timed steps, candle's cargo profile), the CPU
-    model, the torch version and the commit, for the paper's compute appendix."""
+    model and count, the torch version, the commit, and `agreement`, the largest relative
+    difference of the check that preceded the timings, for the paper's compute appendix."""
     import csv
     runs = {}
     shared = {}
@@ -306,6 +311,8 @@ def table(out, inputs):
         "dirty": git("status", "--porcelain") != "",
         "profile": shared["profile"].pop(),
         "cpu": cpu_model(),
+        "cpus": os.cpu_count(),
+        "largest_check_difference": float(f"{agreement:.3g}"),
         "torch_version": torch.__version__.split("+")[0],
         "rounds": rounds.pop(),
         "warmup": int(shared["warmup"].pop()),
@@ -330,11 +337,13 @@ def main():
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--shapes", default="2x1,8x1,2x4")
     parser.add_argument("--check", metavar="DIR")
-    parser.add_argument("--table", metavar="OUT.json")
+    parser.add_argument("--table", metavar="OUT.json", help="with --check DIR: the check, then the table")
     parser.add_argument("inputs", nargs="*", help="timing CSVs for --table")
     args = parser.parse_args()
     if args.table:
-        table(args.table, args.inputs)
+        if not args.check:
+            raise SystemExit("--table needs --check DIR (the dumps the timed step was checked on)")
+        table(args.table, args.inputs, check(args.check))
         return
     torch.set_num_threads(args.threads)
     if args.check:

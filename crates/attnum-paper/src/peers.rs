@@ -57,6 +57,11 @@ pub struct PeerMeasurement {
     pub profile: String,
     /// The CPU model (as the file has it; [`Peers::cpu_tex`] typesets it).
     pub cpu: String,
+    /// Logical CPUs of the machine.
+    pub cpus: usize,
+    /// The largest relative difference between candle's and PyTorch's outputs, losses, gradients
+    /// and updated weights in the check before the timings.
+    pub largest_check_difference: f64,
     /// PyTorch's version.
     pub torch_version: String,
     /// Rounds: runs of each implementation per thread count, taken in turn.
@@ -81,8 +86,8 @@ pub struct Peers {
     pub ratios: (f64, f64),
     /// The same for the fastest steps.
     pub fastest_ratios: (f64, f64),
-    /// The smallest and the largest quotient median / fastest step of either implementation in
-    /// any row: how much the steps of a run scatter.
+    /// The smallest and the largest quotient of either implementation's median step (over the
+    /// rounds) and its fastest step of any run, in any row: how far the steps scatter.
     pub spreads: (f64, f64),
     /// The measurement.
     pub measurement: PeerMeasurement,
@@ -136,8 +141,15 @@ pub fn parse(path: &Path, text: &str) -> Result<PeerMeasurement> {
             return Err(invalid(path, format!("{row}: counts must be positive")));
         }
     }
-    if measurement.rounds == 0 || measurement.steps == 0 {
-        return Err(invalid(path, "rounds and steps must be positive"));
+    if measurement.rounds == 0 || measurement.steps == 0 || measurement.cpus == 0 {
+        return Err(invalid(path, "rounds, steps and cpus must be positive"));
+    }
+    if !(measurement.largest_check_difference >= 0.0 && measurement.largest_check_difference < 1e-9)
+    {
+        return Err(invalid(
+            path,
+            "largest_check_difference must be below the check's tolerance 1e-9",
+        ));
     }
     Ok(measurement)
 }
@@ -187,6 +199,8 @@ mod tests {
   "dirty": false,
   "profile": "dev",
   "cpu": "AMD EPYC",
+  "cpus": 2,
+  "largest_check_difference": 3.6e-15,
   "torch_version": "2.15.0",
   "rounds": 5,
   "warmup": 10,
@@ -227,7 +241,7 @@ mod tests {
     #[test]
     fn an_unknown_field_is_named_with_its_line() {
         let e = error(&GOOD.replace("\"warmup\"", "\"warm_up\""));
-        assert!(e.contains("line 9") && e.contains("warm_up"), "{e}");
+        assert!(e.contains("line 11") && e.contains("warm_up"), "{e}");
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! What the learned-derivative experiments share in training and evaluating their models: the
-//! range of the per-example steps and the training data drawn with them, the rule and fit of the
-//! observed order, and the 95% t-interval over seeds. Written once so that `learned_derivative`
-//! and `learned_order` draw their data, and report orders and intervals, by the same rule;
-//! nothing here trains.
+//! range of the per-example steps and the training data drawn with them, and the rule and fit of
+//! the observed order. Written once so that `learned_derivative` and `learned_order` draw their
+//! data and report orders by the same rule (their intervals over seeds are
+//! [`crate::statistics::mean_interval`]); nothing here trains.
 
 use attnum_attention::DEVICE;
 use attnum_attention::learn::{
@@ -137,36 +137,9 @@ pub(crate) fn fit_order(
     Some((log_log_slope(&window), smallest, h_max, window.len()))
 }
 
-/// Two-sided 95% quantile of Student's t with `df` degrees of freedom.
-fn t_quantile(df: usize) -> f64 {
-    const TABLE: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-        2.052, 2.048, 2.045, 2.042,
-    ];
-    TABLE.get(df.max(1) - 1).copied().unwrap_or(1.960)
-}
-
-/// Mean and 95% t-interval of a sample.
-pub(crate) fn interval(values: &[f64]) -> (f64, f64, f64) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-    let half = t_quantile(values.len() - 1) * (var / n).sqrt();
-    (mean, mean - half, mean + half)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_interval_of_five_values_uses_t_with_four_degrees() {
-        let (mean, low, high) = interval(&[1.0, 2.0, 3.0, 4.0, 5.0]);
-        assert_eq!(mean, 3.0);
-        let half = 2.776 * (2.5f64 / 5.0).sqrt();
-        assert!((high - mean - half).abs() < 1e-12 && (mean - low - half).abs() < 1e-12);
-    }
 
     #[test]
     fn the_fit_window_is_the_smallest_decade_above_rounding() {

@@ -21,6 +21,7 @@ pub mod fingerprint;
 pub mod grid;
 pub mod points;
 pub mod spec;
+pub mod statistics;
 pub mod testfn;
 pub mod training;
 pub mod verify;

@@ -78,7 +78,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Context, ExperimentError, FieldError, NamedTable, Output};
 use crate::checks::{self, Interval};
-use crate::evaluation::{FitRule, StepRange, fit_order, interval, weighted_data};
+use crate::evaluation::{FitRule, StepRange, fit_order, weighted_data};
+use crate::statistics::mean_interval;
 use crate::training::Training;
 
 /// Parameters of the `learned_derivative` experiment.
@@ -933,7 +934,7 @@ impl CheckedLearnedDerivative {
                 if values.is_empty() {
                     continue;
                 }
-                let (mean, low, high) = interval(&values);
+                let (mean, low, high) = mean_interval(&values);
                 statistics.push(StatisticsRow {
                     method,
                     metric,
@@ -959,7 +960,7 @@ impl CheckedLearnedDerivative {
                     .map(|(a, b)| (a.metrics[metric] / b.metrics[metric]).ln())
                     .collect();
                 let better = logs.iter().filter(|l| **l < 0.0).count();
-                let (mean, low, high) = interval(&logs);
+                let (mean, low, high) = mean_interval(&logs);
                 paired.push(PairedRow {
                     method,
                     metric,

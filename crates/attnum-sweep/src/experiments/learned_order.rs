@@ -52,7 +52,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Context, ExperimentError, FieldError, NamedTable, Output};
 use crate::checks::{self, Interval};
-use crate::evaluation::{FitRule, StepRange, fit_order, interval, weighted_data};
+use crate::evaluation::{FitRule, StepRange, fit_order, weighted_data};
+use crate::statistics::mean_interval;
 use crate::training::Training;
 
 /// Parameters of the `learned_order` experiment.
@@ -597,7 +598,7 @@ impl CheckedLearnedOrder {
                 runs.iter().flat_map(BTreeMap::keys).collect();
             for metric in metrics {
                 let values: Vec<f64> = runs.iter().filter_map(|r| r.get(metric).copied()).collect();
-                let (mean, low, high) = interval(&values);
+                let (mean, low, high) = mean_interval(&values);
                 statistics.push(StatisticsRow {
                     method,
                     metric,
@@ -618,7 +619,7 @@ impl CheckedLearnedOrder {
                         .zip(others)
                         .map(|(a, b)| (a[metric] / b[metric]).ln())
                         .collect();
-                    let (mean, low, high) = interval(&logs);
+                    let (mean, low, high) = mean_interval(&logs);
                     paired.push(PairedRow {
                         method,
                         reference,

@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Context, ExperimentError, FieldError, NamedTable, log_log_slope};
 use crate::checks::{self, Interval};
+use crate::statistics::mean_interval;
 use crate::training::Training;
 
 /// Parameters of the `learned_rk` experiment.
@@ -441,34 +442,6 @@ fn observed_order(tableau: &Tableau, problem: &[f64], reference: &Tableau) -> f6
         })
         .collect();
     log_log_slope(&errors)
-}
-
-/// The 0.975 quantile of Student's t distribution with `df` degrees of freedom (exact to the
-/// printed digits for `df ≤ 30`, then the Cornish–Fisher expansion, error below 10⁻⁴).
-fn student_975(df: usize) -> f64 {
-    const TABLE: [f64; 30] = [
-        12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281, 2.2010,
-        2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860, 2.0796, 2.0739,
-        2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423,
-    ];
-    if (1..=30).contains(&df) {
-        return TABLE[df - 1];
-    }
-    let z = 1.959_963_984_540_054f64;
-    let n = df as f64;
-    z + (z.powi(3) + z) / (4.0 * n) + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * n * n)
-}
-
-/// Mean and 95% Student interval of a sample (the interval collapses to the mean for one value).
-fn mean_interval(values: &[f64]) -> (f64, f64, f64) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    if values.len() < 2 {
-        return (mean, mean, mean);
-    }
-    let var = values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    let half = student_975(values.len() - 1) * (var / n).sqrt();
-    (mean, mean - half, mean + half)
 }
 
 /// Whether a quadratic field excites a tree: `f‴ = 0`, so the elementary differential of a tree
@@ -954,21 +927,5 @@ impl CheckedLearnedRk {
                 table: spec.training.curve_table(&first_curve),
             },
         ])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{mean_interval, student_975};
-
-    #[test]
-    fn student_intervals() {
-        // t_{0.975}: 2.5706 for 5 degrees of freedom, 1.9600 in the limit.
-        assert!((student_975(5) - 2.5706).abs() < 1e-4);
-        assert!((student_975(1000) - 1.9623).abs() < 1e-4);
-        let (mean, low, high) = mean_interval(&[1.0, 2.0, 3.0]);
-        // s = 1, n = 3: half-width 4.3027/√3.
-        assert!((mean - 2.0).abs() < 1e-15);
-        assert!((high - low - 2.0 * 4.3027 / 3f64.sqrt()).abs() < 1e-12);
     }
 }
