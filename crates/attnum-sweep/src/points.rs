@@ -250,7 +250,8 @@ fn experiment_source(kind: &str) -> Option<&'static str> {
 /// (those that derive `Serialize` and not `Deserialize`, turned into tables by
 /// `Table::from_rows`), in its module and in
 /// `training.rs` for a module that builds its `curve` table there (`curve_table`, or
-/// `method_curve` for a table of several models). Read from the
+/// `method_curve` for a table of several models) and in `statistics.rs` for one that builds a
+/// `statistics` table of `StatisticsRow`s. Read from the
 /// code itself so that the list cannot fall behind it (`tests/bad_input.rs` checks it against
 /// every committed table).
 pub fn written_columns(kind: &str) -> std::collections::BTreeSet<&'static str> {
@@ -261,6 +262,9 @@ pub fn written_columns(kind: &str) -> std::collections::BTreeSet<&'static str> {
     let mut sources = vec![source];
     if source.contains("curve_table(") || source.contains("method_curve(") {
         sources.push(include_str!("training.rs"));
+    }
+    if source.contains("StatisticsRow::") {
+        sources.push(include_str!("statistics.rs"));
     }
     for source in sources {
         columns.extend(row_fields(source));

@@ -1,6 +1,8 @@
 //! The statistics the learned experiments report over seeds and restarts: the mean of a sample
-//! with its 95% Student t-interval. One implementation, so that every interval of the paper uses
-//! the same quantiles.
+//! with its 95% Student t-interval, and the row of a `statistics` table that holds it. One
+//! implementation, so that every interval of the paper uses the same quantiles.
+
+use serde::Serialize;
 
 /// The 0.975 quantile of Student's t distribution with `df` degrees of freedom (exact to the
 /// printed digits for `df ≤ 30`, then the Cornish–Fisher expansion, error below 10⁻⁴).
@@ -29,6 +31,32 @@ pub fn mean_interval(values: &[f64]) -> (f64, f64, f64) {
     let var = values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
     let half = student_975(values.len() - 1) * (var / n).sqrt();
     (mean, mean - half, mean + half)
+}
+
+/// A row of a `statistics` table: one metric of one method over the seeds.
+#[derive(Serialize)]
+pub struct StatisticsRow<'a> {
+    method: &'a str,
+    metric: &'a str,
+    count: usize,
+    mean: f64,
+    ci_low: f64,
+    ci_high: f64,
+}
+
+impl<'a> StatisticsRow<'a> {
+    /// The mean and 95% Student interval of `values`, one per seed, of `metric` of `method`.
+    pub fn over_seeds(method: &'a str, metric: &'a str, values: &[f64]) -> Self {
+        let (mean, ci_low, ci_high) = mean_interval(values);
+        Self {
+            method,
+            metric,
+            count: values.len(),
+            mean,
+            ci_low,
+            ci_high,
+        }
+    }
 }
 
 #[cfg(test)]

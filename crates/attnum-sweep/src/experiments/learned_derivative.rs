@@ -79,7 +79,7 @@ use serde::{Deserialize, Serialize};
 use super::{Context, ExperimentError, FieldError, NamedTable, Output};
 use crate::checks::{self, Interval};
 use crate::evaluation::{FitRule, StepRange, fit_order, weighted_data};
-use crate::statistics::mean_interval;
+use crate::statistics::{StatisticsRow, mean_interval};
 use crate::training::Training;
 
 /// Parameters of the `learned_derivative` experiment.
@@ -550,17 +550,6 @@ struct SummaryRow<'a> {
     fit_points: Option<usize>,
 }
 
-/// A row of `statistics`: one metric of one method over the seeds.
-#[derive(Serialize)]
-struct StatisticsRow<'a> {
-    method: &'a str,
-    metric: &'a str,
-    count: usize,
-    mean: f64,
-    ci_low: f64,
-    ci_high: f64,
-}
-
 /// A row of `paired`: the model's error over another method's, per seed on the same test set.
 #[derive(Serialize)]
 struct PairedRow<'a> {
@@ -934,15 +923,7 @@ impl CheckedLearnedDerivative {
                 if values.is_empty() {
                     continue;
                 }
-                let (mean, low, high) = mean_interval(&values);
-                statistics.push(StatisticsRow {
-                    method,
-                    metric,
-                    count: values.len(),
-                    mean,
-                    ci_low: low,
-                    ci_high: high,
-                });
+                statistics.push(StatisticsRow::over_seeds(method, metric, &values));
             }
         }
         // The model's error over each other method's, per seed on the same test set.

@@ -53,7 +53,7 @@ use serde::{Deserialize, Serialize};
 use super::{Context, ExperimentError, FieldError, NamedTable, Output};
 use crate::checks::{self, Interval};
 use crate::evaluation::{FitRule, StepRange, fit_order, weighted_data};
-use crate::statistics::mean_interval;
+use crate::statistics::{StatisticsRow, mean_interval};
 use crate::training::Training;
 
 /// Parameters of the `learned_order` experiment.
@@ -261,17 +261,6 @@ struct StencilRow<'a> {
     offset: f64,
     weight: f64,
     weight_std: f64,
-}
-
-/// A row of `statistics`: one metric of one method over the seeds.
-#[derive(Serialize)]
-struct StatisticsRow<'a> {
-    method: &'a str,
-    metric: &'a str,
-    count: usize,
-    mean: f64,
-    ci_low: f64,
-    ci_high: f64,
 }
 
 /// A row of `paired`: a trained model's error over a reference's, per seed on the same test set.
@@ -598,15 +587,7 @@ impl CheckedLearnedOrder {
                 runs.iter().flat_map(BTreeMap::keys).collect();
             for metric in metrics {
                 let values: Vec<f64> = runs.iter().filter_map(|r| r.get(metric).copied()).collect();
-                let (mean, low, high) = mean_interval(&values);
-                statistics.push(StatisticsRow {
-                    method,
-                    metric,
-                    count: values.len(),
-                    mean,
-                    ci_low: low,
-                    ci_high: high,
-                });
+                statistics.push(StatisticsRow::over_seeds(method, metric, &values));
             }
         }
         let mut paired = Vec::new();
