@@ -85,15 +85,14 @@ reviewer:
     "$venv/bin/pip" install --quiet -r docs/reviewer/requirements.txt
     "$venv/bin/python" docs/reviewer/reproduce.py results
 
-# One training step of the learned transformer in candle (the example `training_step` of
-# attnum-attention, built as the sweeps are) and in PyTorch (bench/training_step/torch_step.py),
-# at one and at two threads: first a check that both compute the same model and step, then
-# ROUNDS rounds of timings, the two implementations in turn, joined into
-# data/measurements/training_step.json for the compute appendix. Candle's threads are its CPU pool
-# (CANDLE_NUM_THREADS: elementwise operations and the fused kernels); gemm's own fork-join pool
-# stays on the calling thread (RAYON_NUM_THREADS=1). Not run by CI; PYTHON (a path, as in
-# `just bench-peers ~/venv/bin/python 5`) must have
-# bench/training_step/requirements.txt installed. Run it on a quiet machine.
+# The example `training_step` of attnum-attention is built as the sweeps are; the PyTorch peer is
+# bench/training_step/torch_step.py. First a check that both compute the same model and step,
+# then ROUNDS rounds of timings, the two implementations in turn. Candle's threads are its CPU
+# pool (CANDLE_NUM_THREADS: elementwise operations and the fused kernels); gemm's own fork-join
+# pool stays on the calling thread (RAYON_NUM_THREADS=1). Not run by CI; PYTHON (a path, as in
+# `just bench-peers ~/venv/bin/python 5`) must have bench/training_step/requirements.txt
+# installed. Run it on a quiet machine.
+# Time one training step in candle and in PyTorch at 1 and 2 threads → data/measurements/training_step.json.
 bench-peers PYTHON="python3" ROUNDS="5":
     #!/usr/bin/env bash
     set -euo pipefail
